@@ -1,0 +1,98 @@
+"""Money: the only place where cell values and text become ``Decimal``.
+
+Floats never carry money through the code. Excel stores numbers as binary doubles;
+``repr`` gives the shortest text that round-trips, so ``from_number(0.1 + 0.2)`` is ``0.30``.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+_CURRENCY = r"(?:[$€£¥]|US\$|CA\$|C\$|USD|CAD|EUR|GBP|CHF)"
+
+
+def D(value: object) -> Decimal:
+    """Convert an int, Decimal, str or float to Decimal rounded to cents."""
+    if isinstance(value, Decimal):
+        return cents(value)
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not an amount")
+    if isinstance(value, int):
+        return Decimal(value).quantize(CENT)
+    if isinstance(value, float):
+        return cents(Decimal(repr(value)))
+    if isinstance(value, str):
+        return cents(Decimal(value.strip()))
+    raise TypeError(f"cannot make an amount from {type(value).__name__}")
+
+
+def cents(value: Decimal) -> Decimal:
+    """Round half up to the cent, as bookkeepers and tax offices do."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+_cache: dict[float, Decimal] = {}
+
+
+def from_number(value: float | int) -> Decimal:
+    """An Excel number cell as cents. Cached: real books repeat amounts a lot."""
+    try:
+        return _cache[value]
+    except KeyError:
+        pass
+    result = D(value)
+    if len(_cache) < 200_000:
+        _cache[value] = result
+    return result
+
+
+_EN = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")
+_FR = re.compile(r"^\d{1,3}([ \u00a0\u202f]\d{3})+(,\d+)?$|^\d+(,\d+)?$|^\d+\.\d{1,2}$")
+
+
+class AmountError(ValueError):
+    """Text that is not an unambiguous amount; the message says why."""
+
+
+def parse_amount(text: str, language: str = "en") -> Decimal:
+    """Parse an amount typed as text: ``1234.56``, ``$1,234.56``, ``(12.00)``, ``1 234,56 €`` (fr).
+
+    Raises AmountError for text that is not an amount or that could be read two ways
+    (``1.234,56`` in an English workbook). More than two decimals is an error: rounding
+    what someone typed would change their books silently.
+    """
+    s = text.strip()
+    negative = False
+    if s.startswith("(") and s.endswith(")"):
+        negative, s = True, s[1:-1].strip()
+    s = re.sub(rf"^{_CURRENCY}\s*|\s*{_CURRENCY}$", "", s).strip()
+    if s.startswith("-"):
+        negative, s = not negative, s[1:].strip()
+    s = re.sub(rf"^{_CURRENCY}\s*|\s*{_CURRENCY}$", "", s).strip()
+    if not s:
+        raise AmountError("is not an amount")
+    if language == "fr":
+        if not _FR.match(s):
+            raise AmountError(_why_not(s))
+        plain = re.sub(r"[ \u00a0\u202f]", "", s).replace(",", ".")
+    else:
+        if not _EN.match(s):
+            raise AmountError(_why_not(s))
+        plain = s.replace(",", "")
+    if "." in plain and len(plain.rsplit(".", 1)[1]) > 2:
+        raise AmountError("has more than two decimals")
+    try:
+        value = Decimal(plain)
+    except InvalidOperation as exc:  # pragma: no cover - the patterns above admit only digits
+        raise AmountError("is not an amount") from exc
+    return cents(-value if negative else value)
+
+
+def _why_not(s: str) -> str:
+    if re.fullmatch(r"[\d.,\s\u00a0\u202f]+", s) and "." in s and "," in s:
+        return "is ambiguous (decimal point or comma?)"
+    return "is not an amount"
