@@ -283,6 +283,7 @@ class Book:
       path: the workbook file (None for books built in tests).
       sheet_names: sheet key (normalized) -> the sheet's name as it is in the workbook.
       problems: every problem found, in sheet and row order.
+      fingerprint: the file's fingerprint when it was read (guard.Fingerprint), for guarded writes.
     """
 
     settings: Settings = field(default_factory=Settings)
@@ -299,6 +300,7 @@ class Book:
     problems: tuple[Problem, ...] = ()
     path: Path | None = None
     sheet_names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    fingerprint: object | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def customers_by_id(self) -> dict[str, Customer]:

@@ -1,0 +1,7 @@
+"""One module per command group; each exposes ``register(subparsers)``."""
+
+# Order of the groups in ``receivables --help``.
+MODULES = (
+    "init", "check", "groups", "reminders", "statements", "report", "refresh", "daemon",
+    "journal", "excel", "demo",
+)

@@ -1,0 +1,64 @@
+"""Shared fixtures: a small real workbook built from inline tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+Table = Sequence[Sequence[object]]  # first row = headers
+
+DEFAULT_SETTINGS: Table = [
+    ["Key", "Value"],
+    ["company_name", "Maple Books Ltd"],
+    ["company_email", "billing@maple.example"],
+]
+DEFAULT_CUSTOMERS: Table = [
+    ["Customer ID", "Name", "Status", "Email"],
+]
+DEFAULT_INVOICES: Table = [
+    ["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount"],
+]
+
+
+def write_workbook(path: Path, tables: Mapping[str, Table], *, required: bool = True) -> Path:
+    """Write an .xlsx with one sheet per table (row 1 = headers), as a person would type it.
+
+    With ``required`` the Settings, Customers and Invoices sheets are added when absent.
+    Dates are written as real Excel dates with a date format, Decimals as numbers.
+    """
+    import datetime as dt
+    from decimal import Decimal
+
+    from openpyxl import Workbook
+
+    all_tables = dict(tables)
+    if required:
+        all_tables.setdefault("Settings", DEFAULT_SETTINGS)
+        all_tables.setdefault("Customers", DEFAULT_CUSTOMERS)
+        all_tables.setdefault("Invoices", DEFAULT_INVOICES)
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, table in all_tables.items():
+        ws = wb.create_sheet(name)
+        for row in table:
+            ws.append([float(v) if isinstance(v, Decimal) else v for v in row])
+        for row_cells in ws.iter_rows():
+            for cell in row_cells:
+                if isinstance(cell.value, dt.datetime):
+                    cell.number_format = "yyyy-mm-dd hh:mm"
+                elif isinstance(cell.value, dt.date):
+                    cell.number_format = "yyyy-mm-dd"
+    wb.save(path)
+    return path
+
+
+@pytest.fixture
+def make_workbook(tmp_path: Path) -> Callable[..., Path]:
+    """``make_workbook({"Customers": [...], ...}, name="book.xlsx")`` -> path of a real .xlsx."""
+
+    def make(tables: Mapping[str, Table], name: str = "book.xlsx", required: bool = True) -> Path:
+        return write_workbook(tmp_path / name, tables, required=required)
+
+    return make
