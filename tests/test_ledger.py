@@ -1,0 +1,146 @@
+"""The books as of a date (SPEC §3), from inline records."""
+
+import datetime as dt
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from addin.ledger import BUCKETS, Ledger, bucket_index
+from addin.model import CREDIT_NOTE, Invoice, Payment
+
+d = dt.date.fromisoformat
+
+
+def inv(no, amount, date="2026-03-01", due="2026-03-31", customer="C1"):
+    return Invoice(no, customer, d(date), d(due), Decimal(amount))
+
+
+def pay(pid, amount, date, invoice="", customer="C1", type="Payment"):
+    return Payment(pid, customer, d(date), Decimal(amount), type, invoice)
+
+
+def test_partial_payment_leaves_the_rest_due():
+    ledger = Ledger([inv("INV-1", "100.00")], [pay("P1", "40.00", "2026-03-10", "INV-1")])
+    item = ledger.item(inv("INV-1", "100.00"), d("2026-03-31"))
+    assert (item.paid, item.balance) == (Decimal("40.00"), Decimal("60.00"))
+    assert ledger.customer_balance("C1", d("2026-03-31")) == Decimal("60.00")
+
+
+def test_payment_after_the_as_of_date_does_not_count():
+    i = inv("INV-1", "100.00")
+    ledger = Ledger([i], [pay("P1", "100.00", "2026-04-10", "INV-1")])
+    assert ledger.balance(i, d("2026-04-09")) == Decimal("100.00")
+    assert ledger.balance(i, d("2026-04-10")) == Decimal("0.00")
+
+
+def test_invoice_dated_after_the_as_of_date_is_not_owed_yet():
+    ledger = Ledger([inv("INV-1", "100.00", date="2026-05-01", due="2026-05-31")], [])
+    assert ledger.customer_balance("C1", d("2026-04-30")) == Decimal("0.00")
+    assert ledger.open_items("C1", d("2026-04-30")) == []
+
+
+def test_unapplied_credit_note_reduces_the_customer_balance():
+    ledger = Ledger([inv("INV-1", "100.00")], [
+        pay("P1", "40.00", "2026-03-10", "INV-1"),
+        pay("CN1", "25.00", "2026-03-12", type=CREDIT_NOTE),
+    ])
+    assert ledger.customer_balance("C1", d("2026-03-31")) == Decimal("35.00")
+    [credit] = ledger.credits("C1", d("2026-03-31"))
+    assert (credit.amount, credit.reason) == (Decimal("25.00"), "unapplied")
+
+
+def test_over_application_caps_the_invoice_and_the_excess_is_a_credit():
+    i = inv("INV-1", "100.00")
+    ledger = Ledger([i, inv("INV-2", "50.00")], [
+        pay("P1", "80.00", "2026-03-10", "INV-1"),
+        pay("P2", "30.00", "2026-03-11", "INV-1"),
+    ])
+    item = ledger.item(i, d("2026-03-31"))
+    assert (item.paid, item.balance) == (Decimal("100.00"), Decimal("0.00"))
+    [credit] = ledger.credits("C1", d("2026-03-31"))
+    assert (credit.amount, credit.reason, credit.payment.payment_id) == (Decimal("10.00"), "overpayment", "P2")
+    assert ledger.customer_balance("C1", d("2026-03-31")) == Decimal("40.00")
+
+
+def test_payment_applied_to_a_future_invoice_is_a_prepayment_until_then():
+    ledger = Ledger([inv("INV-9", "100.00", date="2026-05-01", due="2026-05-31")],
+                    [pay("P1", "30.00", "2026-04-20", "INV-9")])
+    assert ledger.customer_balance("C1", d("2026-04-30")) == Decimal("-30.00")
+    assert ledger.customer_balance("C1", d("2026-05-01")) == Decimal("70.00")
+
+
+def test_days_overdue_is_zero_when_paid_and_counts_from_the_due_date():
+    i = inv("INV-1", "100.00", due="2026-03-31")
+    ledger = Ledger([i], [pay("P1", "100.00", "2026-04-20", "INV-1")])
+    assert ledger.item(i, d("2026-03-31")).days_overdue == 0
+    assert ledger.item(i, d("2026-04-10")).days_overdue == 10
+    assert ledger.item(i, d("2026-04-20")).days_overdue == 0
+
+
+def test_ageing_bucket_edges_at_30_60_90_days():
+    due = d("2026-01-01")
+    days = {0: 0, 1: 1, 30: 1, 31: 2, 60: 2, 61: 3, 90: 3, 91: 4}
+    for late, expected in days.items():
+        assert bucket_index(due, due + dt.timedelta(days=late)) == expected, (late, BUCKETS[expected])
+    assert bucket_index(due, due - dt.timedelta(days=5)) == 0
+
+
+def test_customer_summary_has_the_computed_fields():
+    ledger = Ledger(
+        [inv("A", "100.00", "2026-01-01", "2026-01-31"), inv("B", "200.00", "2026-03-01", "2026-04-30"),
+         inv("C", "50.00", "2026-01-05", "2026-02-04")],
+        [pay("P1", "50.00", "2026-02-01", "C"), pay("CN", "10.00", "2026-03-15", type=CREDIT_NOTE)],
+    )
+    s = ledger.summary("C1", d("2026-03-31"))
+    assert s.balance == Decimal("290.00")
+    assert s.overdue_balance == Decimal("100.00")
+    assert s.days_overdue == 59
+    assert s.open_invoices == 2
+    assert s.last_payment_date == d("2026-02-01")  # a credit note is not a payment
+    assert s.ageing.amounts == (Decimal("190.00"), Decimal("0.00"), Decimal("100.00"), Decimal("0.00"), Decimal("0.00"))
+
+
+# --- properties --------------------------------------------------------------------------------
+
+START = d("2026-01-01")
+days_st = st.integers(min_value=0, max_value=200)
+cents_st = st.integers(min_value=1, max_value=500_000).map(lambda c: Decimal(c).scaleb(-2))
+
+
+@st.composite
+def books(draw):
+    invoices = []
+    for n in range(draw(st.integers(0, 6))):
+        start = START + dt.timedelta(days=draw(days_st))
+        invoices.append(Invoice(f"INV-{n}", "C1", start, start + dt.timedelta(days=draw(st.integers(0, 60))),
+                                draw(cents_st)))
+    payments = []
+    for n in range(draw(st.integers(0, 8))):
+        target = draw(st.sampled_from(["", *[i.number for i in invoices]]))
+        payments.append(Payment(f"P{n}", "C1", START + dt.timedelta(days=draw(days_st)), draw(cents_st),
+                                draw(st.sampled_from(["Payment", CREDIT_NOTE])), target))
+    return invoices, payments
+
+
+@settings(max_examples=200, deadline=None)
+@given(books(), days_st)
+def test_ageing_buckets_always_sum_to_the_balance(book, day):
+    invoices, payments = book
+    as_of = START + dt.timedelta(days=day)
+    s = Ledger(invoices, payments).summary("C1", as_of)
+    assert sum(s.ageing.amounts) == s.balance
+    expected = sum((i.amount for i in invoices if i.invoice_date <= as_of), Decimal(0)) - sum(
+        (p.amount for p in payments if p.date <= as_of), Decimal(0))
+    # Balance = what was invoiced minus what was paid, whatever the applications were.
+    assert s.balance == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(books(), days_st)
+def test_balance_as_of_a_date_never_counts_a_row_dated_after_it(book, day):
+    invoices, payments = book
+    as_of = START + dt.timedelta(days=day)
+    full = Ledger(invoices, payments).summary("C1", as_of)
+    cut = Ledger([i for i in invoices if i.invoice_date <= as_of], [p for p in payments if p.date <= as_of])
+    assert cut.summary("C1", as_of) == full

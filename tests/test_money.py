@@ -1,0 +1,58 @@
+"""Money: text and numbers become Decimal cents in one place."""
+
+from decimal import Decimal
+
+import pytest
+
+from addin.money import ZERO, AmountError, D, from_number, parse_amount
+
+
+def test_float_noise_from_excel_is_rounded_to_cents():
+    assert from_number(0.1 + 0.2) == Decimal("0.30")
+    assert from_number(1234.5) == Decimal("1234.50")
+    assert from_number(2.675) == Decimal("2.68")  # half up on the decimal text, not the binary value
+
+
+def test_integers_and_decimals_become_cents():
+    assert D(12) == Decimal("12.00")
+    assert D(Decimal("1.005")) == Decimal("1.01")
+    assert ZERO == Decimal("0.00")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1234.56", "1234.56"),
+        ("$1,234.56", "1234.56"),
+        ("1,234", "1234.00"),
+        ("  12 ", "12.00"),
+        ("(12.50)", "-12.50"),
+        ("-$5", "-5.00"),
+        ("USD 1,000,000.10", "1000000.10"),
+    ],
+)
+def test_unambiguous_english_text_is_an_amount(text, expected):
+    assert parse_amount(text) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1 234,56", "1234.56"), ("1234,56 $", "1234.56"), ("1\u202f234,50 €", "1234.50"), ("12.50", "12.50")],
+)
+def test_french_text_uses_the_decimal_comma(text, expected):
+    assert parse_amount(text, "fr") == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("1.234,56", "is ambiguous (decimal point or comma?)"),
+        ("12.345", "has more than two decimals"),
+        ("twelve", "is not an amount"),
+        ("", "is not an amount"),
+        ("1,23", "is not an amount"),
+    ],
+)
+def test_ambiguous_or_wrong_text_is_refused_with_the_reason(text, why):
+    with pytest.raises(AmountError, match=f"^{why.replace('(', '[(]').replace(')', '[)]').replace('?', '[?]')}$"):
+        parse_amount(text)
