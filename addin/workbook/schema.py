@@ -93,7 +93,7 @@ def normalize(name: str) -> str:
     return " ".join(str(name).split()).casefold()
 
 
-T, DT, M, B, I, C, E = Kind.TEXT, Kind.DATE, Kind.MONEY, Kind.BOOL, Kind.INT, Kind.CHOICE, Kind.EMAILS
+T, DT, M, B, INT, C, E = Kind.TEXT, Kind.DATE, Kind.MONEY, Kind.BOOL, Kind.INT, Kind.CHOICE, Kind.EMAILS
 
 LANGUAGES = ("en", "fr")
 STATUS = ("Active", "Inactive")
@@ -163,7 +163,7 @@ GROUPS = Sheet("Groups", (
     Column("Description", width=40),
     Column("Kind", C, choices=GROUP_KINDS, default="Customer", width=11),
     Column("Auto Update", B, default=True, choices=BOOL_CHOICES, width=12),
-    Column("Members", I, addin=True, width=10, note="Written by the add-in"),
+    Column("Members", INT, addin=True, width=10, note="Written by the add-in"),
     Column("Updated", Kind.DATETIME, addin=True, width=18, note="Written by the add-in"),
 ), table="Groups")
 
@@ -184,9 +184,9 @@ GROUP_MEMBERS = Sheet("Group Members", (
 ), table="GroupMembers")
 
 REMINDERS = Sheet("Reminders", (
-    Column("Reminder", I, required=True, choices=("1", "2", "3"), width=10),
+    Column("Reminder", INT, required=True, choices=("1", "2", "3"), width=10),
     Column("Enabled", B, required=True, choices=BOOL_CHOICES, width=10),
-    Column("Days", I, required=True, width=8, note="0 to 90"),
+    Column("Days", INT, required=True, width=8, note="0 to 90"),
     Column("When", C, required=True, choices=WHEN, width=10),
     Column("Subject", width=36),
     Column("Greeting", B, default=True, choices=BOOL_CHOICES, width=10),
@@ -199,7 +199,7 @@ STATEMENT_SCHEDULES = Sheet("Statement Schedules", (
     Column("Customer ID", width=14, note="Customer ID or Group, one of the two"),
     Column("Group", width=20),
     Column("Enabled", B, required=True, choices=BOOL_CHOICES, width=10),
-    Column("Day", I, required=True, width=8, note="1 to 31; 31 = last day of the month"),
+    Column("Day", INT, required=True, width=8, note="1 to 31; 31 = last day of the month"),
     Column("Type", C, choices=STATEMENT_TYPES, width=13),
     Column("To", E, width=28),
     Column("Cc", E, width=28),
@@ -278,20 +278,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mail_transport", C, "outbox", ("outbox", "smtp"), "outbox writes .eml files; smtp sends"),
     Setting("outbox_dir", default="outbox", description="Folder for .eml files, relative to the workbook"),
     Setting("smtp_host"),
-    Setting("smtp_port", I, 587),
+    Setting("smtp_port", INT, 587),
     Setting("smtp_security", C, "starttls", ("starttls", "ssl", "none")),
     Setting("smtp_username"),
     Setting("smtp_password_env", description="NAME of the environment variable holding the password (never the password)"),
-    Setting("smtp_max_per_minute", I, 30, description="Throttle; 0 = no limit"),
+    Setting("smtp_max_per_minute", INT, 30, description="Throttle; 0 = no limit"),
     Setting("smtp_ca_file", description="Private CA bundle to trust (certificates are always verified)"),
     Setting("copy_to_me", E, description="Receives a copy when asked (blank = company_email)"),
     Setting("reminders_enabled", B, False, BOOL_CHOICES, "Master switch for automatic reminders"),
     Setting("reminders_attach_pdf", B, True, BOOL_CHOICES, "Attach the invoice PDF to reminders"),
     Setting("reminder_check_times", default="08:00, 12:00, 16:00", description="Times the daemon checks"),
-    Setting("catch_up_days", I, 7, description="How late a missed reminder or statement may still go out"),
+    Setting("catch_up_days", INT, 7, description="How late a missed reminder or statement may still go out"),
     Setting("statements_dir", default="statements", description="Folder for exported statements"),
     Setting("statement_type", C, "Outstanding", STATEMENT_TYPES, "Default statement type"),
-    Setting("backups_keep", I, 5, description="How many backups of the workbook to keep before each write"),
+    Setting("backups_keep", INT, 5, description="How many backups of the workbook to keep before each write"),
 )
 SETTINGS_BY_KEY = {normalize(s.key): s for s in SETTINGS}
 
