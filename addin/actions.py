@@ -122,3 +122,14 @@ class Plan:
     logs: tuple[LogEntry, ...] = ()
     problems: tuple[Problem, ...] = ()
     lines: tuple[str, ...] = field(default=())
+
+
+def merge(*plans: Plan) -> Plan:
+    """One plan doing everything the given plans do, in order."""
+    return Plan(
+        emails=tuple(e for p in plans for e in p.emails),
+        updates=tuple(u for p in plans for u in p.updates),
+        logs=tuple(entry for p in plans for entry in p.logs),
+        problems=tuple(x for p in plans for x in p.problems),
+        lines=tuple(line for p in plans for line in p.lines),
+    )

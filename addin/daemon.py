@@ -1,0 +1,325 @@
+"""The background service: checks each workbook at its check times, sends what is due.
+
+Thin: a tick reads the saved workbook, asks the same pure functions as the CLI what is due
+(automatic reminders, scheduled statements), carries the plan out through ``addin.run`` and
+records the tick in the journal. The ``schedule`` package drives the loop; the check times
+themselves are computed here with zoneinfo so that they stay right across DST changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from .procs import pid_alive
+
+log = logging.getLogger("receivables.daemon")
+
+TICK = "daemon-tick"
+STATEMENTS = "daemon-statements"
+
+
+# --- when to check (pure) ----------------------------------------------------------------------
+
+def zone(name: str) -> dt.tzinfo:
+    """The workbook's time zone, else this machine's."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (KeyError, ValueError):
+            log.warning("unknown time zone %r; using this PC's", name)
+    local = dt.datetime.now().astimezone().tzinfo
+    assert local is not None
+    return local
+
+
+def at_local(day: dt.date, t: dt.time, tz: dt.tzinfo) -> dt.datetime:
+    """The instant of wall-clock time ``t`` on ``day`` in ``tz``.
+
+    A time skipped by a spring-forward change happens right after the gap (02:30 -> 03:30);
+    a time repeated by a fall-back change happens once, the first time.
+    """
+    # fold=0 reads a gap time with the offset before the change, which lands after the gap,
+    # and a repeated time as its first occurrence; the round trip through UTC normalises it.
+    return dt.datetime.combine(day, t, tzinfo=tz).replace(fold=0).astimezone(dt.UTC).astimezone(tz)
+
+
+def check_slots(day: dt.date, times: Sequence[dt.time], tz: dt.tzinfo) -> list[dt.datetime]:
+    return sorted(at_local(day, t, tz) for t in times)
+
+
+def next_check(after: dt.datetime, times: Sequence[dt.time], tz: dt.tzinfo) -> dt.datetime:
+    """The first check strictly after ``after`` (an aware datetime)."""
+    local_day = after.astimezone(tz).date()
+    for offset in range(0, 3):
+        for slot in check_slots(local_day + dt.timedelta(days=offset), times, tz):
+            if slot > after:
+                return slot
+    raise ValueError("no check times configured")
+
+
+def last_check(before: dt.datetime, times: Sequence[dt.time], tz: dt.tzinfo) -> dt.datetime | None:
+    """The latest check at or before ``before``, looking back two days."""
+    local_day = before.astimezone(tz).date()
+    for offset in range(0, 3):
+        for slot in reversed(check_slots(local_day - dt.timedelta(days=offset), times, tz)):
+            if slot <= before:
+                return slot
+    return None
+
+
+# --- one instance per workbook -----------------------------------------------------------------
+
+class AlreadyRunning(Exception):
+    """Another daemon serves this workbook; the message names it."""
+
+
+def lock_path(workbook: Path) -> Path:
+    return workbook.with_name(f"{workbook.stem}.daemon.lock")
+
+
+@dataclass
+class InstanceLock:
+    """A lock file holding the owner's pid and start time; a dead owner's lock is taken over."""
+
+    workbook: Path
+    held: bool = False
+
+    @property
+    def path(self) -> Path:
+        return lock_path(self.workbook)
+
+    def owner(self) -> dict | None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def acquire(self) -> None:
+        me = {"pid": os.getpid(), "since": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                other = self.owner()
+                if other and pid_alive(int(other.get("pid", 0))) and other.get("pid") != os.getpid():
+                    raise AlreadyRunning(
+                        f"a daemon already serves {self.workbook.name} (pid {other['pid']}, since "
+                        f"{other.get('since', '?')}) — stop it first, or use `receivables daemon status "
+                        f"{self.workbook}`") from None
+                log.warning("taking over the lock of a daemon that is gone (%s)", other)
+                self.path.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(me, f)
+            self.held = True
+            return
+        raise AlreadyRunning(f"could not take the lock {self.path} — delete it if no daemon runs")
+
+    def release(self) -> None:
+        if self.held:
+            other = self.owner()
+            if other and other.get("pid") == os.getpid():
+                self.path.unlink(missing_ok=True)
+            self.held = False
+
+
+# --- a tick --------------------------------------------------------------------------------------
+
+@dataclass
+class TickResult:
+    day: dt.date
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    read: bool = True
+
+
+def tick(workbook: Path, day: dt.date, now: dt.datetime, *, statements: bool = True,
+         outbox: Path | None = None, should_stop: Callable[[], bool] = lambda: False) -> TickResult:
+    """Everything the daemon does for ``day``: due reminders, (once a day) scheduled statements, refresh."""
+    from . import reminders
+    from . import statements as stmts
+    from .actions import merge
+    from .journal import Journal
+    from .ledger import Ledger
+    from .run import execute
+    from .workbook.reader import load
+
+    book = load(workbook)
+    ledger = Ledger.from_book(book)
+    with Journal.open(workbook) as journal:
+        reminder_history = journal.sent_keys("reminder:") | journal.sent_keys("manual-reminder:")
+        statement_keys = journal.sent_keys("statement:")
+        statements_done = journal.run_done(STATEMENTS, day.isoformat())
+    plans = [reminders.plan_automatic(book, ledger, reminder_history, day)]
+    if statements and not statements_done:
+        plans.append(stmts.plan_scheduled(book, ledger, statement_keys, day))
+    plan = merge(*plans)
+    report = execute(plan, book, outbox=outbox, now=now)
+    result = TickResult(day, list(report.lines), [str(p) for p in (*plan.problems, *report.problems)])
+    with Journal.open(workbook) as journal:
+        if statements and not statements_done:
+            journal.record_run(STATEMENTS, day.isoformat(), "; ".join(report.lines)[:500])
+        journal.record_run(TICK, now.isoformat(timespec="seconds"), f"{len(plan.emails)} due")
+    _refresh(workbook, day)
+    return result
+
+
+def _refresh(workbook: Path, day: dt.date) -> None:
+    """Dashboard and add-in columns after a tick, where that feature is installed."""
+    try:
+        from .dashboard import refresh
+    except ImportError:
+        return
+    refresh(workbook, day)
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+@dataclass
+class Served:
+    """A workbook the daemon serves, with what it last saw of it."""
+
+    path: Path
+    tz: dt.tzinfo
+    times: tuple[dt.time, ...]
+    fingerprint: tuple[int, int] | None = None
+    next_at: dt.datetime | None = None
+
+
+class Daemon:
+    """Serve one or several workbooks until stopped (SIGTERM, SIGINT, Ctrl+Break)."""
+
+    def __init__(self, workbooks: Sequence[Path], *, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.paths = [p.resolve() for p in workbooks]
+        self.stop_event = threading.Event()
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.locks = [InstanceLock(p) for p in self.paths]
+        self.served: list[Served] = []
+
+    def install_signal_handlers(self) -> None:
+        def stop(signum, _frame):  # noqa: ANN001
+            log.info("signal %s: finishing the message in flight, then stopping", signum)
+            self.stop_event.set()
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        if hasattr(signal, "SIGBREAK"):  # Windows: Ctrl+Break and console close
+            signal.signal(signal.SIGBREAK, stop)
+
+    def start(self) -> None:
+        for lock in self.locks:
+            lock.acquire()
+        for path in self.paths:
+            self.served.append(self._configure(path))
+
+    def _configure(self, path: Path) -> Served:
+        from .workbook.reader import load
+
+        settings = load(path).settings
+        served = Served(path, zone(settings.timezone), settings.reminder_check_times)
+        served.fingerprint = _stat(path)
+        now = self.clock()
+        # Catch up: a check missed while the PC slept or was off runs once, now.
+        from .journal import Journal
+
+        with Journal.open(path) as journal:
+            last_tick = journal.last_run(TICK)
+        previous = last_check(now, served.times, served.tz)
+        if previous and (last_tick is None or last_tick < previous):
+            served.next_at = now
+        else:
+            served.next_at = next_check(now, served.times, served.tz)
+        log.info("%s: next check %s", path.name, served.next_at.isoformat(timespec="minutes"))
+        return served
+
+    def poll(self) -> None:
+        """One pass: run the workbooks whose check time has come; flush pending writes."""
+        now = self.clock()
+        for served in self.served:
+            if self.stop_event.is_set():
+                return
+            if served.next_at and now >= served.next_at:
+                self._tick(served, now)
+            else:
+                self._flush(served)
+
+    def _tick(self, served: Served, now: dt.datetime) -> None:
+        day = now.astimezone(served.tz).date()
+        try:
+            # Statements go at the day's first tick: the journal records them once per day.
+            result = tick(served.path, day, now, should_stop=self.stop_event.is_set)
+            for line in result.lines:
+                log.info("%s: %s", served.path.name, line)
+            for line in result.problems:
+                log.warning("%s: %s", served.path.name, line)
+        except Exception:  # noqa: BLE001 - the daemon keeps serving; the failure is logged
+            log.exception("%s: the check of %s failed", served.path.name, day)
+        served.fingerprint = _stat(served.path)
+        served.next_at = next_check(now, served.times, served.tz)
+        log.info("%s: next check %s", served.path.name, served.next_at.isoformat(timespec="minutes"))
+
+    def _flush(self, served: Served) -> None:
+        """Write updates that waited while the workbook was open, once it is closed."""
+        current = _stat(served.path)
+        if current == served.fingerprint:
+            return
+        served.fingerprint = current
+        try:
+            from .journal import Journal
+            from .workbook.store import flush_pending
+
+            with Journal.open(served.path) as journal:
+                if journal.pending_updates():
+                    flush_pending(served.path, journal)
+        except Exception:  # noqa: BLE001
+            log.exception("%s: writing pending updates failed", served.path.name)
+
+    def run_forever(self, poll_seconds: float = 20.0) -> None:
+        import schedule
+
+        scheduler = schedule.Scheduler()
+        scheduler.every(poll_seconds).seconds.do(self.poll)
+        self.poll()
+        while not self.stop_event.is_set():
+            scheduler.run_pending()
+            self.stop_event.wait(timeout=min(1.0, poll_seconds))
+
+    def close(self) -> None:
+        for lock in self.locks:
+            lock.release()
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+def setup_logging(workbook: Path, verbose: bool = True) -> Path:
+    """A rotating log file beside the workbook (and the console when ``verbose``)."""
+    from logging.handlers import RotatingFileHandler
+
+    log_file = workbook.with_name(f"{workbook.stem}.daemon.log")
+    handler = RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger("receivables")
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    if verbose:
+        console = logging.StreamHandler()
+        console.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        root.addHandler(console)
+    return log_file
+
