@@ -16,7 +16,7 @@ def test_float_noise_from_excel_is_rounded_to_cents():
 def test_integers_and_decimals_become_cents():
     assert D(12) == Decimal("12.00")
     assert D(Decimal("1.005")) == Decimal("1.01")
-    assert ZERO == Decimal("0.00")
+    assert Decimal("0.00") == ZERO
 
 
 @pytest.mark.parametrize(
