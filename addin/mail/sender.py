@@ -1,0 +1,335 @@
+"""Exactly-once sending: the journal says 'sending' before the server hears of a message.
+
+For each message: skip it when the journal knows it (sent, being sent, uncertain); commit
+'sending'; hand it to the transport; record 'sent' (with its workbook updates and Log row, in
+one transaction) once the server accepts. A temporary refusal (4xx, lost connection) is retried
+with exponential backoff and jitter, then left for the next run; a permanent one (5xx) is
+recorded with the server's words and not retried automatically. A crash between hand-over and
+'sent' leaves 'sending', which the next run turns into 'uncertain': never resent by itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..journal import FAILED, SENDING, SENT, UNCERTAIN, Journal, LogLine, SendRecord
+from .message import MessageError, build_message
+from .transport import (
+    ConnectFailure,
+    PermanentFailure,
+    SetupError,
+    TemporaryFailure,
+    Transport,
+    UncertainDelivery,
+)
+
+if TYPE_CHECKING:
+    from ..actions import Email
+    from ..model import Settings
+
+# Result states.
+SKIPPED, RETRY = "skipped", "retry"  # with SENT, FAILED, UNCERTAIN from the journal
+ATTEMPTS = 4
+BASE_DELAY = 1.0
+MAX_DELAY = 30.0
+GIVE_UP_AFTER = 3  # messages in a row that exhausted their retries: the server is unwell, stop
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened to one message.
+
+    Attributes:
+      key: the idempotency key (a copy-to-me message: the email's key + ":copy").
+      state: sent, skipped (already sent), failed (refused for good), retry (not sent now, will
+        be tried at the next run), uncertain (may have been sent: a person must check).
+      message_id: the Message-ID header ('' when the message could not be built).
+      error: why it was not sent, in the server's words where there are some.
+      recipients: the addresses it was for.
+      refused: recipients the server refused while accepting the others (address -> words).
+      attempted: False when the batch stopped before this message was tried.
+      action / target: from the email's Log entry, for reports.
+    """
+
+    key: str
+    state: str
+    message_id: str = ""
+    error: str = ""
+    recipients: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()
+    attempted: bool = True
+    action: str = ""
+    target: str = ""
+
+
+@dataclass
+class Policy:
+    """Retry policy; ``sleep`` and ``random`` are injectable so tests run without waiting."""
+
+    attempts: int = ATTEMPTS
+    base_delay: float = BASE_DELAY
+    max_delay: float = MAX_DELAY
+    give_up_after: int = GIVE_UP_AFTER
+    sleep: Callable[[float], None] = time.sleep
+    random: Callable[[], float] = random.random
+    clock: Callable[[], float] = time.monotonic
+    pipeline: bool = True  # prepare the next message while the current one is sent (no throttle)
+
+    def backoff(self, attempt: int) -> None:
+        """Wait before try ``attempt + 1``: exponential, bounded, with jitter (half to full)."""
+        delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        self.sleep(delay * (0.5 + self.random() / 2))
+
+
+class _Stop(Exception):
+    """The whole batch stops (settings wrong, server unreachable)."""
+
+
+def copy_of(email: Email, address: str) -> Email:
+    """The separate copy-to-me message of ``email``: same content, no workbook updates."""
+    log = email.log and dataclasses.replace(email.log, action=f"{email.log.action} (copy)")
+    return dataclasses.replace(email, key=email.key + ":copy", to=(address,), cc=(), on_sent=(),
+                               copy_to="", log=log)
+
+
+@dataclass
+class _Prepared:
+    """A message ready to go: built, and (in a pipeline) already recorded as 'sending'."""
+
+    email: Email
+    msg: EmailMessage | None = None
+    result: SendResult | None = None  # decided without sending (skipped, failed to build)
+    before: SendRecord | None = None  # the journal row before this run began it
+    begun: bool = False
+    needs_sent_original: bool = False  # a copy-to-me: only once the original is sent
+
+
+def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, transport: Transport, *,
+             now: dt.datetime, base_dir: Path | None = None, policy: Policy | None = None) -> list[SendResult]:
+    """Send each email exactly once (and its copy-to-me after it); one result per message.
+
+    Without a throttle, the next message is built and recorded as 'sending' by a helper thread
+    while the current one is with the server (the journal's disk wait overlaps the network's).
+    """
+    run = _Run(settings, journal, transport, now, base_dir, policy or Policy())
+    messages: list[tuple[Email, bool]] = []
+    for email in emails:
+        messages.append((email, False))
+        if email.copy_to:
+            messages.append((copy_of(email, email.copy_to), True))
+    pipeline = run.policy.pipeline and len(messages) > 1 and not getattr(transport, "max_per_minute", 0)
+    prepared = _pipelined(run, messages) if pipeline else (run.prepare(e, journal, copy) for e, copy in messages)
+    results: list[SendResult] = []
+    stop = ""
+    try:
+        for item in prepared:
+            if item.needs_sent_original and journal.state(item.email.key[: -len(":copy")]) != SENT:
+                run.undo(item)
+                continue  # no copy of a message that did not go
+            if item.result is not None:
+                results.append(item.result)
+                continue
+            if stop:
+                run.undo(item)
+                results.append(_result(item.email, RETRY, error=stop, attempted=False))
+                continue
+            try:
+                result = run.transmit(item)
+            except _Stop as exc:
+                stop = str(exc)
+                results.append(_result(item.email, RETRY, error=stop, attempted=False))
+                continue
+            results.append(result)
+            run.exhausted = run.exhausted + 1 if result.state == RETRY else 0
+            if run.exhausted >= run.policy.give_up_after:
+                stop = f"the mail server keeps refusing for now ({result.error})"
+    finally:
+        close = getattr(prepared, "close", None)
+        if close:
+            close()
+    not_tried = [r for r in results if not r.attempted]
+    if not_tried:
+        journal.add_log(LogLine(run.time(), "send", f"{len(not_tried)} messages", "", "not sent", "",
+                                f"{stop} — they will be tried at the next run"))
+    return results
+
+
+def _pipelined(run: _Run, messages: list[tuple[Email, bool]]) -> Iterator[_Prepared]:
+    """Prepare messages in a helper thread, at most one 'sending' ahead of the one being sent."""
+    items: queue.Queue[_Prepared | BaseException | None] = queue.Queue()
+    turn = threading.Semaphore(1)
+    stopping = threading.Event()
+    helper = run.journal.sibling()
+
+    def work() -> None:
+        try:
+            for email, copy in messages:
+                item = run.prepare(email, helper, copy, begin=False)
+                if item.result is None and not copy:
+                    turn.acquire()
+                    if stopping.is_set():
+                        return
+                    item = run.begin(item, helper)
+                items.put(item)
+                if stopping.is_set():
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the sending thread
+            items.put(exc)
+        finally:
+            items.put(None)
+
+    thread = threading.Thread(target=work, name="receivables-prepare", daemon=True)
+    thread.start()
+    try:
+        while True:
+            got = items.get()
+            if got is None:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            if got.begun:
+                turn.release()  # the helper may begin the next one while this one is sent
+            yield got
+    finally:
+        stopping.set()
+        turn.release()
+        thread.join()
+        while not items.empty():  # begun by the helper but never sent: put back
+            left = items.get()
+            if isinstance(left, _Prepared):
+                run.undo(left)
+        helper.close()
+
+
+class _Run:
+    def __init__(self, settings: Settings, journal: Journal, transport: Transport, now: dt.datetime,
+                 base_dir: Path | None, policy: Policy) -> None:
+        self.settings, self.journal, self.transport = settings, journal, transport
+        self.now, self.base_dir, self.policy = now, base_dir, policy
+        self.started = policy.clock()
+        self.exhausted = 0
+
+    def time(self) -> dt.datetime:
+        """Now as Excel shows it: local wall-clock time of the workbook, to the second."""
+        elapsed = dt.timedelta(seconds=self.policy.clock() - self.started)
+        return (self.now + elapsed).replace(tzinfo=None, microsecond=0)
+
+    def log(self, email: Email, status: str, recipients: Sequence[str], message_id: str = "",
+            detail: str = "") -> LogLine:
+        entry = email.log
+        action = entry.action if entry else "email"
+        target = entry.target if entry else email.key
+        text = "; ".join(x for x in ((entry.detail if entry else ""), detail) if x)
+        return LogLine(self.time(), action, target, "; ".join(recipients), status, message_id, text)
+
+    def prepare(self, email: Email, journal: Journal, copy: bool = False, begin: bool = False) -> _Prepared:
+        """Decide what the journal already knows, and build the message."""
+        key = email.key
+        recipients = (*email.to, *email.cc)
+        record = journal.record(key)
+        item = _Prepared(email, before=record, needs_sent_original=copy)
+        if record and record.state in (SENT, SENDING):
+            why = "already sent" if record.state == SENT else "being sent by another run"
+            journal.add_log(self.log(email, "skipped", recipients, record.message_id, why))
+            item.result = _result(email, SKIPPED, record.message_id, why)
+        elif record and record.state == UNCERTAIN:
+            item.result = _result(email, UNCERTAIN, record.message_id, record.last_error)
+        elif (record and record.state == FAILED and record.permanent
+              and record.recipients == "; ".join(recipients)):
+            item.result = _result(email, FAILED, record.message_id, f"refused earlier: {record.last_error}")
+        else:
+            try:
+                item.msg = build_message(email, self.settings, now=self.now, base_dir=self.base_dir)
+            except MessageError as exc:
+                journal.add_log(self.log(email, "failed", recipients, "", str(exc)))
+                item.result = _result(email, FAILED, error=str(exc))
+        return self.begin(item, journal) if begin and item.result is None else item
+
+    def begin(self, item: _Prepared, journal: Journal) -> _Prepared:
+        email = item.email
+        assert item.msg is not None
+        if journal.begin(email.key, str(item.msg["Message-ID"]), (*email.to, *email.cc), email.on_sent):
+            item.begun = True
+        else:
+            item.result = _result(email, SKIPPED, str(item.msg["Message-ID"]), "being sent by another run")
+        return item
+
+    def undo(self, item: _Prepared) -> None:
+        if item.begun:
+            self.journal.unbegin(item.email.key, item.before)
+            item.begun = False
+
+    def transmit(self, item: _Prepared) -> SendResult:
+        """Hand the message to the transport, retrying temporary failures; record the outcome."""
+        journal, email, msg = self.journal, item.email, item.msg
+        assert msg is not None
+        key, recipients = email.key, (*email.to, *email.cc)
+        message_id = str(msg["Message-ID"])
+        sender = self.settings.company_email.strip()
+        for attempt in range(1, self.policy.attempts + 1):
+            try:
+                self._ready(attempt)
+            except _Stop:
+                self.undo(item)
+                raise
+            if not item.begun:
+                self.begin(item, journal)
+                if item.result is not None:
+                    return item.result
+            item.begun = False  # from here on the outcome is recorded below
+            try:
+                refused = self.transport.send(msg, sender, recipients, key)
+            except UncertainDelivery as exc:
+                journal.mark_uncertain(key, str(exc), log=self.log(email, "uncertain", recipients, message_id, str(exc)))
+                return _result(email, UNCERTAIN, message_id, str(exc))
+            except PermanentFailure as exc:
+                journal.mark_failed(key, str(exc), True, log=self.log(email, "failed", recipients, message_id, str(exc)))
+                return _result(email, FAILED, message_id, str(exc))
+            except SetupError as exc:
+                journal.mark_failed(key, str(exc), False)
+                raise _Stop(str(exc)) from None
+            except TemporaryFailure as exc:
+                if attempt < self.policy.attempts:
+                    journal.mark_failed(key, str(exc), False)
+                    self.policy.backoff(attempt)
+                    continue
+                detail = f"{exc} — it will be tried again at the next run"
+                journal.mark_failed(key, str(exc), False, log=self.log(email, "failed", recipients, message_id, detail))
+                return _result(email, RETRY, message_id, str(exc))
+            accepted = [a for a in recipients if a not in refused]
+            detail = "; ".join(f"refused {a}: {w}" for a, w in refused.items())
+            journal.mark_sent(key, recipients=accepted,
+                              log=self.log(email, "sent", accepted, message_id, detail))
+            return _result(email, SENT, message_id, refused=tuple(refused.items()))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _ready(self, attempt: int) -> None:
+        """Connect (retrying a server that does not answer) and wait for the throttle."""
+        while True:
+            try:
+                self.transport.open()
+                self.transport.wait_turn()
+                return
+            except SetupError as exc:
+                raise _Stop(str(exc)) from None
+            except ConnectFailure as exc:
+                if attempt >= self.policy.attempts:
+                    raise _Stop(str(exc)) from None
+                self.policy.backoff(attempt)
+                attempt += 1
+
+
+def _result(email: Email, state: str, message_id: str = "", error: str = "", *,
+            refused: tuple[tuple[str, str], ...] = (), attempted: bool = True) -> SendResult:
+    return SendResult(email.key, state, message_id, error, (*email.to, *email.cc), refused, attempted,
+                      email.log.action if email.log else "email", email.log.target if email.log else "")
