@@ -76,6 +76,7 @@ class LogEntry:
     action: str  # "reminder 2", "manual reminder", "statement", "group email", ...
     target: str  # invoice number, customer ID, group name
     detail: str = ""
+    status: str = ""  # for rows not tied to a send: "skipped", "refused"… ('' = "done")
 
 
 @dataclass(frozen=True)

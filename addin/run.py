@@ -87,7 +87,7 @@ def execute(plan: Plan, book: Book, *, outbox: Path | None, now: dt.datetime, se
         journal.queue_updates(plan.updates)  # before on_sent updates: plan first, as read
         if send:
             for entry in plan.logs:
-                status = getattr(entry, "status", "") or ("skipped" if entry.detail.startswith("skipped") else "done")
+                status = entry.status or "done"
                 journal.add_log(LogLine(local_now, entry.action, entry.target, "", status, "", entry.detail))
             if plan.emails:
                 report.results = _send(plan.emails, book, journal, outbox, now, transport, policy, report)
