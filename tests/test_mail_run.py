@@ -62,7 +62,7 @@ def test_outbox_run_sends_then_writes_plan_updates_on_sent_and_log_rows_in_one_w
     store = FakeStore()
     refresh = SetCells("Customers", "Customer ID", "C1", (("Balance", 100.0),))
     plan = Plan(emails=(reminder(1), reminder(2)), updates=(refresh,),
-                logs=(LogEntry("reminder 1", "INV-3", "skipped: reminder 2 sent instead"),), lines=("2 reminders due",))
+                logs=(LogEntry("reminder 1", "INV-3", "reminder 2 sent instead", status="skipped"),), lines=("2 reminders due",))
     report = execute(plan, book, outbox=tmp_path / "out", now=NOW, writer=store)
     assert [r.state for r in report.sent] == ["sent", "sent"]
     assert store.calls == 1 and report.written and not report.deferred
