@@ -1,0 +1,1637 @@
+"""Write updates into the user's own .xlsx without losing a byte of it.
+
+``apply(src, dst, updates)`` copies every zip part of ``src`` into ``dst`` byte for byte (same
+compressed bytes, same order) except the sheets the updates touch, which are rewritten in one
+streamed pass over their XML, and the few parts that must follow: the Excel table that grows
+or shrinks, styles.xml when a date needs a date format, workbook.xml when a recalculation is
+needed or a sheet is created, and the calculation chain when a formula cell goes away.
+Rows are found by header names and key values, never by row number, so the same updates can be
+applied onto a newer version of the file. Design notes: docs/writing.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import BinaryIO
+
+from ..actions import AppendRows, Cell, ReplaceRows, SetCells, Update
+from ..problems import Problem, error, warning
+from . import schema
+
+MAX_ROWS = 1_048_576
+MAX_TEXT = 32_767
+BLOCK = 1 << 22  # bytes read from a sheet at a time
+DEFLATE_LEVEL = 1  # rewritten sheets: 3x faster than level 6 for ~25% more bytes; Excel recompresses on save
+RECENT_ROWS = 64  # last data rows kept in memory to learn each column's cell style
+
+NS_R = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+REL_WORKSHEET = NS_R.decode() + "/worksheet"
+CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+
+DATE_FMT, DATETIME_FMT = 14, 22  # built-in number formats: short date, date and time
+_BUILTIN_DATE_FMTS = frozenset((*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)))
+
+
+class WriteRefused(Exception):
+    """An update that cannot be written without rewriting what people made.
+
+    Raised for a row deletion that would have to move formulas, merged cells, conditional
+    formats or other ranges below it; the caller reports ``problem()`` and may retry without
+    the update at ``index``.
+    """
+
+    def __init__(self, sheet: str, message: str, fix: str, index: int) -> None:
+        super().__init__(f"{sheet}: {message}")
+        self.sheet, self.message, self.fix, self.index = sheet, message, fix, index
+
+    def problem(self) -> Problem:
+        return error(self.sheet, "", self.message, self.fix)
+
+
+class BadWorkbook(Exception):
+    """The file is not an .xlsx workbook this writer can update; the message says why."""
+
+
+@dataclass
+class WriteReport:
+    """What ``apply`` did.
+
+    Attributes:
+      changed: sheet name -> cells written (``J12``), in the order written.
+      appended / deleted: sheet name -> number of rows appended / deleted.
+      created: sheets created because they were missing.
+      problems: updates (or parts of them) that could not be applied, as Problems.
+      skipped: indexes of the updates that could not be applied at all.
+      calc_chain_removed: xl/calcChain.xml was dropped (a formula cell was overwritten or deleted).
+      full_calc_on_load: workbook.xml now asks Excel to recalculate when it opens the file.
+    """
+
+    changed: dict[str, list[str]] = field(default_factory=dict)
+    appended: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    calc_chain_removed: bool = False
+    full_calc_on_load: bool = False
+
+    @property
+    def sheets(self) -> list[str]:
+        """The sheets that were rewritten."""
+        names = [*self.changed, *self.appended, *self.deleted, *self.created]
+        return list(dict.fromkeys(names))
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def col_letters(n: int) -> str:
+    """1 -> ``A``, 27 -> ``AA``."""
+    out = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def col_number(letters: str) -> int:
+    """``A`` -> 1, ``AA`` -> 27."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
+_ATTR = re.compile(rb"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_XESC = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _attrs(tag: bytes) -> dict[bytes, bytes]:
+    return {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in _ATTR.finditer(tag)}
+
+
+def _unescape(raw: bytes) -> str:
+    text = raw.decode("utf-8")
+    if "&" in text:
+        text = html.unescape(text)
+    if "_x" in text:
+        text = _XESC.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return text
+
+
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_LOOKS_ESCAPED = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+
+
+def _escape(text: str) -> bytes:
+    """Text for an element or a double-quoted attribute, with OOXML's ``_xHHHH_`` escapes."""
+    if "_x" in text:
+        text = _LOOKS_ESCAPED.sub(r"_x005F_\1", text)
+    text = _ILLEGAL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return text.encode("utf-8")
+
+
+def _num_text(v: str) -> str:
+    """A number cell's text as people see it for matching: ``1001`` not ``1001.0``."""
+    try:
+        f = float(v)
+    except ValueError:
+        return v
+    if f.is_integer() and abs(f) < 1e15:
+        return str(int(f))
+    return repr(f)
+
+
+def _value_text(value: Cell) -> str:
+    """A value as text, for matching keys of rows the writer itself appends."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float | Decimal):
+        return _num_text(str(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _norm(value: str) -> str:
+    return schema.normalize(value)
+
+
+def _ranges(text: str) -> Iterator[tuple[int, int]]:
+    """(top row, bottom row) of every range in a ``sqref``/``ref``/formula text."""
+    for part in re.split(r"[\s,;]+", text):
+        rows = [int(m.group(2)) for m in _REF.finditer(part)]
+        if rows:
+            yield min(rows), max(rows)
+
+
+# --- regular expressions for one namespace prefix -----------------------------------------
+
+
+class _Rx:
+    """Patterns for sheet XML whose main namespace uses ``prefix`` (usually none)."""
+
+    def __init__(self, p: bytes) -> None:
+        self.p = p
+        self.sheet_data = re.compile(rb"<" + p + rb"sheetData(?=[\s/>])[^>]*?(/?)>")
+        self.row_or_end = re.compile(
+            rb"<" + p + rb"row(?=[\s/>])[^>]*?(?:/>|>.*?</" + p + rb"row>)|</" + p + rb"sheetData>", re.S)
+        self.cell = re.compile(rb"<" + p + rb"c(?=[\s/>])([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)", re.S)
+        self.v = re.compile(rb"<" + p + rb"v(?:\s[^>]*)?(?:/>|>(.*?)</" + p + rb"v>)", re.S)
+        self.is_ = re.compile(rb"<" + p + rb"is(?:\s[^>]*)?>(.*?)</" + p + rb"is>", re.S)
+        self.f = re.compile(rb"<" + p + rb"f(?=[\s/>])")
+        self.has_value = (b"<" + p + b"v", b"<" + p + b"is")
+        self.f_text = re.compile(rb"<" + p + rb"f(?:\s[^>]*)?>(.*?)</" + p + rb"f>", re.S)
+        self.dimension = re.compile(rb"(<" + p + rb"dimension\b[^>]*?\bref=\")([^\"]*)(\")")
+        self.col = re.compile(rb"<" + p + rb"col\b([^>]*?)/?>")
+        self.row_r = re.compile(rb"(\sr=\")(\d+)(\")")
+        self.cell_r = re.compile(rb"(<" + p + rb"c\b[^>]*?\sr=\"[A-Z]{1,3})(\d+)(\")")
+        self.close_row = b"</" + p + b"row>"
+
+
+@lru_cache(maxsize=8)
+def _rx(prefix: bytes) -> _Rx:
+    return _Rx(prefix)
+
+
+_ANY_T = re.compile(rb"<(?:\w+:)?t(?:\s[^>]*)?(?:/>|>(.*?)</(?:\w+:)?t>)", re.S)
+_RPH = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh>", re.S)
+
+
+def _rich_text(inner: bytes) -> str:
+    """Concatenated ``<t>`` runs of a ``<si>`` or ``<is>``, phonetic runs left out."""
+    if b"rPh" in inner:
+        inner = _RPH.sub(b"", inner)
+    return "".join(_unescape(m.group(1)) for m in _ANY_T.finditer(inner) if m.group(1))
+
+
+def _root_prefix(data: bytes, local: bytes) -> bytes:
+    m = re.search(rb"<(\w+:)?" + local + rb"[\s>]", data[:8192])
+    return (m.group(1) or b"") if m else b""
+
+
+# --- the package --------------------------------------------------------------------------
+
+
+class _SharedStrings:
+    """``sharedStrings.xml``, decoded in one pass when first needed."""
+
+    _SI = re.compile(rb"<(?:\w+:)?si(?:\s[^>]*)?(?:/>|>(.*?)</(?:\w+:)?si>)", re.S)
+    _SIMPLE = re.compile(rb"<(?:\w+:)?t(?: xml:space=\"preserve\")?>([^<]*)</(?:\w+:)?t>")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._texts: list[str] | None = None
+        self._wanted: dict[frozenset[str], set[int]] = {}
+
+    @property
+    def texts(self) -> list[str]:
+        if self._texts is None:
+            texts = []
+            simple = self._SIMPLE.fullmatch
+            for m in self._SI.finditer(self.data):
+                inner = m.group(1)
+                if not inner:
+                    texts.append("")
+                    continue
+                s = simple(inner)
+                if s is None:
+                    texts.append(_rich_text(inner))
+                    continue
+                raw = s.group(1)
+                texts.append(_unescape(raw) if b"&" in raw or b"_x" in raw else raw.decode("utf-8"))
+            self._texts = texts
+            self.data = b""
+        return self._texts
+
+    def __getitem__(self, i: int) -> str:
+        texts = self.texts
+        return texts[i] if 0 <= i < len(texts) else ""
+
+    def matching(self, keys: frozenset[str]) -> set[int]:
+        """Indexes of the strings that normalize to one of ``keys``."""
+        if keys not in self._wanted:
+            self._wanted[keys] = {i for i, t in enumerate(self.texts) if t and _norm(t) in keys}
+        return self._wanted[keys]
+
+
+def _rels_name(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def _resolve(source_part: str, target: str) -> str:
+    if target.startswith("/"):
+        return target[1:]
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
+
+
+@dataclass(frozen=True)
+class _Rel:
+    id: str
+    type: str
+    target: str  # resolved part name
+    raw: bytes
+
+
+class _Package:
+    """The zip of the source workbook, with its parts found through relationships."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = open(path, "rb")  # noqa: SIM115 - closed in close()
+        try:
+            self.zip = zipfile.ZipFile(self.file)
+        except zipfile.BadZipFile as exc:
+            self.file.close()
+            raise BadWorkbook(f"{path.name}: not an .xlsx workbook ({exc})") from None
+        self.infos = self.zip.infolist()
+        self.names = {i.filename.casefold(): i.filename for i in self.infos}
+
+    def close(self) -> None:
+        self.zip.close()
+        self.file.close()
+
+    def find(self, part: str) -> str | None:
+        return self.names.get(part.casefold())
+
+    def read(self, part: str) -> bytes:
+        name = self.find(part)
+        if name is None:
+            raise BadWorkbook(f"the workbook has no part {part}")
+        return self.zip.read(name)
+
+    def open(self, part: str) -> BinaryIO:
+        name = self.find(part)
+        if name is None:
+            raise BadWorkbook(f"the workbook has no part {part}")
+        return self.zip.open(name)  # type: ignore[return-value]
+
+    def rels(self, part: str) -> list[_Rel]:
+        name = self.find(_rels_name(part))
+        if name is None:
+            return []
+        out = []
+        for m in re.finditer(rb"<(?:\w+:)?Relationship\b[^>]*>", self.zip.read(name)):
+            a = _attrs(m.group())
+            if a.get(b"TargetMode", b"").lower() == b"external":
+                continue
+            target = _resolve(part, _unescape(a.get(b"Target", b"")))
+            out.append(_Rel(_unescape(a.get(b"Id", b"")), _unescape(a.get(b"Type", b"")), target, m.group()))
+        return out
+
+
+@dataclass
+class _SheetEntry:
+    name: str
+    sheet_id: int
+    rel_id: str
+    part: str
+
+
+class _Book:
+    """workbook.xml and what hangs off it: sheets, shared strings, styles, calcChain."""
+
+    def __init__(self, pkg: _Package) -> None:
+        self.pkg = pkg
+        self.part = "xl/workbook.xml"
+        for rel in pkg.rels(""):
+            if rel.type.endswith("/officeDocument"):
+                self.part = rel.target
+        self.xml = pkg.read(self.part)
+        self.prefix = _root_prefix(self.xml, b"workbook")
+        self.rels = pkg.rels(self.part)
+        by_id = {r.id: r for r in self.rels}
+        self.sheets: list[_SheetEntry] = []
+        for m in re.finditer(rb"<" + self.prefix + rb"sheet\b([^>]*)/?>", self.xml):
+            a = _attrs(m.group(1))
+            rid = next((_unescape(v) for k, v in a.items() if k.endswith(b":id")), "")
+            sheet_rel = by_id.get(rid)
+            if sheet_rel is None or not sheet_rel.type.endswith("/worksheet"):
+                continue  # chart sheets, dialog sheets
+            self.sheets.append(_SheetEntry(_unescape(a.get(b"name", b"")), int(a.get(b"sheetId", b"0")), rid,
+                                           sheet_rel.target))
+        self.date1904 = bool(re.search(rb"<" + self.prefix + rb"workbookPr\b[^>]*\bdate1904=\"(?:1|true)\"", self.xml))
+        self.defined_names = [
+            (_unescape(m.group(1)), _unescape(m.group(2)))
+            for m in re.finditer(rb"<" + self.prefix + rb"definedName\b[^>]*?\bname=\"([^\"]*)\"[^>]*>(.*?)</", self.xml, re.S)
+        ]
+
+        def part_of(kind: str) -> str | None:
+            rel = next((r for r in self.rels if r.type.endswith("/" + kind)), None)
+            return rel.target if rel and pkg.find(rel.target) else None
+
+        self.sst_part = part_of("sharedStrings")
+        self.styles_part = part_of("styles")
+        self.calc_chain_part = part_of("calcChain")
+        self._sst: _SharedStrings | None = None
+
+    @property
+    def sst(self) -> _SharedStrings:
+        if self._sst is None:
+            self._sst = _SharedStrings(self.pkg.read(self.sst_part) if self.sst_part else b"")
+        return self._sst
+
+    def sheet(self, name: str) -> _SheetEntry | None:
+        key = _norm(name)
+        return next((s for s in self.sheets if _norm(s.name) == key), None)
+
+    def serial(self, value: dt.date) -> str:
+        """An Excel serial date number as text."""
+        epoch = dt.datetime(1904, 1, 1) if self.date1904 else dt.datetime(1899, 12, 30)
+        if isinstance(value, dt.datetime):
+            delta = value.replace(tzinfo=None) - epoch
+            days = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
+            return repr(days)
+        return str((value - epoch.date()).days)
+
+
+class _Styles:
+    """Cell formats of styles.xml, and the date formats the writer may have to add."""
+
+    def __init__(self, data: bytes | None) -> None:
+        self.data = data
+        self.xfs: list[bytes] = []
+        self.fmts: dict[int, str] = {}
+        self.added: list[bytes] = []
+        self.derived: dict[tuple[int, int], int] = {}
+        if not data:
+            return
+        p = self.p = _root_prefix(data, b"styleSheet")
+        block = re.search(rb"<" + p + rb"cellXfs\b[^>]*>(.*?)</" + p + rb"cellXfs>", data, re.S)
+        if block:
+            self.xfs = re.findall(rb"<" + p + rb"xf\b[^>]*?(?:/>|>.*?</" + p + rb"xf>)", block.group(1), re.S)
+        for m in re.finditer(rb"<" + p + rb"numFmt\b[^>]*>", data):
+            a = _attrs(m.group())
+            if b"numFmtId" in a:
+                self.fmts[int(a[b"numFmtId"])] = _unescape(a.get(b"formatCode", b""))
+
+    def fmt_id(self, s: int) -> int:
+        if 0 <= s < len(self.xfs):
+            m = re.search(rb"\snumFmtId=\"(\d+)\"", self.xfs[s].split(b">", 1)[0])
+            return int(m.group(1)) if m else 0
+        return 0
+
+    def is_date(self, s: int) -> bool:
+        fid = self.fmt_id(s)
+        if fid in _BUILTIN_DATE_FMTS:
+            return True
+        code = self.fmts.get(fid)
+        if not code:
+            return False
+        code = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code.split(";")[0])
+        return bool(re.search(r"[dmyhs]", code, re.I)) and "general" not in code.lower()
+
+    def date_style(self, s: int, with_time: bool) -> int:
+        """``s`` if it shows dates, else a copy of it that does (added to styles.xml)."""
+        if not self.xfs or self.is_date(s):
+            return s
+        fmt = DATETIME_FMT if with_time else DATE_FMT
+        key = (s, fmt)
+        if key not in self.derived:
+            base = self.xfs[s] if 0 <= s < len(self.xfs) else self.xfs[0]
+            head, sep, rest = base.partition(b">") if not base.endswith(b"/>") else (base[:-2], b"/>", b"")
+            for name, value in ((b"numFmtId", str(fmt).encode()), (b"applyNumberFormat", b"1")):
+                if re.search(rb"\s" + name + rb"=\"", head):
+                    head = re.sub(rb"(\s" + name + rb"=\")[^\"]*\"", rb"\g<1>" + value + b'"', head)
+                else:
+                    head += b" " + name + b'="' + value + b'"'
+            self.added.append(head + sep + rest)
+            self.derived[key] = len(self.xfs) + len(self.added) - 1
+        return self.derived[key]
+
+    def result(self) -> bytes | None:
+        """styles.xml with the added formats, or None when nothing was added."""
+        if not self.added or self.data is None:
+            return None
+        p = self.p
+        m = re.search(rb"</" + p + rb"cellXfs>", self.data)
+        if m is None:
+            return None
+        data = self.data[:m.start()] + b"".join(self.added) + self.data[m.start():]
+        count = len(self.xfs) + len(self.added)
+        return re.sub(rb"(<" + p + rb"cellXfs\b[^>]*?\scount=\")\d+(\")",
+                      rb"\g<1>" + str(count).encode() + rb"\g<2>", data, count=1)
+
+
+# --- reading a sheet as a stream of rows ---------------------------------------------------
+
+HEAD, GAP, ROW, TAIL = range(4)
+
+
+class _SheetStream:
+    """The sheet XML read in blocks: the head, then rows one by one or raw runs of bytes, then the tail."""
+
+    def __init__(self, stream: BinaryIO, rx: _Rx) -> None:
+        self.stream, self.rx = stream, rx
+        self.buf = b""
+        self.pos = 0
+        self.eof = False
+        self.done = False
+        self.open_tag = b"<" + rx.p + b"row"
+        self.end_tag = b"</" + rx.p + b"sheetData>"
+        self.end_at = -1
+
+    def _more(self) -> None:
+        data = self.stream.read(BLOCK)
+        self.eof = not data
+        self.buf = self.buf[self.pos:] + data
+        self.pos = 0
+        self.end_at = self.buf.find(self.end_tag)
+
+    def _rest(self, start: int) -> bytes:
+        parts = [self.buf[start:]]
+        while chunk := self.stream.read(BLOCK):
+            parts.append(chunk)
+        self.done = True
+        self.buf, self.pos = b"", 0
+        return b"".join(parts)
+
+    def head(self) -> bytes:
+        """Everything up to and including the ``<sheetData>`` start tag (``<sheetData/>`` ends the rows)."""
+        m = self.rx.sheet_data.search(self.buf)
+        while m is None:
+            if self.eof:
+                raise BadWorkbook("a sheet has no <sheetData> element")
+            self._more()
+            m = self.rx.sheet_data.search(self.buf)
+        self.pos = m.end()
+        self.end_at = self.buf.find(self.end_tag, self.pos)
+        if m.group(1) == b"/":
+            self.empty = True
+        else:
+            self.empty = False
+        return self.buf[:m.end()]
+
+    def next(self) -> tuple[int, bytes]:
+        """The next GAP (text between rows), ROW, or at last the TAIL (from ``</sheetData>`` on)."""
+        if self.empty:
+            return TAIL, self._rest(self.pos)
+        while True:
+            buf, pos = self.buf, self.pos
+            i = buf.find(self.open_tag, pos)
+            if self.end_at >= 0 and (i < 0 or self.end_at < i):
+                if self.end_at > pos:
+                    self.pos = self.end_at
+                    return GAP, buf[pos:self.end_at]
+                return TAIL, self._rest(self.end_at)
+            if i >= 0:
+                if i > pos:
+                    self.pos = i
+                    return GAP, buf[pos:i]
+                k = buf.find(b">", i)
+                if k >= 0:
+                    if buf[k - 1] == 47:  # "/>": an empty row
+                        e = k + 1
+                    else:
+                        e = buf.find(self.rx.close_row, k)
+                        e = e + len(self.rx.close_row) if e >= 0 else -1
+                    if e > 0:
+                        self.pos = e
+                        return ROW, buf[i:e]
+            if self.eof:
+                raise BadWorkbook("a sheet ends inside <sheetData>")
+            self._more()
+
+    def copy_until(self, marker: bytes) -> bytes:
+        """The raw bytes up to ``marker`` (a row's start), or up to ``</sheetData>`` when it is absent."""
+        parts = []
+        while True:
+            i = self.buf.find(marker, self.pos)
+            stop = self.end_at if self.end_at >= 0 and (i < 0 or self.end_at < i) else i
+            if stop >= 0:
+                parts.append(self.buf[self.pos:stop])
+                self.pos = stop
+                return b"".join(parts)
+            if self.eof:
+                raise BadWorkbook("a sheet ends inside <sheetData>")
+            keep = len(marker) + len(self.end_tag)
+            cut = max(self.pos, len(self.buf) - keep)
+            parts.append(self.buf[self.pos:cut])
+            self.pos = cut
+            self._more()
+
+
+def _tokens(stream: BinaryIO, rx: _Rx) -> Iterator[tuple[int, bytes]]:
+    """The sheet XML as HEAD, ROW and GAP chunks, then TAIL; joined they give the file back."""
+    reader = _SheetStream(stream, rx)
+    yield HEAD, reader.head()
+    while True:
+        kind, chunk = reader.next()
+        yield kind, chunk
+        if kind == TAIL:
+            return
+
+
+def _row_number(chunk: bytes, rx: _Rx, previous: int) -> tuple[int, bool]:
+    """(row number, whether the row says it) — ``r`` is optional in the file format."""
+    end = chunk.find(b">")
+    i = chunk.find(b' r="', 0, end)
+    if i >= 0:
+        return int(chunk[i + 4:chunk.find(b'"', i + 4)]), True
+    m = rx.row_r.search(chunk, 0, end)
+    return (int(m.group(2)), True) if m else (previous + 1, False)
+
+
+@dataclass
+class _CellMatch:
+    col: int
+    start: int
+    end: int
+    attrs: bytes
+    inner: bytes | None
+    has_ref: bool
+
+
+def _cells(body: bytes, rx: _Rx) -> list[_CellMatch]:
+    out: list[_CellMatch] = []
+    col = 0
+    for m in rx.cell.finditer(body):
+        a = m.group(1)
+        rm = re.search(rb"\sr=\"([A-Z]{1,3})\d+\"", a)
+        col = col_number(rm.group(1).decode()) if rm else col + 1
+        out.append(_CellMatch(col, m.start(), m.end(), a, m.group(2), rm is not None))
+    return out
+
+
+def _cell_text(attrs: bytes, inner: bytes | None, rx: _Rx, sst: _SharedStrings) -> str:
+    """What a cell shows, as text ('' for an empty cell); numbers as typed (``1001``)."""
+    if not inner:
+        return ""
+    i = attrs.find(b' t="')
+    kind = attrs[i + 4:attrs.find(b'"', i + 4)] if i >= 0 else b"n"
+    if kind == b"inlineStr":
+        m = _SIMPLE_IS.match(inner)
+        if m:
+            raw = m.group(1)
+            return _unescape(raw) if b"&" in raw or b"_x" in raw else raw.decode("utf-8")
+        m = rx.is_.search(inner)
+        return _rich_text(m.group(1)) if m else ""
+    m = rx.v.search(inner)
+    if not m or m.group(1) is None:
+        return ""
+    v = m.group(1)
+    if kind == b"s":
+        try:
+            return sst[int(v)]
+        except ValueError:
+            return ""
+    if kind == b"b":
+        return "TRUE" if v.strip() in (b"1", b"true") else "FALSE"
+    if kind in (b"str", b"e", b"d"):
+        return _unescape(v)
+    return _num_text(v.decode())
+
+
+_SIMPLE_IS = re.compile(rb"<(?:\w+:)?is><(?:\w+:)?t(?: xml:space=\"preserve\")?>([^<]*)</(?:\w+:)?t></(?:\w+:)?is>")
+
+
+@lru_cache(maxsize=256)
+def _ref_prefix(col: int) -> bytes:
+    return b' r="' + col_letters(col).encode()
+
+
+def _find_cell(chunk: bytes, rx: _Rx, col: int, row: int) -> _CellMatch | None:
+    """The cell of ``col`` in a row chunk; fast when cells carry their ``r`` (as Excel writes)."""
+    ref = _ref_prefix(col) + str(row).encode() + b'"'
+    i = chunk.find(ref)
+    if i >= 0:
+        start = chunk.rfind(b"<", 0, i)
+        m = rx.cell.match(chunk, start)
+        if m:
+            return _CellMatch(col, m.start(), m.end(), m.group(1), m.group(2), True)
+    return next((c for c in _cells(chunk, rx) if c.col == col), None)
+
+
+def _row_is_blank(chunk: bytes, rx: _Rx, sst: _SharedStrings) -> bool:
+    return all(not _cell_text(c.attrs, c.inner, rx, sst).strip() for c in _cells(chunk, rx))
+
+
+# --- the plan for one sheet ----------------------------------------------------------------
+
+
+class _Row:
+    """A record of the sheet while updates are planned: an existing row or one to append."""
+
+    __slots__ = ("orig", "keys", "sets", "deleted")
+
+    def __init__(self, orig: int | None, keys: dict[int, str], sets: dict[int, Cell] | None = None) -> None:
+        self.orig = orig
+        self.keys = keys
+        self.sets: dict[int, Cell] = sets if sets is not None else {}
+        self.deleted = False
+
+
+@dataclass
+class _Table:
+    part: str
+    xml: bytes
+    top: int
+    left: int
+    bottom: int
+    right: int
+    totals: int
+
+
+class _SheetPlan:
+    """Pass one over a touched sheet: find rows by key, then lay out what pass two writes."""
+
+    def __init__(self, book: _Book, entry: _SheetEntry, updates: list[tuple[int, Update]],
+                 report: WriteReport, source: bytes | None = None) -> None:
+        self.book, self.entry, self.updates, self.report = book, entry, updates, report
+        self.name = entry.name
+        self.source = source  # the XML of a sheet this write creates
+        self.header: dict[str, int] = {}
+        self.header_new: dict[int, str] = {}
+        self.rows: list[_Row] = []
+        self.appended: list[_Row] = []
+        self.index: dict[int, dict[str, list[_Row]]] = {}
+        self.lookup: set[int] = set()
+        self.candidates: list[int] = []
+        self.recent: deque[tuple[int, bytes]] = deque(maxlen=RECENT_ROWS)
+        self.formula_rows: list[int] = []
+        self.present: list[int] = []
+        self.head = self.tail = b""
+        self.row_style: dict[int, int] = {}
+        self.col_style: dict[int, int] = {}
+        self.max_col = 0
+        self.problem_keys: set[tuple[str, str]] = set()
+
+    def open(self) -> BinaryIO:
+        if self.source is not None:
+            return io.BytesIO(self.source)
+        return self.book.pkg.open(self.entry.part)
+
+    # pass one
+
+    def scan(self) -> None:
+        with self.open() as stream:
+            first = stream.read(8192)
+            self.rx = _rx(_root_prefix(first, b"worksheet"))
+            rx = self.rx
+            reader = _SheetStream(_Prepend(first, stream), rx)  # type: ignore[arg-type]
+            self.head = reader.head()
+            previous = 0
+            row_r = b"<" + rx.p + b'row r="'
+            self.r_first = True  # every row starts <row r="N" (as Excel writes): pass two may skip rows
+            while True:
+                kind, chunk = reader.next()
+                if kind == TAIL:
+                    self.tail = chunk
+                    break
+                if kind == ROW:
+                    n, _ = _row_number(chunk, rx, previous)
+                    if n <= previous or not chunk.startswith(row_r):
+                        self.r_first = False
+                    previous = n
+                    self.present.append(n)
+                    if n == 1:
+                        self._read_header(chunk)
+                        continue
+                    if b"<" + rx.p + b"f" in chunk and rx.f.search(chunk):
+                        self.formula_rows.append(n)
+                    if rx.has_value[0] in chunk or rx.has_value[1] in chunk:
+                        self.candidates.append(n)
+                        self.recent.append((n, chunk))
+                        if self.lookup:
+                            keys = {}
+                            for col in self.lookup:
+                                key = self._key(chunk, col, n)
+                                if key is not None:
+                                    keys[col] = key
+                            if keys:
+                                row = _Row(n, keys)
+                                self.rows.append(row)
+                                self._add(row)
+        if not self.header:
+            self._lookup_columns()
+
+    def _read_header(self, chunk: bytes) -> None:
+        for c in _cells(chunk, self.rx):
+            text = _cell_text(c.attrs, c.inner, self.rx, self.book.sst).strip()
+            if text and _norm(text) not in self.header:
+                self.header[_norm(text)] = c.col
+        self.max_col = max(self.header.values(), default=0)
+        self._lookup_columns()
+
+    def _lookup_columns(self) -> None:
+        """The columns rows are looked up by, and the values looked for in each."""
+        wanted: dict[int, set[str]] = {}
+        for _, u in self.updates:
+            pairs = [(u.key_header, u.key)] if isinstance(u, SetCells) else list(u.where) if isinstance(u, ReplaceRows) else []
+            for h, v in pairs:
+                col = self.header.get(_norm(h))
+                if col:
+                    wanted.setdefault(col, set()).add(_norm(v))
+                    self.index.setdefault(col, {})
+        self.lookup = set(wanted)
+        self.wanted = {col: frozenset(keys) for col, keys in wanted.items()}
+        self.wanted_sst: dict[int, set[int]] = {}
+
+    def _key(self, chunk: bytes, col: int, n: int) -> str | None:
+        """The normalized value of a lookup cell, when an update looks for it (else None)."""
+        c = _find_cell(chunk, self.rx, col, n)
+        if c is None or not c.inner:
+            return None
+        if b' t="s"' in c.attrs:
+            m = self.rx.v.search(c.inner)
+            try:
+                i = int(m.group(1)) if m and m.group(1) else -1
+            except ValueError:
+                return None
+            if col not in self.wanted_sst:
+                self.wanted_sst[col] = self.book.sst.matching(self.wanted[col])
+            return _norm(self.book.sst[i]) if i in self.wanted_sst[col] else None
+        key = _norm(_cell_text(c.attrs, c.inner, self.rx, self.book.sst))
+        return key if key in self.wanted[col] else None
+
+    def _add(self, row: _Row) -> None:
+        for col, key in row.keys.items():
+            if col in self.index:
+                self.index[col].setdefault(key, []).append(row)
+
+    def _find(self, col: int, key: str) -> list[_Row]:
+        return [r for r in self.index.get(col, {}).get(key, []) if not r.deleted and r.keys.get(col) == key]
+
+    # the updates
+
+    def plan(self) -> bool:
+        """Apply the updates to the plan; False when the sheet cannot be written at all."""
+        if not self.header:
+            if self.present:
+                self.report.skipped.extend(i for i, _ in self.updates)
+                self._problem("error", "1", "row 1 holds no headers",
+                              "type the column headers in row 1; records start in row 2")
+                return False
+            self._new_header()
+        for i, u in self.updates:
+            if isinstance(u, SetCells):
+                self._set(i, u)
+            elif isinstance(u, ReplaceRows):
+                self._replace(i, u)
+            else:
+                self._append(u.rows)
+        self._finish()
+        return True
+
+    def _new_header(self) -> None:
+        """An empty sheet: headers from the schema (or from the rows to write)."""
+        headers: list[str] = []
+        if _norm(self.name) in schema.SHEETS_BY_KEY:
+            headers = [c.header for c in schema.sheet(self.name).columns]
+        for _, u in self.updates:
+            for r in u.rows if isinstance(u, AppendRows | ReplaceRows) else ():
+                headers += [h for h, _ in r if _norm(h) not in {_norm(x) for x in headers}]
+        for col, h in enumerate(headers, 1):
+            self.header[_norm(h)] = col
+            self.header_new[col] = h
+        self.max_col = len(headers)
+        self._lookup_columns()
+
+    def _problem(self, severity: str, cell: str, message: str, fix: str) -> None:
+        if (cell, message) in self.problem_keys:
+            return
+        self.problem_keys.add((cell, message))
+        make = error if severity == "error" else warning
+        self.report.problems.append(make(self.name, cell, message, fix))
+
+    def _columns(self, values: Iterable[tuple[str, Cell]]) -> dict[int, Cell]:
+        out: dict[int, Cell] = {}
+        for h, v in values:
+            col = self.header.get(_norm(h))
+            if col is None:
+                self._problem("warning", "1", f'column "{h}" is missing, so it was not written',
+                              f'add the header "{h}" in row 1')
+            else:
+                out[col] = v
+        return out
+
+    def _set(self, i: int, u: SetCells) -> None:
+        col = self.header.get(_norm(u.key_header))
+        if col is None:
+            self.report.skipped.append(i)
+            self._problem("warning", "1", f'column "{u.key_header}" is missing, so "{u.key}" could not be updated',
+                          f'add the header "{u.key_header}" in row 1')
+            return
+        rows = self._find(col, _norm(u.key))
+        if not rows:
+            self.report.skipped.append(i)
+            self._problem("warning", "", f'{u.key_header} "{u.key}" was not found, so its row was not updated',
+                          "check that the row was not deleted or its key changed")
+            return
+        row = rows[0]
+        for c, v in self._columns(u.values).items():
+            row.sets[c] = v
+            if c in self.lookup:
+                row.keys[c] = _norm(_value_text(v))
+                self.index[c].setdefault(row.keys[c], []).append(row)
+
+    def _replace(self, i: int, u: ReplaceRows) -> None:
+        where: list[tuple[int, str]] = []
+        for h, v in u.where:
+            col = self.header.get(_norm(h))
+            if col is None:
+                self._problem("warning", "1", f'column "{h}" is missing, so no rows were replaced',
+                              f'add the header "{h}" in row 1')
+                where = []
+                break
+            where.append((col, _norm(v)))
+        if where:
+            first_col, first_key = where[0]
+            for row in self._find(first_col, first_key):
+                if all(row.keys.get(c) == k for c, k in where):
+                    row.deleted = True
+        self._append(u.rows)
+
+    def _append(self, rows: Sequence[tuple[tuple[str, Cell], ...]]) -> None:
+        for values in rows:
+            sets = self._columns(values)
+            keys = {c: _norm(_value_text(v)) for c, v in sets.items() if c in self.lookup}
+            row = _Row(None, keys, sets)
+            self.appended.append(row)
+            self._add(row)
+
+    # the layout
+
+    def _finish(self) -> None:
+        rx, sst = self.rx, self.book.sst
+        self.deleted: list[int] = sorted(r.orig for r in self.rows if r.deleted and r.orig is not None)
+        self.deleted_set = set(self.deleted)
+        self.row_sets: dict[int, dict[int, Cell]] = {
+            r.orig: r.sets for r in self.rows if r.sets and not r.deleted and r.orig is not None}
+        recent = dict(self.recent)
+        last = 1
+        self.last_record_orig = 1
+        for n in reversed(self.candidates):
+            if n in self.deleted_set:
+                continue
+            chunk = recent.get(n)
+            if chunk is None or not _row_is_blank(chunk, rx, sst):
+                last = self.shift(n)
+                self.last_record_orig = n
+                break
+        self.last_record = last
+        appended = [r for r in self.appended if not r.deleted]
+        if self.header_new:
+            appended.insert(0, _Row(None, {}, dict(self.header_new)))
+            last = 0
+        if last + len(appended) > MAX_ROWS:
+            raise WriteRefused(self.name, f"{len(appended)} rows do not fit below row {last}",
+                               "move old rows to another workbook", self.updates[-1][0])
+        self.new_rows = [(last + k, r.sets) for k, r in enumerate(appended, 1)]
+        # the style of each column: from the last data rows, else the row's or the <col> style
+        for _, chunk in reversed(self.recent):
+            for c in _cells(chunk, rx):
+                s = re.search(rb"\ss=\"(\d+)\"", c.attrs)
+                if s and c.col not in self.col_style:
+                    self.col_style[c.col] = int(s.group(1))
+        for m in rx.col.finditer(self.head):
+            a = _attrs(m.group(1))
+            if b"style" in a and b"min" in a:
+                for col in range(int(a[b"min"]), min(int(a.get(b"max", a[b"min"])), 16384) + 1):
+                    self.col_style.setdefault(col, int(a[b"style"]))
+        self.tables = self._tables()
+        if self.deleted:
+            self._check_deletion()
+        if self.deleted:
+            self.report.deleted[self.name] = len(self.deleted)
+        if self.new_rows:
+            self.report.appended[self.name] = len(self.new_rows) - (1 if self.header_new else 0)
+        for n in self.deleted:
+            if n in self.row_sets:
+                del self.row_sets[n]
+
+    def shift(self, n: int) -> int:
+        return n - bisect_left(self.deleted, n)
+
+    def _check_deletion(self) -> None:
+        first = self.deleted[0]
+        index = next((i for i, u in self.updates if isinstance(u, ReplaceRows)), self.updates[0][0])
+
+        def refuse(what: str) -> None:
+            raise WriteRefused(
+                self.name, f"rows cannot be deleted: {what} below row {first} would have to move",
+                f"remove them from the {self.name} sheet (it should hold plain data only)", index)
+
+        if any(n > first and n not in self.deleted_set for n in self.formula_rows):
+            refuse("formulas")
+        outside = self.tail + self.head
+        for m in re.finditer(rb"<(?:\w+:)?mergeCell\b[^>]*\bref=\"([^\"]+)\"", outside):
+            if any(bottom >= first for _, bottom in _ranges(m.group(1).decode())):
+                refuse("merged cells")
+        checks = ((rb"conditionalFormatting\b[^>]*\bsqref=\"([^\"]+)\"", "conditional formats"),
+                  (rb"dataValidation\b[^>]*\bsqref=\"([^\"]+)\"", "data validations"),
+                  (rb"hyperlink\b[^>]*\bref=\"([^\"]+)\"", "hyperlinks"),
+                  (rb"sqref>([^<]+)</", "conditional formats or validations"))
+        for pattern, what in checks:
+            for m in re.finditer(rb"<(?:\w+:)?" + pattern, outside):
+                if any(top > first for top, _ in _ranges(m.group(1).decode())):
+                    refuse(what)
+        for t in self.tables:
+            if t.top > first:
+                refuse("an Excel table")
+        quoted = "'" + self.name.replace("'", "''") + "'!"
+        for name, value in self.book.defined_names:
+            if (quoted.casefold() in value.casefold() or (self.name + "!").casefold() in value.casefold()) \
+                    and any(top > first for top, _ in _ranges(value.split("!", 1)[-1])):
+                refuse(f'the defined name "{name}"')
+
+    def _tables(self) -> list[_Table]:
+        if self.source is not None:
+            return []
+        out = []
+        for rel in self.book.pkg.rels(self.entry.part):
+            if rel.type.endswith("/table") and self.book.pkg.find(rel.target):
+                xml = self.book.pkg.read(rel.target)
+                m = re.search(rb"<(?:\w+:)?table\b[^>]*>", xml)
+                if not m:
+                    continue
+                a = _attrs(m.group())
+                refs = list(_REF.finditer(_unescape(a.get(b"ref", b""))))
+                if len(refs) != 2:
+                    continue
+                (c1, r1), (c2, r2) = [(col_number(x.group(1)), int(x.group(2))) for x in refs]
+                totals = int(a.get(b"totalsRowCount", b"0") or 0)
+                out.append(_Table(rel.target, xml, r1, c1, r2, c2, totals))
+        return out
+
+    def main_table(self) -> _Table | None:
+        return next((t for t in self.tables if t.top == 1), None)
+
+    def table_xml(self) -> tuple[str, bytes] | None:
+        """The main table's XML with its new ``ref`` (None when it does not change)."""
+        t = self.main_table()
+        if t is None:
+            return None
+        dels = sum(1 for d in self.deleted if t.top < d <= t.bottom)
+        bottom = t.bottom - dels
+        if self.new_rows:
+            if t.totals:
+                raise WriteRefused(self.name, "rows cannot be added below a table's totals row",
+                                   "turn off the totals row of the table (Table Design > Total Row)",
+                                   self.updates[-1][0])
+            bottom = max(bottom, self.new_rows[-1][0])
+        bottom = max(bottom, t.top + 1)
+        if bottom == t.bottom:
+            return None
+        new_ref = f"{col_letters(t.left)}{t.top}:{col_letters(t.right)}{bottom}".encode()
+        xml = re.sub(rb"(<(?:\w+:)?table\b[^>]*?\sref=\")[^\"]*(\")", rb"\g<1>" + new_ref + rb"\g<2>", t.xml, count=1)
+        xml = re.sub(rb"(<(?:\w+:)?autoFilter\b[^>]*?\sref=\")[^\"]*(\")", rb"\g<1>" + new_ref + rb"\g<2>", xml, count=1)
+
+        def sort_ref(m: re.Match[bytes]) -> bytes:
+            refs = list(_REF.finditer(m.group(2).decode()))
+            if len(refs) != 2:
+                return m.group()
+            start, end = refs
+            ref = f"{start.group(1)}{start.group(2)}:{end.group(1)}{bottom}".encode()
+            return m.group(1) + ref + m.group(3)
+
+        xml = re.sub(rb"(<(?:\w+:)?sortState\b[^>]*?\sref=\")([^\"]*)(\")", sort_ref, xml, count=1)
+        return t.part, xml
+
+    # pass two
+
+    def rewrite(self, ctx: _Context) -> Iterator[bytes]:
+        """The sheet XML with the planned changes, as a stream of chunks."""
+        rx = self.rx
+        new_rows = self.new_rows
+        k = 0
+        previous = 0
+        last_final = 0
+        changed = self.report.changed.setdefault(self.name, [])
+        writer = _RowWriter(self, ctx, changed)
+        with self.open() as stream:
+            reader = _SheetStream(stream, rx)
+            yield self._head(reader.head())
+            if self.r_first and not reader.empty:
+                # rows before `dense` are copied as raw bytes, except those that change
+                never = MAX_ROWS + 1
+                dense = min(self.deleted[0] if self.deleted else never,
+                            self.last_record_orig + 1 if new_rows else never)
+                for n in sorted(n for n in self.row_sets if n < dense):
+                    yield reader.copy_until(self._row_marker(n))
+                    kind, chunk = reader.next()
+                    if kind != ROW:
+                        raise BadWorkbook(f"{self.name}: row {n} vanished between two reads")
+                    yield writer.edit_row(chunk, n, n, self.row_sets[n])
+                    previous = last_final = n
+                i = bisect_left(self.present, dense)
+                yield reader.copy_until(self._row_marker(self.present[i]) if i < len(self.present) else b"<\0")
+                if i:
+                    previous = last_final = self.present[i - 1]
+            batch: list[bytes] = []
+            size = 0
+            while True:
+                kind, chunk = reader.next()
+                if kind == ROW:
+                    orig, explicit = _row_number(chunk, rx, previous)
+                    previous = orig
+                    if orig in self.deleted_set:
+                        if rx.f.search(chunk):
+                            ctx.formula_removed = True
+                        continue
+                    final = self.shift(orig)
+                    while k < len(new_rows) and new_rows[k][0] < final:
+                        batch.append(writer.new_row(*new_rows[k]))
+                        k += 1
+                    sets = self.row_sets.get(orig)
+                    if k < len(new_rows) and new_rows[k][0] == final:
+                        sets = {**(sets or {}), **new_rows[k][1]}
+                        k += 1
+                    last_final = final
+                    if sets or final != orig or not explicit:
+                        chunk = writer.edit_row(chunk, orig, final, sets or {})
+                elif kind == TAIL:
+                    pending = b"".join(writer.new_row(*r) for r in new_rows[k:])
+                    if self.opened:
+                        pending += b"</" + rx.p + b"sheetData>"  # <sheetData/> was opened in _head
+                    batch.append(pending + chunk)
+                    break
+                batch.append(chunk)
+                size += len(chunk)
+                if size > BLOCK:
+                    yield b"".join(batch)
+                    batch, size = [], 0
+            yield b"".join(batch)
+        self.last_final = max(last_final, new_rows[-1][0] if new_rows else 0)
+        if not changed:
+            del self.report.changed[self.name]
+
+    def _row_marker(self, n: int) -> bytes:
+        return b"<" + self.rx.p + b'row r="' + str(n).encode() + b'"'
+
+    def _head(self, head: bytes) -> bytes:
+        rx = self.rx
+        self.opened = head.endswith(b"/>") and bool(self.new_rows)
+        if self.opened:
+            head = head[:-2].rstrip() + b">"
+        m = rx.dimension.search(head)
+        if m:
+            refs = list(_REF.finditer(m.group(2).decode()))
+            last_existing = next((self.shift(n) for n in reversed(self.present) if n not in self.deleted_set), 0)
+            bottom = max(last_existing, self.new_rows[-1][0] if self.new_rows else 0, 1)
+            right = max([col_number(r.group(1)) for r in refs] + [self.max_col] +
+                        [max(s, default=0) for _, s in self.new_rows] +
+                        [max(s, default=0) for s in self.row_sets.values()])
+            start = f"{refs[0].group(1)}{refs[0].group(2)}" if refs else "A1"
+            new = f"{start}:{col_letters(right)}{bottom}" if (right, bottom) != (1, 1) else "A1"
+            head = head[:m.start(2)] + new.encode() + head[m.end(2):]
+        return head
+
+
+class _Prepend:
+    """A stream with some bytes already read put back in front."""
+
+    def __init__(self, first: bytes, stream: BinaryIO) -> None:
+        self.first, self.stream = first, stream
+
+    def read(self, n: int = -1) -> bytes:
+        if self.first:
+            data, self.first = self.first, b""
+            return data
+        return self.stream.read(n)
+
+
+@dataclass
+class _Context:
+    book: _Book
+    styles: _Styles
+    formula_removed: bool = False
+
+
+class _RowWriter:
+    """Writes cells into row chunks: new values, renumbered rows, new rows."""
+
+    def __init__(self, plan: _SheetPlan, ctx: _Context, changed: list[str]) -> None:
+        self.plan, self.ctx, self.changed, self.rx = plan, ctx, changed, plan.rx
+        self.truncated = False
+
+    def style_for(self, col: int, row_style: int | None) -> int | None:
+        s = self.plan.col_style.get(col)
+        return s if s is not None else row_style
+
+    def cell(self, ref: str, value: Cell, style: int | None, keep: bytes = b"") -> bytes:
+        """One ``<c>`` element; ``keep`` holds the attributes of the cell it replaces."""
+        p = self.rx.p
+        attrs = b' r="' + ref.encode() + b'"'
+        if keep:
+            extra = re.sub(rb"\s(?:r|s|t|cm|vm)=\"[^\"]*\"", b"", keep).strip()
+            if extra:
+                attrs += b" " + extra
+        body = b""
+        kind = b""
+        if value is None:
+            pass
+        elif isinstance(value, bool):
+            kind, body = b"b", b"<" + p + b"v>" + (b"1" if value else b"0") + b"</" + p + b"v>"
+        elif isinstance(value, int | float | Decimal):
+            if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+                raise ValueError(f"{ref}: {value} cannot be written to Excel")
+            text = repr(value) if isinstance(value, float) else str(value)
+            body = b"<" + p + b"v>" + text.encode() + b"</" + p + b"v>"
+        elif isinstance(value, dt.date):
+            style = self.ctx.styles.date_style(style or 0, isinstance(value, dt.datetime))
+            body = b"<" + p + b"v>" + self.ctx.book.serial(value).encode() + b"</" + p + b"v>"
+        else:
+            text = str(value)
+            if len(text) > MAX_TEXT:
+                text = text[:MAX_TEXT - 1] + "…"
+                self.truncated = True
+                self.plan._problem("warning", ref, f"a text longer than {MAX_TEXT} characters was cut",
+                                   "Excel cannot hold more in one cell")
+            space = b' xml:space="preserve"' if text != text.strip() or "\n" in text else b""
+            kind = b"inlineStr"
+            body = (b"<" + p + b"is><" + p + b"t" + space + b">" + _escape(text) + b"</" + p + b"t></"
+                    + p + b"is>")
+        if style:
+            attrs += b' s="' + str(style).encode() + b'"'
+        if kind:
+            attrs += b' t="' + kind + b'"'
+        self.changed.append(ref)
+        if not body:
+            return b"<" + p + b"c" + attrs + b"/>"
+        return b"<" + p + b"c" + attrs + b">" + body + b"</" + p + b"c>"
+
+    def new_row(self, n: int, sets: dict[int, Cell]) -> bytes:
+        p = self.rx.p
+        cells = b"".join(self.cell(f"{col_letters(c)}{n}", sets[c], self.style_for(c, None)) for c in sorted(sets))
+        return b"<" + p + b'row r="' + str(n).encode() + b'">' + cells + b"</" + p + b"row>"
+
+    def edit_row(self, chunk: bytes, orig: int, final: int, sets: dict[int, Cell]) -> bytes:
+        rx = self.rx
+        tag_end = chunk.find(b">") + 1
+        start = chunk[:tag_end]
+        closed = start.endswith(b"/>")
+        body = b"" if closed else chunk[tag_end:len(chunk) - len(rx.close_row)]
+        if closed:
+            start = start[:-2].rstrip() + b">"
+        n = str(final).encode()
+        if rx.row_r.search(start):
+            start = rx.row_r.sub(rb"\g<1>" + n + rb"\g<3>", start, count=1)
+        else:
+            start = start[:len(rx.p) + 4] + b' r="' + n + b'"' + start[len(rx.p) + 4:]
+        if final != orig:
+            body = rx.cell_r.sub(rb"\g<1>" + n + rb"\g<3>", body)
+        if sets:
+            row_s = re.search(rb"\ss=\"(\d+)\"", start) if b"customFormat=\"1\"" in start else None
+            body = self._set_cells(body, final, sets, int(row_s.group(1)) if row_s else None)
+            spans = re.search(rb"\sspans=\"(\d+):(\d+)\"", start)
+            if spans:
+                lo = min(int(spans.group(1)), *sets)
+                hi = max(int(spans.group(2)), *sets)
+                start = start[:spans.start()] + f' spans="{lo}:{hi}"'.encode() + start[spans.end():]
+        return start + body + rx.close_row
+
+    def _set_cells(self, body: bytes, n: int, sets: dict[int, Cell], row_style: int | None) -> bytes:
+        rx = self.rx
+        cells = _cells(body, rx)
+        existing = {c.col for c in cells}
+        pending = sorted(c for c in sets if c not in existing)
+        out: list[bytes] = []
+        pos = 0
+        for c in cells:
+            while pending and pending[0] < c.col:
+                col = pending.pop(0)
+                out.append(self.cell(f"{col_letters(col)}{n}", sets[col], self.style_for(col, row_style)))
+            out.append(body[pos:c.start])
+            ref = f"{col_letters(c.col)}{n}"
+            if c.col in sets:
+                if c.inner and rx.f.search(c.inner):
+                    self.ctx.formula_removed = True
+                s = re.search(rb"\ss=\"(\d+)\"", c.attrs)
+                out.append(self.cell(ref, sets[c.col], int(s.group(1)) if s else self.style_for(c.col, row_style), c.attrs))
+            elif not c.has_ref:
+                raw = body[c.start:c.end]
+                out.append(raw[:len(rx.p) + 2] + b' r="' + ref.encode() + b'"' + raw[len(rx.p) + 2:])
+            else:
+                out.append(body[c.start:c.end])
+            pos = c.end
+        out.extend(self.cell(f"{col_letters(col)}{n}", sets[col], self.style_for(col, row_style)) for col in pending)
+        out.append(body[pos:])
+        return b"".join(out)
+
+
+# --- the zip, copied entry by entry --------------------------------------------------------
+
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END = struct.Struct("<IHHHHIIH")
+
+
+def _central_records(f: BinaryIO) -> tuple[list[bytes], bytes]:
+    """The raw central directory records of a zip, and its comment."""
+    f.seek(0, 2)
+    size = f.tell()
+    f.seek(max(0, size - 65_557))
+    tail = f.read()
+    i = tail.rfind(b"PK\x05\x06")
+    if i < 0:
+        raise BadWorkbook("not a zip file")
+    _, _, _, _, count, cd_size, cd_offset, clen = _END.unpack_from(tail, i)
+    if count == 0xFFFF or cd_offset == 0xFFFFFFFF:
+        raise BadWorkbook("zip64 workbooks (over 4 GB) are not supported")
+    comment = tail[i + 22:i + 22 + clen]
+    f.seek(cd_offset)
+    cd = f.read(cd_size)
+    records = []
+    pos = 0
+    while pos + 46 <= len(cd) and cd[pos:pos + 4] == b"PK\x01\x02":
+        nlen, elen, clen2 = struct.unpack_from("<HHH", cd, pos + 28)
+        end = pos + 46 + nlen + elen + clen2
+        records.append(cd[pos:end])
+        pos = end
+    return records, comment
+
+
+def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
+    y, mo, d, h, mi, s = date_time[:6]
+    return (h << 11) | (mi << 5) | (s // 2), ((max(y, 1980) - 1980) << 9) | (mo << 5) | d
+
+
+class _ZipOut:
+    """Writes a zip: raw copies of entries of another zip, and new deflated entries."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f = f
+        self.central: list[bytes] = []
+
+    def copy(self, src: BinaryIO, info: zipfile.ZipInfo, record: bytes) -> None:
+        offset = self.f.tell()
+        src.seek(info.header_offset)
+        header = src.read(30)
+        sig, *_, nlen, elen = _LOCAL.unpack(header)
+        if sig != 0x04034B50:
+            raise BadWorkbook(f"damaged zip entry {info.filename}")
+        length = nlen + elen + info.compress_size
+        self.f.write(header)
+        while length:
+            data = src.read(min(length, BLOCK))
+            if not data:
+                raise BadWorkbook(f"truncated zip entry {info.filename}")
+            self.f.write(data)
+            length -= len(data)
+        if info.flag_bits & 0x08:  # a data descriptor follows the data
+            desc = src.read(16)
+            self.f.write(desc if desc[:4] == b"PK\x07\x08" else desc[:12])
+        if struct.unpack_from("<I", record, 42)[0] == 0xFFFFFFFF:
+            raise BadWorkbook("zip64 workbooks are not supported")
+        self.central.append(record[:42] + struct.pack("<I", offset) + record[46:])
+
+    def write(self, name: str, chunks: Iterable[bytes], date_time: tuple[int, ...]) -> None:
+        offset = self.f.tell()
+        raw_name = name.encode("utf-8")
+        flags = 0x0800 if not name.isascii() else 0
+        t, d = _dos_time(date_time)
+        self.f.write(_LOCAL.pack(0x04034B50, 20, flags, 8, t, d, 0, 0, 0, len(raw_name), 0) + raw_name)
+        comp = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+        crc = size = csize = 0
+        for chunk in chunks:
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+            out = comp.compress(chunk)
+            csize += len(out)
+            self.f.write(out)
+        out = comp.flush()
+        csize += len(out)
+        self.f.write(out)
+        if size >= 0xFFFFFFFF or csize >= 0xFFFFFFFF:
+            raise BadWorkbook(f"{name} would exceed 4 GB")
+        end = self.f.tell()
+        self.f.seek(offset + 14)
+        self.f.write(struct.pack("<III", crc, csize, size))
+        self.f.seek(end)
+        self.central.append(_CENTRAL.pack(0x02014B50, 20, 20, flags, 8, t, d, crc, csize, size,
+                                          len(raw_name), 0, 0, 0, 0, 0, offset) + raw_name)
+
+    def finish(self, comment: bytes) -> None:
+        start = self.f.tell()
+        cd = b"".join(self.central)
+        self.f.write(cd)
+        n = len(self.central)
+        if n > 0xFFFF:
+            raise BadWorkbook("too many parts in the workbook")
+        self.f.write(_END.pack(0x06054B50, 0, 0, n, n, len(cd), start, len(comment)) + comment)
+
+
+# --- putting it together -------------------------------------------------------------------
+
+
+@dataclass
+class _Deflated:
+    """A part compressed ahead of time, so the zip can be assembled in the original order."""
+
+    data: BinaryIO
+    crc: int
+    size: int
+    csize: int
+
+
+def _deflate(chunks: Iterable[bytes]) -> _Deflated:
+    import tempfile
+
+    spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 - closed by apply
+    comp = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+    crc = size = csize = 0
+    for chunk in chunks:
+        crc = zlib.crc32(chunk, crc)
+        size += len(chunk)
+        out = comp.compress(chunk)
+        csize += len(out)
+        spool.write(out)
+    out = comp.flush()
+    csize += len(out)
+    spool.write(out)
+    spool.seek(0)
+    if size >= 0xFFFFFFFF or csize >= 0xFFFFFFFF:
+        raise BadWorkbook("a sheet would exceed 4 GB")
+    return _Deflated(spool, crc, size, csize)  # type: ignore[arg-type]
+
+
+def _write_deflated(out: _ZipOut, name: str, part: _Deflated, date_time: tuple[int, ...]) -> None:
+    offset = out.f.tell()
+    raw_name = name.encode("utf-8")
+    flags = 0x0800 if not name.isascii() else 0
+    t, d = _dos_time(date_time)
+    out.f.write(_LOCAL.pack(0x04034B50, 20, flags, 8, t, d, part.crc, part.csize, part.size,
+                            len(raw_name), 0) + raw_name)
+    while data := part.data.read(BLOCK):
+        out.f.write(data)
+    out.central.append(_CENTRAL.pack(0x02014B50, 20, 20, flags, 8, t, d, part.crc, part.csize,
+                                     part.size, len(raw_name), 0, 0, 0, 0, 0, offset) + raw_name)
+
+
+def apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
+    """Write ``updates`` (in order) into a copy of the workbook ``src`` at ``dst``.
+
+    Updates that cannot be applied (a key not found, a missing column) are reported in the
+    returned report and the others are still applied. Raises WriteRefused when a deletion
+    would have to move formulas or formatting, BadWorkbook when ``src`` cannot be updated.
+    """
+    src, dst = Path(src), Path(dst)
+    if src.resolve() == dst.resolve():
+        raise ValueError("apply() writes a new file: src and dst must differ")
+    report = WriteReport()
+    pkg = _Package(src)
+    deflated: dict[str, _Deflated] = {}
+    try:
+        book = _Book(pkg)
+        ctx = _Context(book, _Styles(pkg.read(book.styles_part) if book.styles_part else None))
+        plans = _plan(book, updates, report)
+        edits: dict[str, bytes] = {}
+        for plan in plans:
+            deflated[plan.entry.part] = _deflate(plan.rewrite(ctx))
+            table = plan.table_xml()
+            if table:
+                edits[pkg.find(table[0]) or table[0]] = table[1]
+        removed = _finish_book(book, ctx, plans, edits, report)
+        records, comment = _central_records(pkg.file)
+        if len(records) != len(pkg.infos):
+            raise BadWorkbook("the zip directory cannot be read")
+        now = dt.datetime.now().timetuple()[:6]
+        with open(dst, "wb") as f:
+            out = _ZipOut(f)
+            for info, record in zip(pkg.infos, records, strict=True):
+                if info.filename in removed:
+                    continue
+                if info.filename in deflated:
+                    _write_deflated(out, info.filename, deflated.pop(info.filename), info.date_time)
+                elif info.filename in edits:
+                    out.write(info.filename, (edits[info.filename],), info.date_time)
+                else:
+                    out.copy(pkg.file, info, record)
+            for name, part in deflated.items():  # sheets this write created
+                _write_deflated(out, name, part, now)
+            out.finish(comment)
+    finally:
+        for part in deflated.values():
+            part.data.close()
+        pkg.close()
+    return report
+
+
+def _plan(book: _Book, updates: Sequence[Update], report: WriteReport) -> list[_SheetPlan]:
+    """Group the updates by sheet (keeping their order) and plan each touched sheet."""
+    groups: dict[str, list[tuple[int, Update]]] = {}
+    for i, u in enumerate(updates):
+        groups.setdefault(_norm(u.sheet), []).append((i, u))
+    plans = []
+    for key, items in groups.items():
+        entry = book.sheet(items[0][1].sheet)
+        source = None
+        if entry is None:
+            writes_rows = any(isinstance(u, AppendRows | ReplaceRows) and u.rows for _, u in items)
+            name = schema.sheet(key).name if key in schema.SHEETS_BY_KEY else items[0][1].sheet.strip()
+            for i, u in items:
+                if isinstance(u, SetCells):
+                    report.skipped.append(i)
+                    report.problems.append(warning(
+                        name, "", f'the sheet is missing, so {u.key_header} "{u.key}" was not updated',
+                        f'add a sheet named "{name}"'))
+            if not writes_rows:
+                continue
+            items = [(i, u) for i, u in items if not isinstance(u, SetCells)]
+            entry = _new_entry(book, name)
+            source = _new_sheet_xml(name)
+            report.created.append(name)
+        plan = _SheetPlan(book, entry, items, report, source)
+        plan.scan()
+        if plan.plan():
+            plans.append(plan)
+    return plans
+
+
+def _new_entry(book: _Book, name: str) -> _SheetEntry:
+    used_parts = {n.casefold() for n in book.pkg.names} | {s.part.casefold() for s in book.sheets}
+    k = 1
+    while f"xl/worksheets/sheet{k}.xml" in used_parts:
+        k += 1
+    rids = {r.id for r in book.rels} | {s.rel_id for s in book.sheets}
+    j = 1
+    while f"rId{j}" in rids:
+        j += 1
+    sheet_id = max((s.sheet_id for s in book.sheets), default=0) + 1
+    entry = _SheetEntry(name, sheet_id, f"rId{j}", f"xl/worksheets/sheet{k}.xml")
+    book.sheets.append(entry)
+    return entry
+
+
+def _new_sheet_xml(name: str) -> bytes:
+    """A new, empty sheet with a frozen header row and the schema's column widths."""
+    cols = b""
+    if _norm(name) in schema.SHEETS_BY_KEY:
+        cols = b"".join(f'<col min="{i}" max="{i}" width="{c.width}" customWidth="1"/>'.encode()
+                        for i, c in enumerate(schema.sheet(name).columns, 1))
+        cols = b"<cols>" + cols + b"</cols>" if cols else b""
+    return (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+            b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="'
+            + NS_R + b'"><dimension ref="A1"/><sheetViews><sheetView workbookViewId="0">'
+            b'<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+            b'<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+            b'<sheetFormatPr defaultRowHeight="15"/>' + cols + b'<sheetData/>'
+            b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+            b"</worksheet>")
+
+
+def _edit(book: _Book, edits: dict[str, bytes], part: str, change: Callable[[bytes], bytes]) -> None:
+    name = book.pkg.find(part)
+    if name is None:
+        raise BadWorkbook(f"the workbook has no part {part}")
+    edits[name] = change(edits.get(name) or book.pkg.read(name))
+
+
+def _insert_before_close(xml: bytes, local: bytes, item: bytes) -> bytes:
+    m = re.search(rb"</(?:\w+:)?" + local + rb">", xml)
+    if m is None:
+        raise BadWorkbook(f"no </{local.decode()}> element where one is required")
+    return xml[:m.start()] + item + xml[m.start():]
+
+
+def _finish_book(book: _Book, ctx: _Context, plans: list[_SheetPlan], edits: dict[str, bytes],
+                 report: WriteReport) -> set[str]:
+    """Edit the small package parts the sheet changes call for; return the parts to drop."""
+    pkg = book.pkg
+    removed: set[str] = set()
+    p = book.prefix
+    for plan in plans:
+        if plan.source is None:
+            continue
+        e = plan.entry
+        m = re.search(rb"\sxmlns:(\w+)=\"" + re.escape(NS_R) + rb"\"", book.xml)
+        rid = (m.group(1) + b":id") if m else b'xmlns:r="' + NS_R + b'" r:id'
+        item = (b"<" + p + b'sheet name="' + _escape(e.name) + b'" sheetId="' + str(e.sheet_id).encode()
+                + b'" ' + rid + b'="' + e.rel_id.encode() + b'"/>')
+        _edit(book, edits, book.part, partial(_insert_before_close, local=b"sheets", item=item))
+        target = posixpath.relpath(e.part, posixpath.dirname(book.part))
+        rel = f'<Relationship Id="{e.rel_id}" Type="{REL_WORKSHEET}" Target="{target}"/>'.encode()
+        _edit(book, edits, _rels_name(book.part), partial(_insert_before_close, local=b"Relationships", item=rel))
+        ct = f'<Override PartName="/{e.part}" ContentType="{CT_WORKSHEET}"/>'.encode()
+        _edit(book, edits, "[Content_Types].xml", partial(_insert_before_close, local=b"Types", item=ct))
+    styles = ctx.styles.result()
+    if styles is not None and book.styles_part:
+        edits[pkg.find(book.styles_part) or book.styles_part] = styles
+    if ctx.formula_removed and book.calc_chain_part:
+        removed.add(pkg.find(book.calc_chain_part) or book.calc_chain_part)
+        part_name = re.escape(("/" + book.calc_chain_part).encode())
+        _edit(book, edits, "[Content_Types].xml", lambda x: re.sub(
+            rb"<(?:\w+:)?Override\b[^>]*\bPartName=\"" + part_name + rb"\"[^>]*/>", b"", x, flags=re.I))
+        _edit(book, edits, _rels_name(book.part), lambda x: re.sub(
+            rb"<(?:\w+:)?Relationship\b[^>]*\bType=\"[^\"]*/calcChain\"[^>]*/>", b"", x))
+        report.calc_chain_removed = True
+    if plans and _needs_recalc(book, plans):
+        _edit(book, edits, book.part, lambda x: _full_calc_on_load(x, p))
+        report.full_calc_on_load = True
+    return removed
+
+
+_AFTER_CALC_PR = (b"oleSize", b"customWorkbookViews", b"pivotCaches", b"smartTagPr", b"smartTagTypes",
+                  b"webPublishing", b"fileRecoveryPr", b"webPublishObjects", b"extLst")
+
+
+def _full_calc_on_load(xml: bytes, p: bytes) -> bytes:
+    m = re.search(rb"<" + p + rb"calcPr\b([^>]*?)(/?)>", xml)
+    if m:
+        attrs = re.sub(rb"\sfullCalcOnLoad=\"[^\"]*\"", b"", m.group(1))
+        return xml[:m.start()] + b"<" + p + b"calcPr" + attrs + b' fullCalcOnLoad="1"' + m.group(2) + b">" + xml[m.end():]
+    item = b"<" + p + b'calcPr fullCalcOnLoad="1"/>'
+    for local in _AFTER_CALC_PR:
+        m = re.search(rb"<" + p + local + rb"[\s/>]", xml)
+        if m:
+            return xml[:m.start()] + item + xml[m.start():]
+    return _insert_before_close(xml, b"workbook", item)
+
+
+def _needs_recalc(book: _Book, plans: list[_SheetPlan]) -> bool:
+    """Whether a formula may read a cell this write changed (so cached results are stale).
+
+    Formulas on a touched sheet count; elsewhere a formula counts when its text names a touched
+    sheet, one of its tables, a defined name pointing into it, or uses INDIRECT. The sheets that
+    hold formulas are the ones calcChain lists (Excel writes it whenever there are formulas);
+    without a calcChain every other sheet is read.
+    """
+    calc_pr = re.search(rb"<" + book.prefix + rb"calcPr\b[^>]*>", book.xml)
+    if calc_pr and re.search(rb"\sfullCalcOnLoad=\"(?:1|true)\"", calc_pr.group()):
+        return False
+    if any(plan.formula_rows for plan in plans):
+        return True
+    touched = {plan.entry.part for plan in plans}
+    terms = {plan.name.casefold() for plan in plans}
+    for plan in plans:
+        for t in plan.tables:
+            m = re.search(rb"<(?:\w+:)?table\b[^>]*?\sdisplayName=\"([^\"]+)\"", t.xml)
+            if m:
+                terms.add(_unescape(m.group(1)).casefold())
+    terms |= {name.casefold() for name, value in book.defined_names
+              if any(t in value.casefold() for t in list(terms))}
+    terms.add("indirect(")
+    sheets = [s for s in book.sheets if s.part not in touched and book.pkg.find(s.part)]
+    if book.calc_chain_part:
+        ids = {int(i) for i in re.findall(rb"\si=\"(\d+)\"", book.pkg.read(book.calc_chain_part))}
+        sheets = [s for s in sheets if s.sheet_id in ids]
+    for s in sheets:
+        with book.pkg.open(s.part) as stream:
+            first = stream.read(8192)
+            rx = _rx(_root_prefix(first, b"worksheet"))
+            for kind, chunk in _tokens(_Prepend(first, stream), rx):  # type: ignore[arg-type]
+                if kind == ROW and b"<" + rx.p + b"f" in chunk:
+                    for m in rx.f_text.finditer(chunk):
+                        text = _unescape(m.group(1)).casefold()
+                        if any(t in text for t in terms):
+                            return True
+    return False
