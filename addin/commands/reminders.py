@@ -1,0 +1,166 @@
+"""`receivables reminders due|run|send` (SPEC §6): thin doors into addin.reminders."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..problems import Problem
+from .common import (
+    OK,
+    PROBLEMS,
+    CommandError,
+    add_as_of,
+    add_outbox,
+    add_workbook,
+    as_of,
+    execute,
+    exit_code,
+    load_book,
+    print_problems,
+)
+
+if TYPE_CHECKING:
+    from ..ledger import Ledger
+    from ..model import Book, Settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("reminders", help="invoice reminders: preview, automatic run, manual send",
+                                   description="Automatic reminders before or after the due date, and manual "
+                                               "reminders for chosen invoices.")
+    sub = parser.add_subparsers(dest="reminders_command", metavar="ACTION", required=True)
+
+    p = sub.add_parser("due", help="show the reminders that would go out (nothing is sent)")
+    add_workbook(p)
+    add_as_of(p)
+    p.set_defaults(func=due_command)
+
+    p = sub.add_parser("run", help="send the automatic reminders due on that day")
+    add_workbook(p)
+    add_as_of(p)
+    add_outbox(p)
+    p.set_defaults(func=run_command)
+
+    p = sub.add_parser("send", help="send a reminder now for the given invoices (even with automatic ones off)")
+    add_workbook(p)
+    p.add_argument("invoices", nargs="+", metavar="INVOICE_NO", help="invoice numbers (spaces or commas between)")
+    p.add_argument("--subject", metavar="S", help="the subject (default: the built-in one in the customer's language)")
+    p.add_argument("--message", metavar="M", help="the message (default: the built-in one); placeholders allowed")
+    add_as_of(p)
+    add_outbox(p)
+    p.set_defaults(func=send_command)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def read_history(workbook: Path, settings: Settings) -> dict[str, dt.date | None]:
+    """Reminder keys the journal holds as sent (or possibly sent), with the local day they were sent.
+
+    Reads only: when there is no journal yet, nothing was ever sent.
+    """
+    from ..journal import DONE, Journal
+    from ..reminders import AUTO_PREFIX, MANUAL_PREFIX
+
+    if not Journal.exists(workbook):
+        return {}
+    zone = _zone(settings)
+    with Journal.open(workbook) as journal:
+        return {r.key: r.updated.astimezone(zone).date() if zone else r.updated.astimezone().date()
+                for r in journal.sends() if r.state in DONE and r.key.startswith((AUTO_PREFIX, MANUAL_PREFIX))}
+
+
+def _zone(settings: Settings) -> dt.tzinfo | None:
+    if not settings.timezone:
+        return None
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(settings.timezone)
+    except Exception:  # noqa: BLE001 - a bad zone is reported by `check`; use the machine's
+        return None
+
+
+def _visible(book: Book, ledger: Ledger, day: dt.date) -> tuple[frozenset[str] | None, Problem | None]:
+    """Customer IDs the current user may act on (None: all), or why they may act on none."""
+    from ..access import access_for, visible_for
+
+    access = access_for(book)
+    refusal = access.refusal(book)
+    if refusal is not None:
+        return frozenset(), refusal
+    return visible_for(book, ledger, day, access), None
+
+
+def _numbers(values: list[str]) -> list[str]:
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+# --- handlers ----------------------------------------------------------------------------------
+
+def due_command(args: argparse.Namespace) -> int:
+    """Print what the automatic run would send and skip on the day; send and write nothing."""
+    from ..ledger import Ledger
+    from ..reminders import plan_automatic
+
+    book = load_book(args.workbook)
+    ledger = Ledger.from_book(book)
+    day = as_of(args, book)
+    visible, refusal = _visible(book, ledger, day)
+    if refusal is not None:
+        print_problems([refusal])
+        return PROBLEMS
+    plan = plan_automatic(book, ledger, read_history(args.workbook, book.settings), day, attach_pdf=False,
+                          visible=visible)
+    print(f"Reminders due on {day.isoformat()}: {len(plan.emails)} to send (preview: nothing is sent)")
+    for line in plan.lines:
+        print(line)
+    print_problems(plan.problems)
+    return exit_code(plan.problems)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Send the automatic reminders due on the day (also writes back what earlier runs left waiting)."""
+    from ..ledger import Ledger
+    from ..reminders import plan_automatic
+
+    book = load_book(args.workbook)
+    ledger = Ledger.from_book(book)
+    day = as_of(args, book)
+    visible, refusal = _visible(book, ledger, day)
+    if refusal is not None:
+        print_problems([refusal])
+        return PROBLEMS
+    plan = plan_automatic(book, ledger, read_history(args.workbook, book.settings), day, visible=visible)
+    return execute(plan, book, args)
+
+
+def send_command(args: argparse.Namespace) -> int:
+    """Manual reminders for the invoices named; refused ones are reported, the others sent."""
+    from ..ledger import Ledger
+    from ..reminders import plan_manual
+
+    for option in ("subject", "message"):
+        value = getattr(args, option)
+        if value is not None and not value.strip():
+            raise CommandError(f"--{option} is empty — write one, or leave --{option} out for the built-in one")
+    numbers = _numbers(args.invoices)
+    if not numbers:
+        raise CommandError("no invoice number given — name one or more, e.g. INV-1042")
+    book = load_book(args.workbook)
+    ledger = Ledger.from_book(book)
+    day = as_of(args, book)
+    visible, refusal = _visible(book, ledger, day)
+    if refusal is not None:
+        print_problems([refusal])
+        return PROBLEMS
+    plan = plan_manual(book, ledger, numbers, day, subject=args.subject, message=args.message,
+                       history=read_history(args.workbook, book.settings), visible=visible)
+    if not plan.emails:
+        for line in plan.lines:
+            print(line)
+        print_problems(plan.problems)
+        return exit_code(plan.problems) if plan.problems else OK
+    return execute(plan, book, args)
