@@ -13,10 +13,10 @@ Main entry points:
   export_rows(members) -> list[list]                          the mailing-list CSV rows
   delete_group(book, name, access) -> Plan                    guarded deletion
   check(book) -> list[Problem]                                rule problems for `receivables check`
-  summaries_of(book, as_of) -> dict[str, CustomerSummary]     Ledger.summary of every customer, one pass
+  summaries_of(book, as_of, ledger) -> dict[str, CustomerSummary]   Ledger.summary of every customer
 
-``ledger`` arguments are accepted for the shared signature (None is fine): computed fields come
-from summaries_of, property-tested equal to Ledger.summary and about 3× faster for a whole book.
+``ledger`` arguments may be None: a Ledger is then built from the book when a rule needs a
+computed field (Balance, Days Overdue…). The ledger is the one place that computes them.
 
 Decisions: the Customers add-in columns Balance and Overdue mean the computed figures as of the
 date (never the possibly stale cells); a group without rule rows has only its Added members; a
@@ -35,7 +35,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Union
 
 from .actions import Email, LogEntry, Plan, ReplaceRows, SetCells, Update
-from .model import Book, Customer, Group, Member, Payment, Rule, Vendor
+from .model import Book, Customer, Group, Member, Rule, Vendor
 from .money import AmountError, D, parse_amount
 from .problems import Problem, error, warning
 from .workbook import schema
@@ -402,78 +402,12 @@ def quiet_gc() -> Iterator[None]:
             gc.enable()
 
 
-def summaries_of(book: Book, as_of: dt.date) -> dict[str, CustomerSummary]:
-    """Ledger.summary of every customer as of the date, in one pass over the books.
+def summaries_of(book: Book, as_of: dt.date, ledger: Ledger | None = None) -> dict[str, CustomerSummary]:
+    """Ledger.summary of every customer as of the date, keyed by normalized customer ID."""
+    from .ledger import Ledger
 
-    Keyed by normalized customer ID. The figures are Ledger.summary's (SPEC §3: paid and balance
-    as of the date, over-applications and prepayments as credits, buckets by ledger.bucket_index);
-    a property test holds the two equal. One pass costs a fraction of 5,000 summary() calls.
-    """
-    from collections import defaultdict
-
-    from .ledger import Ageing, CustomerSummary, bucket_index
-    from .money import ZERO
-
-    ids: dict[str, str] = {}  # customer IDs repeat: normalize each spelling once
-
-    def norm(text: str) -> str:
-        found = ids.get(text)
-        if found is None:
-            found = ids[text] = normalize(text)
-        return found
-
-    invoice_keys = [inv.key for inv in book.invoices]
-    keys = set(invoice_keys)
-    applied: dict[str, list[Payment]] = defaultdict(list)
-    credit: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    last: dict[str, dt.date] = {}
-    for pay in book.payments:
-        if pay.date > as_of:
-            continue
-        cid = norm(pay.customer_id)
-        if not pay.is_credit_note and (cid not in last or pay.date > last[cid]):
-            last[cid] = pay.date
-        key = normalize(pay.invoice_no) if pay.invoice_no else ""
-        if key in keys:
-            applied[key].append(pay)
-        else:
-            credit[cid] += pay.amount
-    buckets: dict[str, list[Decimal]] = {}
-    days: dict[str, int] = defaultdict(int)
-    count: dict[str, int] = defaultdict(int)
-    for inv, key in zip(book.invoices, invoice_keys, strict=True):
-        pays = applied.get(key)
-        if inv.invoice_date > as_of:
-            if pays:
-                credit[norm(inv.customer_id)] += sum((p.amount for p in pays), ZERO)  # a prepayment
-            continue
-        amount, total = inv.amount, ZERO
-        if pays:
-            for pay in sorted(pays, key=lambda p: p.date) if len(pays) > 1 else pays:
-                before, total = total, total + pay.amount
-                excess = total - max(before, amount)
-                if excess > 0:
-                    credit[norm(inv.customer_id)] += excess  # an over-application
-        if total < amount:
-            cid = norm(inv.customer_id)
-            row = buckets.get(cid)
-            if row is None:
-                row = buckets[cid] = [ZERO, ZERO, ZERO, ZERO, ZERO]
-            row[bucket_index(inv.due_date, as_of)] += amount - total  # the balance: amount - paid
-            count[cid] += 1
-            late = (as_of - inv.due_date).days
-            if late > days[cid]:
-                days[cid] = late
-    found = {}
-    none = (ZERO, ZERO, ZERO, ZERO, ZERO)
-    for c in book.customers:
-        cid = norm(c.id)
-        b0, b1, b2, b3, b4 = buckets.get(cid, none)
-        b0 -= credit.get(cid, ZERO)
-        overdue = b1 + b2 + b3 + b4
-        found[cid] = CustomerSummary(c.id, b0 + overdue, overdue, days.get(cid, 0), count.get(cid, 0),
-                                     last.get(cid), Ageing((b0, b1, b2, b3, b4)))
-    return found
+    ledger = ledger or Ledger.from_book(book)
+    return {normalize(c.id): ledger.summary(c.id, as_of) for c in book.customers}
 
 
 # --- the groups of a book ----------------------------------------------------------------------
@@ -513,16 +447,12 @@ class Table:
 
     def __init__(self, book: Book, ledger: Ledger | None, as_of: dt.date, vendor: bool = False,
                  summaries: Mapping[str, CustomerSummary] | None = None) -> None:
-        """``summaries``: ledger figures keyed by normalized customer ID (default: summaries_of).
-
-        ``ledger`` is accepted for the shared signature; computed fields come from summaries_of,
-        which gives Ledger.summary's figures for every customer in one pass.
-        """
+        """``summaries``: ledger figures keyed by normalized customer ID (default: from ``ledger``)."""
         self.records: tuple[Record, ...] = book.vendors if vendor else book.customers
         self.vendor = vendor
         self.language = book.settings.language or "en"
         self.fields = fields_for(self.records, vendor)
-        self._as_of, self._summaries = as_of, summaries
+        self._as_of, self._summaries, self._ledger = as_of, summaries, ledger
         self._lazy: dict[tuple[str, str], dict[int, Any]] = {}
         self._book = book
         self._rows: dict[str, list[Member]] | None = None
@@ -537,7 +467,7 @@ class Table:
         """The ledger figures of record ``i`` as of the date (all customers computed once)."""
         if self._summaries is None:
             with quiet_gc():
-                self._summaries = summaries_of(self._book, self._as_of)
+                self._summaries = summaries_of(self._book, self._as_of, self._ledger)
         return self._summaries[self.keys[i]]
 
     def _convert(self, form: str) -> Callable[[object], Any]:

@@ -109,19 +109,25 @@ class Ledger:
     def __init__(self, invoices: Iterable[Invoice], payments: Iterable[Payment]) -> None:
         self._invoices: dict[str, list[Invoice]] = defaultdict(list)
         self._by_key: dict[str, Invoice] = {}
+        ids: dict[str, str] = {}  # customer IDs repeat: normalize each spelling once
         for inv in invoices:
-            self._invoices[normalize(inv.customer_id)].append(inv)
+            cid = ids.get(inv.customer_id) or ids.setdefault(inv.customer_id, normalize(inv.customer_id))
+            self._invoices[cid].append(inv)
             self._by_key[inv.key] = inv
         self._applied: dict[str, list[Payment]] = defaultdict(list)
         self._payments: dict[str, list[Payment]] = defaultdict(list)
+        self._unapplied: dict[str, list[Payment]] = defaultdict(list)
         for pay in payments:
-            self._payments[normalize(pay.customer_id)].append(pay)
-            if pay.invoice_no and normalize(pay.invoice_no) in self._by_key:
-                self._applied[normalize(pay.invoice_no)].append(pay)
-        for rows in self._applied.values():
-            rows.sort(key=lambda p: p.date)  # stable: same-day rows keep sheet order
-        for rows in self._payments.values():
-            rows.sort(key=lambda p: p.date)
+            cid = ids.get(pay.customer_id) or ids.setdefault(pay.customer_id, normalize(pay.customer_id))
+            self._payments[cid].append(pay)
+            key = normalize(pay.invoice_no) if pay.invoice_no else ""
+            if key in self._by_key:
+                self._applied[key].append(pay)
+            else:
+                self._unapplied[cid].append(pay)
+        for index in (self._applied, self._payments, self._unapplied):
+            for rows in index.values():
+                rows.sort(key=lambda p: p.date)  # stable: same-day rows keep sheet order
 
     @classmethod
     def from_book(cls, book: Book) -> Ledger:
@@ -136,14 +142,22 @@ class Ledger:
         """The customer's Payments rows (payments and credit notes), in date order."""
         return self._payments.get(normalize(customer_id), ())
 
-    def applied(self, invoice: Invoice, as_of: dt.date) -> Decimal:
-        """Everything applied to the invoice dated on or before ``as_of`` (may exceed its amount)."""
+    def _settle(self, invoice: Invoice, as_of: dt.date) -> tuple[Decimal, list[Credit]]:
+        """What was applied to the invoice by ``as_of``, and the parts beyond its amount (credits)."""
         total = ZERO
+        excess: list[Credit] = []
         for pay in self._applied.get(invoice.key, ()):
             if pay.date > as_of:
                 break
-            total += pay.amount
-        return total
+            before, total = total, total + pay.amount
+            over = total - max(before, invoice.amount)
+            if over > 0:
+                excess.append(Credit(pay, over, "overpayment"))
+        return total, excess
+
+    def applied(self, invoice: Invoice, as_of: dt.date) -> Decimal:
+        """Everything applied to the invoice dated on or before ``as_of`` (may exceed its amount)."""
+        return self._settle(invoice, as_of)[0]
 
     def item(self, invoice: Invoice, as_of: dt.date) -> OpenItem:
         paid = min(self.applied(invoice, as_of), invoice.amount)
@@ -170,50 +184,45 @@ class Ledger:
 
     def credits(self, customer_id: str, as_of: dt.date) -> list[Credit]:
         """Unapplied credits dated on or before ``as_of``, in date order."""
-        found: list[Credit] = []
-        for pay in self.payments_of(customer_id):
-            if pay.date > as_of:
-                break
-            if not pay.invoice_no or normalize(pay.invoice_no) not in self._by_key:
-                found.append(Credit(pay, pay.amount, "unapplied"))
-        for inv in self.invoices_of(customer_id):
-            applied = self._applied.get(inv.key, ())
-            if not applied:
+        cid = normalize(customer_id)
+        found = [Credit(p, p.amount, "unapplied") for p in self._unapplied.get(cid, ()) if p.date <= as_of]
+        for inv in self._invoices.get(cid, ()):
+            if inv.key not in self._applied:
                 continue
             if inv.invoice_date > as_of:
-                found.extend(Credit(p, p.amount, "prepayment") for p in applied if p.date <= as_of)
-                continue
-            total = ZERO
-            for pay in applied:
-                if pay.date > as_of:
-                    break
-                before, total = total, total + pay.amount
-                excess = total - max(before, inv.amount)
-                if excess > 0:
-                    found.append(Credit(pay, excess, "overpayment"))
+                found.extend(Credit(p, p.amount, "prepayment") for p in self._applied[inv.key] if p.date <= as_of)
+            else:
+                found.extend(self._settle(inv, as_of)[1])
         found.sort(key=lambda c: (c.date, c.payment.origin.row))
         return found
 
     # --- customers ------------------------------------------------------------------------
 
     def summary(self, customer_id: str, as_of: dt.date) -> CustomerSummary:
+        """The customer's figures as of the date, in one pass over its rows."""
+        cid = normalize(customer_id)
         buckets = [ZERO, ZERO, ZERO, ZERO, ZERO]
-        days = 0
-        count = 0
-        for it in self.items(customer_id, as_of):
-            if it.balance > 0:
+        days = count = 0
+        credit = ZERO
+        for inv in self._invoices.get(cid, ()):
+            if inv.invoice_date > as_of:
+                credit += sum((p.amount for p in self._applied.get(inv.key, ()) if p.date <= as_of), ZERO)
+                continue
+            applied, excess = self._settle(inv, as_of) if inv.key in self._applied else (ZERO, ())
+            credit += sum((c.amount for c in excess), ZERO)
+            if applied < inv.amount:
                 count += 1
-                buckets[bucket_index(it.invoice.due_date, as_of)] += it.balance
-                days = max(days, it.days_overdue)
-        credit = sum((c.amount for c in self.credits(customer_id, as_of)), ZERO)
-        buckets[0] -= credit
-        ageing = Ageing(tuple(buckets))  # type: ignore[arg-type]
+                buckets[bucket_index(inv.due_date, as_of)] += inv.amount - applied
+                days = max(days, (as_of - inv.due_date).days)
         last = None
-        for pay in self.payments_of(customer_id):
+        for pay in self._payments.get(cid, ()):
             if pay.date > as_of:
                 break
             if not pay.is_credit_note:
                 last = pay.date
+        credit += sum((p.amount for p in self._unapplied.get(cid, ()) if p.date <= as_of), ZERO)
+        buckets[0] -= credit
+        ageing = Ageing(tuple(buckets))  # type: ignore[arg-type]
         return CustomerSummary(
             customer_id=customer_id,
             balance=ageing.total,

@@ -101,10 +101,10 @@ class Invoice:
     status: str = ""
     last_reminder: dt.date | None = None
     origin: Origin = NOWHERE
+    key: str = field(init=False, repr=False, compare=False)  # the number as compared
 
-    @property
-    def key(self) -> str:
-        return normalize(self.number)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", normalize(self.number))
 
 
 PAYMENT = "Payment"
