@@ -64,7 +64,7 @@ def render(text: str, context: dict[str, Any], source: Source = Source()) -> str
     try:
         return _compile(text).render(context).strip()
     except TemplateSyntaxError as exc:
-        why = f"the text has a template error ({exc.message}, line {exc.lineno})"
+        raise TextError(_syntax_problem(exc, source)) from None
     except UndefinedError as exc:
         why = f"the text uses an unknown placeholder ({exc.message})"
     except SecurityError as exc:
@@ -83,8 +83,13 @@ def check(text: str, source: Source) -> Problem | None:
     try:
         _compile(text)
     except TemplateSyntaxError as exc:
-        return error(source.sheet, source.cell, f"the text has a template error ({exc.message}, line {exc.lineno})", FIX)
+        return _syntax_problem(exc, source)
     return None
+
+
+def _syntax_problem(exc: Any, source: Source) -> Problem:
+    why = f"the text has a template error ({(exc.message or '').rstrip('.')}, line {exc.lineno})"
+    return error(source.sheet, source.cell, why, FIX)
 
 
 def to_html(text: str) -> str:
