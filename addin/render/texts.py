@@ -68,7 +68,7 @@ def render(text: str, context: dict[str, Any], source: Source = Source()) -> str
     except UndefinedError as exc:
         why = f"the text uses an unknown placeholder ({exc.message})"
     except SecurityError as exc:
-        why = f"the text tries something not allowed ({exc})"
+        why = f"the text tries something not allowed ({str(exc).rstrip('.')})"
     except TemplateError as exc:
         why = f"the text cannot be rendered ({exc})"
     except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
