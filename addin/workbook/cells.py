@@ -1,0 +1,760 @@
+"""Cell converters: turning raw python-calamine values into typed ones, per column.
+
+``make(kind, name, ...)`` gives a ``Conv`` with two functions:
+
+- ``cell(value)`` returns the typed value, or raises ``CellIssue``: an error (the value is
+  unusable; ``value`` is None) or a warning (``value`` is what was read). It defines what a
+  cell means.
+- ``column(values)`` converts a whole column at C speed (``map`` over dicts and methods) when
+  the column is uniform (all floats, all dates, all plain text …) and returns None otherwise;
+  the reader then calls ``cell`` on each value. It must agree with ``cell`` wherever it answers.
+
+python-calamine reads error cells (``#N/A``, ``#DIV/0!`` …) as empty strings, so ``ErrorCells``
+finds them in the sheets' XML (in a thread, ``Ahead``, while the reader works).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import NamedTuple
+
+from ..money import AmountError, from_number, parse_amount
+from ..problems import Severity
+from .schema import FALSE_WORDS, TRUE_WORDS, Column, Kind, normalize
+
+Converter = Callable[[object], object]
+ColumnConverter = Callable[[Sequence[object]], "list[object] | None"]
+
+
+class Conv(NamedTuple):
+    """The two ways of converting a column's cells (see the module docstring)."""
+
+    cell: Converter
+    column: ColumnConverter
+
+
+def _no_fast_path(values: Sequence[object]) -> None:
+    return None
+
+
+def per_cell(cell: Converter) -> Conv:
+    """A Conv that always converts cell by cell."""
+    return Conv(cell, _no_fast_path)
+
+
+def convert_column(conv: Conv, values: Sequence[object]) -> tuple[list[object], dict[int, CellIssue]]:
+    """Typed values of a column and the issues found, by position (the value is then the issue's)."""
+    fast = conv.column(values)
+    if fast is not None:
+        return fast, {}
+    cell = conv.cell
+    out: list[object] = []
+    issues: dict[int, CellIssue] = {}
+    for i, value in enumerate(values):
+        try:
+            out.append(cell(value))
+        except CellIssue as issue:
+            issues[i] = issue
+            out.append(issue.value)
+    return out, issues
+
+ERROR_VALUES = frozenset({
+    "#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#GETTING_DATA",
+    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
+})
+DATE_EXAMPLE = "2026-03-15"
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DMY = re.compile(r"(\d{1,4})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{1,4})")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+_date = dt.date
+_float = float
+_str = str
+
+
+class CellIssue(Exception):
+    """Something wrong with one cell; raised by converters, turned into a Problem by the reader.
+
+    Attributes:
+      severity: ERROR (``value`` is None: the field stays empty) or WARNING (``value`` was read).
+      message: what is wrong, starting with the label and the offending value.
+      fix: how to fix it.
+    """
+
+    def __init__(self, severity: Severity, message: str, fix: str = "", value: object = None) -> None:
+        super().__init__(message)
+        self.severity = severity
+        self.message = message
+        self.fix = fix
+        self.value = value
+
+
+def bad(message: str, fix: str = "") -> CellIssue:
+    return CellIssue(Severity.ERROR, message, fix)
+
+
+def read_with_warning(value: object, message: str, fix: str = "") -> CellIssue:
+    return CellIssue(Severity.WARNING, message, fix, value)
+
+
+def label(header: str) -> str:
+    """How a header is named inside a sentence: ``Due Date`` -> ``due date``, ``Customer ID`` -> ``customer ID``."""
+    text = re.sub(r"\bNo$", "number", header)
+    return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in text.split())
+
+
+def shown(value: object) -> str:
+    """A raw cell value as the user would recognise it, for quoting in a message."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (type(value) is str and not value.strip())
+
+
+def error_value(value: object) -> str | None:
+    """The Excel error code when the cell holds one as text (``#N/A``), else None."""
+    if type(value) is str and value[:1] == "#":
+        code = value.strip()
+        if code in ERROR_VALUES:
+            return code
+    return None
+
+
+def excel_error(name: str, code: str) -> CellIssue:
+    return bad(f'{name} "{code}" is an Excel error, not a value', "correct the formula or type the value")
+
+
+def blank(name: str) -> CellIssue:
+    return bad(f"{name} is blank", f"fill in the {name}")
+
+
+def converter(column: Column, *, language: str = "en", minimum: int | None = None,
+              maximum: int | None = None, positive: bool = False, addin: bool = False) -> Conv:
+    """The converter for a column (``minimum``/``maximum`` bound ints; ``positive`` refuses negative money)."""
+    return make(column.kind, label(column.header), required=column.required and not addin,
+                default=column.default, choices=column.choices, language=language,
+                minimum=minimum, maximum=maximum, positive=positive)
+
+
+def make(kind: Kind, name: str, *, required: bool = False, default: object = None,
+         choices: tuple[str, ...] = (), language: str = "en", minimum: int | None = None,
+         maximum: int | None = None, positive: bool = False) -> Conv:
+    """The converters for cells of ``kind``, named ``name`` in messages."""
+    if kind is Kind.INT and choices and minimum is None:
+        numbers = [int(c) for c in choices]
+        minimum, maximum = min(numbers), max(numbers)
+    if kind is Kind.TEXT:
+        return _text(name, required, default)
+    if kind is Kind.DATE:
+        return _date_conv(name, required)
+    if kind is Kind.DATETIME:
+        return per_cell(_datetime_conv(name, required))
+    if kind is Kind.MONEY:
+        return _money(name, required, language, positive)
+    if kind is Kind.NUMBER:
+        return per_cell(_number(name, required, language))
+    if kind is Kind.INT:
+        return per_cell(_int(name, required, default, minimum, maximum))
+    if kind is Kind.BOOL:
+        return _bool(name, required, default)
+    if kind is Kind.CHOICE:
+        return _choice(name, required, default, choices)
+    if kind is Kind.EMAILS:
+        return _emails(name, required)
+    raise ValueError(f"no converter for {kind}")  # pragma: no cover - every Kind is handled
+
+
+def raw(value: object) -> object:
+    """A cell as typed: text trimmed ('' -> None), numbers as Decimal, dates as they are."""
+    if type(value) is str:
+        code = error_value(value)
+        if code:
+            raise excel_error("value", code)
+        return value.strip() or None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return Decimal(int(value)) if float(value).is_integer() else Decimal(repr(value))
+    return value
+
+
+# --- text -----------------------------------------------------------------------------------
+
+def as_text(value: object) -> str:
+    """Any cell as trimmed text: whole numbers without ``.0``, dates in ISO form."""
+    if type(value) is str:
+        return value.strip()
+    return shown(value)
+
+
+def _text(name: str, required: bool, default: object) -> Conv:
+    fallback = "" if default is None else str(default)
+
+    def text(value: object) -> object:
+        if value == "" and not required:
+            return fallback
+        if type(value) is _str:
+            s = value.strip()
+            if s:
+                if s[0] == "#" and s in ERROR_VALUES:
+                    raise excel_error(name, s)
+                return s
+        else:
+            s = as_text(value)
+            if s:
+                return s
+        if required:
+            raise blank(name)
+        return fallback
+
+    def column(values: Sequence[object]) -> list[object] | None:
+        try:
+            joined = "".join(values)  # type: ignore[arg-type] # also proves every value is text
+        except TypeError:
+            return None
+        stripped: list[object] = list(map(_str.strip, values))  # type: ignore[arg-type]
+        if (required or fallback) and "" in stripped:
+            return None
+        if "#" in joined and not ERROR_VALUES.isdisjoint(stripped):
+            return None
+        return stripped
+
+    return Conv(text, column)
+
+
+# --- dates ----------------------------------------------------------------------------------
+
+def _date_conv(name: str, required: bool) -> Conv:
+    def date(value: object) -> object:
+        if type(value) is _date:
+            return value
+        if value == "" and not required:
+            return None
+        return _slow_date(value, name, required)
+
+    blank_is_none = {"": None}
+
+    def column(values: Sequence[object]) -> list[object] | None:
+        types = list(map(type, values))
+        if types.count(_date) == len(types):
+            return list(values)
+        if not required and types.count(_date) + values.count("") == len(types):
+            return list(map(blank_is_none.get, values, values))  # type: ignore[arg-type] # '' -> None
+        return None
+
+    return Conv(date, column)
+
+
+def _slow_date(value: object, name: str, required: bool) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if is_blank(value):
+        if required:
+            raise blank(name)
+        return None
+    if isinstance(value, bool):
+        raise bad(f'{name} "{shown(value)}" is not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if number.is_integer() and 1 <= number <= 2_958_465:
+            read = _EXCEL_EPOCH + dt.timedelta(days=int(number))
+            raise read_with_warning(read, f'{name} "{shown(value)}" is a number, read as {read.isoformat()}',
+                                    "format the cell as a date")
+        raise bad(f'{name} "{shown(value)}" is not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
+    if isinstance(value, (dt.time, dt.timedelta)):
+        raise bad(f'{name} "{shown(value)}" is a time, not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
+    text = str(value).strip()
+    code = error_value(text)
+    if code:
+        raise excel_error(name, code)
+    if _ISO.fullmatch(text):
+        try:
+            read = dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            raise read_with_warning(read, f'{name} "{text}" is text, read as {read.isoformat()}',
+                                    "retype it as a date so Excel treats it as one")
+    raise bad(f'{name} "{text}" is not a date', f"type it as a date, e.g. {suggest_date(text)}")
+
+
+def suggest_date(text: str) -> str:
+    """The ISO form of what a date typed as text most likely meant (``31/02/2026`` -> 2026-02-28)."""
+    m = _DMY.fullmatch(text.strip())
+    if not m:
+        return DATE_EXAMPLE
+    a, b, c = (int(g) for g in m.groups())
+    if len(m.group(1)) == 4:
+        year, month, day = a, b, c
+    elif len(m.group(3)) in (2, 4):
+        year = c + 2000 if c < 100 else c
+        day, month = (b, a) if b > 12 >= a else (a, b)  # day first unless only month-first fits
+    else:
+        return DATE_EXAMPLE
+    if not 1 <= month <= 12 or day < 1 or year < 1900:
+        return DATE_EXAMPLE
+    import calendar
+
+    day = min(day, calendar.monthrange(year, month)[1])
+    return dt.date(year, month, day).isoformat()
+
+
+def _datetime_conv(name: str, required: bool) -> Converter:
+    def datetime(value: object) -> object:
+        if isinstance(value, dt.datetime):
+            return value
+        if isinstance(value, dt.date):
+            return dt.datetime(value.year, value.month, value.day)
+        if is_blank(value):
+            if required:
+                raise blank(name)
+            return None
+        text = as_text(value)
+        code = error_value(text)
+        if code:
+            raise excel_error(name, code)
+        try:
+            return dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise bad(f'{name} "{text}" is not a date and time',
+                      "type it as a date and time, e.g. 2026-03-15 09:30") from None
+
+    return datetime
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+def _money(name: str, required: bool, language: str, positive: bool) -> Conv:
+    def money(value: object) -> object:
+        if type(value) is _float:
+            if positive and value < 0:
+                raise negative(name, value)
+            return from_number(value)
+        return _slow_money(value, name, required, language, positive)
+
+    def column(values: Sequence[object]) -> list[object] | None:
+        if not values or set(map(type, values)) != {_float}:
+            return None
+        if positive and min(values) < 0:  # type: ignore[type-var,operator]
+            return None
+        return list(map(from_number, values))  # type: ignore[arg-type]
+
+    return Conv(money, column)
+
+
+def negative(name: str, value: object) -> CellIssue:
+    return bad(f'{name} "{shown(value)}" is negative',
+               'type it as a positive amount; for a refund or credit, use a Payments row of Type "Credit Note"')
+
+
+def _slow_money(value: object, name: str, required: bool, language: str, positive: bool) -> Decimal | None:
+    if is_blank(value):
+        if required:
+            raise blank(name)
+        return None
+    if isinstance(value, (bool, dt.date, dt.time, dt.timedelta)):
+        raise bad(f'{name} "{shown(value)}" is not an amount', "type the amount as a number, e.g. 1234.56")
+    if isinstance(value, (int, float)):
+        if positive and value < 0:
+            raise negative(name, value)
+        return from_number(value)
+    text = str(value).strip()
+    code = error_value(text)
+    if code:
+        raise excel_error(name, code)
+    try:
+        amount = parse_amount(text, language)
+    except AmountError as exc:
+        raise bad(f'{name} "{text}" {exc}', f"type it as a number, e.g. {_suggest_amount(text)}") from None
+    if positive and amount < 0:
+        raise negative(name, text)
+    raise read_with_warning(amount, f'{name} "{text}" is text, read as {amount}', "type it as a number")
+
+
+def _suggest_amount(text: str) -> str:
+    """For ``1.234,56`` (both separators), the reading where the last separator is the decimal one."""
+    digits = re.sub(r"[^\d.,]", "", text)
+    if "." in digits and "," in digits:
+        point = max(digits.rfind("."), digits.rfind(","))
+        whole, cents = re.sub(r"\D", "", digits[:point]), digits[point + 1:]
+        if whole and cents.isdigit() and len(cents) <= 2:
+            return f"{int(whole)}.{cents}"
+    return "1234.56"
+
+
+def _number(name: str, required: bool, language: str) -> Converter:
+    def number(value: object) -> object:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return Decimal(repr(float(value))) if not float(value).is_integer() else Decimal(int(value))
+        if is_blank(value):
+            if required:
+                raise blank(name)
+            return None
+        text = as_text(value)
+        code = error_value(text)
+        if code:
+            raise excel_error(name, code)
+        try:
+            return Decimal(text.replace(",", ".") if language == "fr" else text.replace(",", ""))
+        except InvalidOperation:
+            raise bad(f'{name} "{text}" is not a number', "type a number, e.g. 100") from None
+
+    return number
+
+
+def _int(name: str, required: bool, default: object, minimum: int | None, maximum: int | None) -> Converter:
+    if minimum is not None and maximum is not None:
+        wanted = f"type a whole number from {minimum} to {maximum}"
+    elif minimum is not None:
+        wanted = f"type a whole number, {minimum} or more"
+    else:
+        wanted = "type a whole number"
+
+    def integer(value: object) -> object:
+        if is_blank(value):
+            if required:
+                raise bad(f"{name} is blank", wanted)
+            return default
+        number: int | None = None
+        if isinstance(value, bool):
+            number = None
+        elif isinstance(value, int):
+            number = value
+        elif isinstance(value, float) and value.is_integer():
+            number = int(value)
+        elif isinstance(value, str):
+            text = value.strip()
+            code = error_value(text)
+            if code:
+                raise excel_error(name, code)
+            if re.fullmatch(r"[+-]?\d+", text):
+                number = int(text)
+        if number is None:
+            raise bad(f'{name} "{shown(value)}" is not a whole number', wanted)
+        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+            raise bad(f'{name} "{number}" is out of range', wanted)
+        return number
+
+    return integer
+
+
+# --- booleans and choices -------------------------------------------------------------------
+
+def _bool(name: str, required: bool, default: object) -> Conv:
+    fallback = bool(default) if default is not None else False
+    common: dict[object, object] = {True: True, False: False}
+    if not required:
+        common[""] = fallback
+
+    def boolean(value: object) -> object:
+        if value is True or value is False:
+            return value
+        if is_blank(value):
+            if required:
+                raise bad(f"{name} is blank", "type TRUE or FALSE")
+            return fallback
+        if isinstance(value, (int, float)) and value in (0, 1):
+            return bool(value)
+        text = as_text(value)
+        code = error_value(text)
+        if code:
+            raise excel_error(name, code)
+        word = normalize(text)
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise bad(f'{name} "{text}" is not TRUE or FALSE', "type TRUE or FALSE (yes/no also work)")
+
+    return Conv(boolean, _lookup(common))
+
+
+def _lookup(table: dict[object, object]) -> ColumnConverter:
+    """A column fast path for columns whose every value is a key of ``table``."""
+    def column(values: Sequence[object]) -> list[object] | None:
+        try:
+            return list(map(table.__getitem__, values))
+        except (KeyError, TypeError):
+            return None
+
+    return column
+
+
+def _choice(name: str, required: bool, default: object, choices: tuple[str, ...]) -> Conv:
+    canonical: dict[object, object] = {c: c for c in choices}
+    by_key = {normalize(c): c for c in choices}
+    fallback = "" if default is None else str(default)
+    listing = ", ".join(choices)
+
+    def choice(value: object) -> object:
+        try:
+            return canonical[value]
+        except (KeyError, TypeError):
+            pass
+        if value == "" and not required:
+            return fallback
+        text = as_text(value)
+        if not text:
+            if required:
+                raise bad(f"{name} is blank", f"choose one of: {listing}")
+            return fallback
+        found = by_key.get(normalize(text))
+        if found is not None:
+            return found
+        code = error_value(text)
+        if code:
+            raise excel_error(name, code)
+        raise bad(f'{name} "{text}" is not a valid choice', f"choose one of: {listing}")
+
+    common = dict(canonical)
+    if not required:
+        common[""] = fallback
+    return Conv(choice, _lookup(common))
+
+
+# --- email addresses ------------------------------------------------------------------------
+
+_SPLIT = re.compile(r"[;,]")
+_SIMPLE_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_address_cache: dict[str, str | None] = {}  # address -> None (valid) or the reason it is not
+_domain_cache: dict[str, str | None] = {}
+
+
+def address_problem(address: str) -> str | None:
+    """Why ``address`` is not a valid email address (None when it is), by the email-validator package.
+
+    Plain ASCII addresses are checked by their local part here and by their domain once per
+    domain: validating every address in full costs ~30 µs, and thousands share few domains.
+    """
+    try:
+        return _address_cache[address]
+    except KeyError:
+        pass
+    local, at, domain = address.rpartition("@")
+    if at and len(local) <= 64 and len(address) <= 254 and _SIMPLE_LOCAL.fullmatch(local) and domain.isascii():
+        key = domain.lower()
+        if key not in _domain_cache:
+            _domain_cache[key] = _validate("postmaster@" + domain)
+        reason = _domain_cache[key]
+    else:
+        reason = _validate(address)
+    if len(_address_cache) < 100_000:
+        _address_cache[address] = reason
+    return reason
+
+
+def _validate(address: str) -> str | None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        reason = str(exc).strip().rstrip(".")
+        return reason[:1].lower() + reason[1:]
+    return None
+
+
+def split_addresses(text: str) -> list[str]:
+    return [a.strip() for a in _SPLIT.split(text) if a.strip()]
+
+
+def _emails(name: str, required: bool) -> Conv:
+    def emails(value: object) -> object:
+        if value == "" and not required:
+            return ()
+        text = as_text(value)
+        if not text:
+            if required:
+                raise blank(name)
+            return ()
+        code = error_value(text)
+        if code:
+            raise excel_error(name, code)
+        found = split_addresses(text)
+        for address in found:
+            reason = address_problem(address)
+            if reason:
+                raise bad(f'{name} "{address}" is not a valid address ({reason})',
+                          "correct the address; separate several addresses with ;")
+        if not found and required:
+            raise blank(name)
+        return tuple(found)
+
+    def column(values: Sequence[object]) -> list[object] | None:
+        try:
+            distinct = {v: emails(v) for v in set(values)}
+        except (CellIssue, TypeError):
+            return None
+        return list(map(distinct.__getitem__, values))
+
+    return Conv(emails, column)
+
+
+# --- error cells ----------------------------------------------------------------------------
+
+_ERROR_TAG = re.compile(rb"<(?:\w+:)?c\b(?=[^>]*\bt=[\"']e[\"'])([^>]*)>")
+_ERROR_VALUE = re.compile(
+    rb"(?:<(?:\w+:)?f\b[^>]*/>|<(?:\w+:)?f\b[^>]*>[^<]*</(?:\w+:)?f>)?\s*<(?:\w+:)?v>([^<]*)</")
+_REF = re.compile(rb"\br=[\"']([A-Z]+)(\d+)[\"']")
+_CHUNK = 1 << 20
+
+
+class Ahead:
+    """Runs ``work(name)`` for each name, in order, in a thread; ``get(name)`` waits for that result.
+
+    Used to parse the next sheet (python-calamine releases the GIL while it parses) and to scan
+    for error cells while the reader converts the sheet before. An exception raised by ``work``
+    is raised again by ``get``.
+    """
+
+    def __init__(self, names: Sequence[str], work: Callable[[str], object]) -> None:
+        import threading
+
+        self.names = list(names)
+        self.work = work
+        self.results: dict[str, object] = {}
+        self.failures: dict[str, BaseException] = {}
+        self.ready = {name: threading.Event() for name in self.names}
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="reader-ahead", daemon=True)
+
+    def start(self) -> Ahead:
+        self.thread.start()
+        return self
+
+    def get(self, name: str) -> object:
+        self.ready[name].wait()
+        if name in self.failures:
+            raise self.failures[name]
+        return self.results[name]
+
+    def stop(self) -> None:
+        """Stop after the current item and wait for the thread."""
+        self.stopping = True
+        if self.thread.is_alive():
+            self.thread.join()
+
+    def _run(self) -> None:
+        try:
+            for name in self.names:
+                if self.stopping:
+                    break
+                try:
+                    self.results[name] = self.work(name)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller by get()
+                    self.failures[name] = exc
+                finally:
+                    self.ready[name].set()
+        finally:
+            for event in self.ready.values():
+                event.set()
+
+
+class ErrorCells:
+    """Error cells (``t="e"``) of a workbook's sheets, read from the XML (calamine reads them as '').
+
+    ``sheet(name)`` returns {row index: {column index: "#N/A"}} (0-based, as in calamine's
+    rows); a sheet whose XML cannot be read gives {} (calamine reports broken files).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.archive: zipfile.ZipFile | None = None
+        self.parts: dict[str, str] = {}
+
+    def sheet(self, name: str) -> dict[int, dict[int, str]]:
+        try:
+            if self.archive is None:
+                self.archive = zipfile.ZipFile(self.path)
+                self.parts = _sheet_parts(self.archive)
+            part = self.parts.get(name)
+            return _scan_part(self.archive, part) if part else {}
+        except Exception:  # noqa: BLE001 - never let the scan stop the reader
+            return {}
+
+    def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+
+
+def _sheet_parts(archive) -> dict[str, str]:
+    """Sheet name -> its XML part in the zip, from xl/workbook.xml and its relationships."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    pkg = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+    book = ET.fromstring(archive.read("xl/workbook.xml"))
+    rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {}
+    for rel in rels.iter(f"{pkg}Relationship"):
+        target = rel.get("Target", "")
+        targets[rel.get("Id")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+    parts = {}
+    for sheet in book.iter(f"{main}sheet"):
+        rid = sheet.get(f"{rel_ns}id")
+        if rid in targets:
+            parts[sheet.get("name", "")] = targets[rid]
+    return parts
+
+
+def _scan_part(archive, part: str) -> dict[int, dict[int, str]]:
+    """Error cells of one sheet part; decompresses in chunks and parses only if ``t="e"`` occurs."""
+    found = False
+    tail = b""
+    with archive.open(part) as f:
+        while chunk := f.read(_CHUNK):
+            window = tail + chunk
+            if b't="e"' in window or b"t='e'" in window:
+                found = True
+                break
+            tail = chunk[-8:]
+    if not found:
+        return {}
+    data = archive.read(part)
+    cells: dict[int, dict[int, str]] = {}
+    for m in _ERROR_TAG.finditer(data):
+        ref = _REF.search(m.group(1))
+        if not ref:
+            continue
+        code = "#VALUE!"
+        if not m.group(1).endswith(b"/"):
+            v = _ERROR_VALUE.match(data, m.end())
+            if v:
+                code = v.group(1).decode("utf-8", "replace").strip() or code
+        cells.setdefault(int(ref.group(2)) - 1, {})[column_index(ref.group(1).decode())] = code
+    return cells
+
+
+def column_index(letters: str) -> int:
+    """A -> 0, Z -> 25, AA -> 26."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

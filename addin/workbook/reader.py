@@ -1,0 +1,954 @@
+"""Read a workbook into a Book: typed records plus every problem found (SPEC §2 "Rules for reading").
+
+``load(path)`` parses the sheets with python-calamine (a thread parses the next sheet while
+this one is converted; calamine releases the GIL) and turns each into a ``Table``: the row
+numbers of its records and, per header key, the column of typed values. That generic pass is
+driven by the schema's columns and ``cells`` converters; small per-sheet functions then make
+the frozen records and run the cross-row checks (duplicates, unknown customers and invoices,
+over-applied payments). Problems are values, in sheet and row order; one bad row never stops
+the others. Only a file that cannot be read at all raises ``WorkbookUnreadable``.
+
+Policy: a row whose identity or required fields are unusable is dropped (an error); a row with
+an error in an optional field is loaded with that field empty (still an error, so the
+customer's documents are refused: ``Book.blocked_customers``). A Customers (Vendors) row is
+dropped only for an unusable ID, so one bad cell does not orphan the customer's invoices; a
+payment applied to an invoice row that was dropped is left out without a second message.
+
+Speed: a large book has 160,000 records, so the work is done a column at a time with
+``map``/``zip`` over C-level callables wherever the column is uniform, and records are made by
+filling their ``__dict__`` (``_build``) rather than by calling the frozen ``__init__`` per row.
+The garbage collector is paused during the load (records hold no cycles).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import operator
+import re
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from itertools import compress, repeat
+from pathlib import Path
+from typing import Any
+
+from ..model import (
+    Book,
+    Customer,
+    Group,
+    Invoice,
+    Member,
+    Origin,
+    Payment,
+    ReminderStep,
+    Rule,
+    Schedule,
+    Settings,
+    User,
+    Vendor,
+)
+from ..problems import Problem, Severity, error, notice, warning
+from . import schema
+from .cells import (
+    Ahead,
+    CellIssue,
+    Conv,
+    ErrorCells,
+    as_text,
+    column_index,
+    column_letter,
+    convert_column,
+    converter,
+    error_value,
+    excel_error,
+    is_blank,
+    label,
+    make,
+    per_cell,
+    raw,
+    shown,
+)
+
+Values = dict[str, Any]
+
+
+class WorkbookUnreadable(Exception):
+    """The file is missing, unreadable or not an .xlsx workbook; the message says what to do."""
+
+
+# Sheets read, in reading order (Settings first: its language decides how amounts typed as text read).
+READ = (
+    schema.SETTINGS_SHEET, schema.CUSTOMERS, schema.INVOICES, schema.PAYMENTS, schema.GROUPS,
+    schema.GROUP_RULES, schema.GROUP_MEMBERS, schema.REMINDERS, schema.STATEMENT_SCHEDULES,
+    schema.USERS, schema.VENDORS,
+)
+# Sheets parsed in this order: Payments before Invoices, so that its cells are converted while
+# Invoices, the largest sheet, is still being parsed.
+PARSE_ORDER = (
+    schema.SETTINGS_SHEET, schema.CUSTOMERS, schema.PAYMENTS, schema.INVOICES, *READ[4:],
+)
+# Problems are listed in the template's sheet order.
+ORDER = {s.key: n for n, s in enumerate(schema.SHEETS)}
+
+# Whole-number ranges the schema states in its notes (SPEC: Days 0–90, Day 1–31).
+RANGES: dict[tuple[str, str], tuple[int, int]] = {
+    (schema.REMINDERS.key, schema.REMINDERS.column("Days").key): (0, 90),
+    (schema.STATEMENT_SCHEDULES.key, schema.STATEMENT_SCHEDULES.column("Day").key): (1, 31),
+}
+# Amounts that may not be negative.
+POSITIVE = {
+    (schema.INVOICES.key, schema.INVOICES.column("Amount").key),
+    (schema.PAYMENTS.key, schema.PAYMENTS.column("Amount").key),
+}
+# Cells kept as typed (group rule values are text, numbers or dates depending on the field).
+RAW = {
+    (schema.GROUP_RULES.key, schema.GROUP_RULES.column("Value").key),
+    (schema.GROUP_RULES.key, schema.GROUP_RULES.column("Value 2").key),
+}
+# Cells read as they are: a setting's kind depends on its key.
+AS_IS = {(schema.SETTINGS_SHEET.key, schema.SETTINGS_SHEET.column("Value").key)}
+# Add-in columns a record carries (the others, e.g. Balance, are only written).
+ADDIN_READ = {
+    (schema.INVOICES.key, schema.INVOICES.column("Status").key),
+    (schema.INVOICES.key, schema.INVOICES.column("Last Reminder").key),
+    (schema.GROUPS.key, schema.GROUPS.column("Members").key),
+    (schema.GROUPS.key, schema.GROUPS.column("Updated").key),
+    (schema.STATEMENT_SCHEDULES.key, schema.STATEMENT_SCHEDULES.column("Last Sent").key),
+}
+# Sheets whose rows stay when a required cell other than the ID is unusable.
+IDENTITY = {
+    schema.CUSTOMERS.key: schema.CUSTOMERS.column("Customer ID").key,
+    schema.VENDORS.key: schema.VENDORS.column("Vendor ID").key,
+}
+# Rows of these sheets belong to the customer in their Customer ID column.
+CUSTOMER_ROWS = {schema.CUSTOMERS.key, schema.INVOICES.key, schema.PAYMENTS.key}
+CUSTOMER_ID = schema.CUSTOMERS.column("Customer ID").key
+
+
+def load(path: Path) -> Book:
+    """Read the workbook at ``path``; raises WorkbookUnreadable when it cannot be read at all."""
+    import gc
+
+    path = Path(path)
+    workbook = _open(path)
+    fingerprint = _fingerprint(path)  # before reading: a later save shows as a change
+    # Records hold no cycles; without this the cyclic collector rescans the growing heap of
+    # records again and again, and a large load takes twice as long.
+    collecting = gc.isenabled()
+    gc.disable()
+    names: dict[str, str] = {}
+    for name in workbook.sheet_names:
+        names.setdefault(schema.normalize(name), name)
+    order = [names[s.key] for s in PARSE_ORDER if s.key in names]
+    # The Invoices sheet is parsed on its own (with a second handle) while the sheets before
+    # it, and Payments, are parsed and converted.
+    alone = [name for name in order if schema.normalize(name) == schema.INVOICES.key]
+    rest = [name for name in order if name not in alone]
+    first, second = _Parser(path, workbook), _Parser(path)
+    sheets = {"rest": Ahead(rest, first).start(), "alone": Ahead(alone, second).start()}
+    error_cells = ErrorCells(path)
+    errors = Ahead(order, error_cells.sheet).start()
+    try:
+        return _Reader(names, sheets, errors).read(path, fingerprint)
+    finally:
+        for ahead in (*sheets.values(), errors):
+            ahead.stop()
+        error_cells.close()
+        second.close()
+        workbook.close()
+        if collecting:
+            gc.enable()
+
+
+class _Parser:
+    """Parses sheets with python-calamine, opening its own handle in the thread that uses it."""
+
+    def __init__(self, path: Path, workbook: Any = None) -> None:
+        self.path = path
+        self.workbook = workbook
+        self.opened = False
+
+    def __call__(self, name: str) -> list[list[Any]]:
+        if self.workbook is None:
+            from python_calamine import CalamineWorkbook
+
+            self.workbook = CalamineWorkbook.from_path(str(self.path))
+            self.opened = True
+        return self.workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+    def close(self) -> None:
+        if self.opened:
+            self.workbook.close()
+
+
+def _open(path: Path):
+    from python_calamine import CalamineWorkbook
+
+    if not path.exists():
+        raise WorkbookUnreadable(f"{path}: no such workbook — check the path")
+    if path.is_dir():
+        raise WorkbookUnreadable(f"{path} is a folder, not a workbook — give the path of an .xlsx file")
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise WorkbookUnreadable(f"{path} cannot be read ({exc.strerror or exc}) — "
+                                 "check that you may open it and that Excel is not saving it") from None
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise WorkbookUnreadable(f"{path} is password-protected or an old .xls file — "
+                                 "open it in Excel and save it as Excel Workbook (.xlsx) without a password")
+    if not head.startswith(b"PK"):
+        raise WorkbookUnreadable(f"{path} is not an .xlsx workbook — "
+                                 "open it in Excel and save it as Excel Workbook (.xlsx)")
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # noqa: BLE001 - calamine raises several error types for broken files
+        raise WorkbookUnreadable(f"{path} cannot be read as a workbook ({exc}) — "
+                                 "open it in Excel and save it again as .xlsx") from None
+
+
+# --- records from columns -------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Same:
+    """One value for every record (a column absent from the sheet)."""
+
+    value: Any
+
+
+def _build(cls: type, count: int, values: dict[str, Sequence[Any] | Same]) -> list[Any]:
+    """``count`` frozen ``cls`` records from aligned columns (field -> values or Same), at C speed.
+
+    Each record's ``__dict__`` is a copy of one prototype with the varying fields set, assigned
+    directly instead of running the generated ``__init__`` (about three times dearer): the
+    values are already typed and checked. Fields not given take their default.
+    """
+    proto: dict[str, Any] = {}
+    columns = {}
+    for f in dataclasses.fields(cls):
+        given = values.get(f.name)
+        if isinstance(given, Same):
+            proto[f.name] = given.value
+        elif given is not None:
+            proto[f.name] = None
+            columns[f.name] = given
+        elif f.default is not dataclasses.MISSING:
+            proto[f.name] = f.default
+        else:
+            raise TypeError(f"{cls.__name__}.{f.name} needs a value")  # pragma: no cover - a bug
+    fields = list(map(dict.copy, repeat(proto, count)))
+    for name, column in columns.items():
+        deque(map(dict.__setitem__, fields, repeat(name), column), maxlen=0)
+    records: list[Any] = list(map(object.__new__, repeat(cls, count)))
+    deque(map(object.__setattr__, records, repeat("__dict__"), fields), maxlen=0)
+    return records
+
+
+def _origins(table: Table) -> list[Origin]:
+    return _build(Origin, len(table.rows), {"sheet": Same(table.name), "row": table.rows,
+                                            "letters": Same(table.letters)})
+
+
+def _keys(texts: Sequence[str]) -> list[str]:
+    """``schema.normalize`` of trimmed texts; a C-speed casefold when none holds odd spacing."""
+    joined = "\n".join(texts)
+    if "  " not in joined and joined.replace("\n", "").isprintable():
+        return list(map(str.casefold, texts))
+    return list(map(schema.normalize, texts))
+
+
+# --- the generic pass -----------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Table:
+    """One sheet as read.
+
+    Attributes:
+      spec: the schema sheet.
+      name: the sheet's name in the workbook.
+      letters: header key -> column letter (extra columns included).
+      rows: row numbers of the records kept, in sheet order.
+      columns: header key -> typed values, aligned with ``rows`` (only columns present).
+      dropped: the typed values of rows dropped for an unusable required cell.
+    """
+
+    spec: schema.Sheet
+    name: str
+    letters: dict[str, str]
+    rows: list[int] = dataclasses.field(default_factory=list)
+    columns: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+    dropped: list[Values] = dataclasses.field(default_factory=list)
+
+    def records(self) -> Iterator[tuple[int, Values]]:
+        """(row number, {header key: typed value}) for each record."""
+        keys = list(self.columns)
+        for row, values in zip(self.rows, zip(*self.columns.values(), strict=True), strict=True):
+            yield row, dict(zip(keys, values, strict=True))
+
+    def keep(self, mask: Sequence[bool]) -> None:
+        """Keep only the records where ``mask`` is true."""
+        if all(mask):
+            return
+        self.rows = list(compress(self.rows, mask))
+        self.columns = {k: list(compress(v, mask)) for k, v in self.columns.items()}
+
+    def column(self, header: str, default: Any = None) -> Sequence[Any]:
+        """The typed values under ``header`` (a schema header), or ``default`` on every row."""
+        values = self.columns.get(self.spec.column(header).key)
+        return values if values is not None else [default] * len(self.rows)
+
+    def field(self, header: str, default: Any = None) -> Sequence[Any] | Same:
+        """Like ``column``, for ``_build``: ``Same(default)`` when the sheet lacks the column."""
+        values = self.columns.get(self.spec.column(header).key)
+        return values if values is not None else Same(default)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Col:
+    """A column being read: where it is, its schema column (None for extras) and converters."""
+
+    index: int
+    key: str
+    conv: Conv
+    column: schema.Column | None
+    addin: bool
+
+
+class _Reader:
+    def __init__(self, names: dict[str, str], sheets: dict[str, Ahead], errors: Ahead) -> None:
+        self.names = names
+        self.sheets = sheets
+        self.errors = errors
+        self.tables: dict[str, Table | None] = {}
+        self.found: list[tuple[tuple[int, int, int, int], Problem]] = []
+        self.language = "en"
+        self.dropped_invoices: set[str] = set()
+
+    # --- problems -------------------------------------------------------------------------
+
+    def add(self, problem: Problem, row: int = 0, col: int = 0) -> None:
+        order = ORDER.get(schema.normalize(problem.sheet), len(ORDER)) if problem.sheet else -1
+        self.found.append(((order, row, col, len(self.found)), problem))
+
+    def at(self, table: Table, row: int, key: str, severity: Severity, message: str, fix: str,
+           customer_id: str | None = None) -> None:
+        """A problem about the cell of ``row`` under header ``key``."""
+        letter = table.letters.get(key, "A")
+        problem = Problem(severity, table.name, f"{letter}{row}", message, fix, customer_id)
+        self.add(problem, row, column_index(letter) + 1)
+
+    # --- the generic pass -----------------------------------------------------------------
+
+    def table(self, spec: schema.Sheet) -> Table | None:
+        """The sheet's typed records; None when the sheet is missing, empty if a required header is."""
+        if spec.key not in self.tables:
+            self.tables[spec.key] = self._table(spec)
+        return self.tables[spec.key]
+
+    def _table(self, spec: schema.Sheet) -> Table | None:
+        name = self.names.get(spec.key)
+        if name is None:
+            if spec.required:
+                self.add(error(spec.name, "", "the sheet is missing",
+                               f'add a sheet named "{spec.name}" with its headers in row 1, as in the template'))
+            else:
+                self.add(notice(spec.name, "", "no such sheet; read as empty",
+                                f'add a sheet named "{spec.name}" to use it'))
+            return None
+        try:
+            ahead = next(a for a in self.sheets.values() if name in a.ready)
+            data: list[list[Any]] = ahead.get(name)  # type: ignore[assignment]
+        except Exception as exc:  # noqa: BLE001 - calamine raises several error types for broken sheets
+            raise WorkbookUnreadable(f'sheet "{name}" cannot be read ({exc}) — '
+                                     "open the workbook in Excel and save it again as .xlsx") from None
+        positions: dict[str, int] = {}
+        letters: dict[str, str] = {}
+        for index, cell in enumerate(data[0] if data else ()):
+            text = as_text(cell)
+            if not text:
+                continue
+            key = schema.normalize(text)
+            if key in positions:
+                self.add(warning(name, f"{column_letter(index)}1", f'column "{text}" appears twice',
+                                 f"only column {letters[key]} is read; remove or rename one of them"), 1, index + 1)
+                continue
+            positions[key] = index
+            letters[key] = column_letter(index)
+        table = Table(spec, name, letters)
+        missing = [c for c in spec.columns if c.required and c.key not in positions]
+        for column in missing:
+            self.add(error(name, "1:1", f'missing column "{column.header}"',
+                           f'add a column headed "{column.header}" in row 1'))
+        if not missing and len(data) > 1:
+            errors: dict[int, dict[int, str]] = self.errors.get(name)  # type: ignore[assignment]
+            self._convert(table, data, self._columns(spec, positions), errors)
+        return table
+
+    def _columns(self, spec: schema.Sheet, positions: dict[str, int]) -> list[_Col]:
+        """The columns read: the schema's (except add-in columns no record carries) and extras."""
+        found = []
+        for column in spec.columns:
+            if column.key not in positions:
+                continue
+            where = (spec.key, column.key)
+            if column.addin and where not in ADDIN_READ:
+                continue
+            if where in RAW:
+                conv = per_cell(raw)
+            elif where in AS_IS:
+                conv = per_cell(_extra)
+            else:
+                low, high = RANGES.get(where, (None, None))
+                conv = converter(column, language=self.language, minimum=low, maximum=high,
+                                 positive=where in POSITIVE, addin=column.addin)
+            found.append(_Col(positions[column.key], column.key, conv, column, column.addin))
+        for key, index in positions.items():
+            if key not in spec.by_key:
+                found.append(_Col(index, key, per_cell(_extra), None, False))
+        return found
+
+    def _convert(self, table: Table, data: list[list[Any]], cols: list[_Col],
+                 errors: dict[int, dict[int, str]]) -> None:
+        """Fill ``table`` from the sheet's rows (``data[0]`` is the header row)."""
+        body = data[1:]
+        columns = list(zip(*body, strict=True))
+        read: list[Sequence[Any]] = [columns[c.index] for c in cols]
+        del columns
+        # A blank row has nothing in any column read; none is blank if the first column is full.
+        full = "" not in read[0]
+        mask = [True] * len(body) if full else list(map(any, zip(*read, strict=True)))
+        indexes = {c.index for c in cols}
+        errors = {r0: {i: code for i, code in cells.items() if i in indexes}
+                  for r0, cells in errors.items() if r0 >= 1}
+        errors = {r0: cells for r0, cells in errors.items() if cells}
+        for r0 in errors:
+            mask[r0 - 1] = True
+        rows = list(compress(range(2, len(body) + 2), mask))
+        if len(rows) != len(body):
+            read = [list(compress(values, mask)) for values in read]
+        table.rows = rows
+        issues: dict[int, list[tuple[_Col, CellIssue]]] = {}
+        for col, values in zip(cols, read, strict=True):
+            typed, found = convert_column(col.conv, values)
+            table.columns[col.key] = typed
+            for i, issue in found.items():
+                issues.setdefault(i, []).append((col, issue))
+        if errors:
+            where = {row: i for i, row in enumerate(rows)}
+            by_index = {c.index: c for c in cols}
+            for r0, cells in errors.items():
+                for index, code in sorted(cells.items()):
+                    at = by_index.get(index)
+                    if at is not None:
+                        name = label(at.column.header) if at.column else at.key
+                        found_here = issues.setdefault(where[r0 + 1], [])
+                        found_here[:] = [(c, issue) for c, issue in found_here if c is not at]  # calamine read ''
+                        found_here.append((at, excel_error(name, code)))
+        if issues:
+            self._issues(table, read, cols, issues, {r0 + 1 for r0 in errors})
+
+    def _issues(self, table: Table, read: list[Sequence[Any]], cols: list[_Col],
+                issues: dict[int, list[tuple[_Col, CellIssue]]], error_rows: set[int]) -> None:
+        """Report the cells that did not convert; drop the rows they make unusable."""
+        mask = [True] * len(table.rows)
+        identity = IDENTITY.get(table.spec.key)
+        cid_at = next((n for n, c in enumerate(cols) if c.key == CUSTOMER_ID), None)
+        for i in sorted(issues):
+            row = table.rows[i]
+            if row not in error_rows and all(is_blank(values[i]) for values in read):
+                mask[i] = False  # only spaces: a blank row
+                continue
+            customer_id = None
+            if cid_at is not None and table.spec.key in CUSTOMER_ROWS:
+                customer_id = as_text(read[cid_at][i]) or None
+            drop = False
+            for col, issue in issues[i]:
+                severity, fix = issue.severity, issue.fix
+                if col.addin and severity is Severity.ERROR:
+                    severity, fix = Severity.WARNING, f"{fix}; the add-in rewrites this column"
+                self.add(Problem(severity, table.name, f"{column_letter(col.index)}{row}", issue.message, fix,
+                                 customer_id), row, col.index + 1)
+                if issue.severity is Severity.ERROR:
+                    table.columns[col.key][i] = _empty(col)
+                    if col.column is not None and col.column.required and not col.addin \
+                            and identity in (None, col.key):
+                        drop = True
+            if drop:
+                mask[i] = False
+                table.dropped.append({k: v[i] for k, v in table.columns.items()})
+        table.keep(mask)
+
+    # --- the book -------------------------------------------------------------------------
+
+    def read(self, path: Path, fingerprint: object | None = None) -> Book:
+        settings = self.settings()
+        self.language = settings.language
+        customers = self.customers()
+        self.table(schema.PAYMENTS)  # its cells are converted while Invoices is still parsed
+        invoices = self.invoices(customers)
+        payments = self.payments(customers, invoices)
+        book = Book(
+            settings=settings,
+            customers=tuple(customers.values()),
+            invoices=tuple(invoices.values()),
+            payments=payments,
+            groups=self.groups(),
+            rules=self.rules(),
+            members=self.members(customers),
+            reminders=self.reminders(),
+            schedules=self.schedules(customers, settings),
+            users=self.users(),
+            vendors=self.vendors(),
+            path=path,
+            sheet_names=dict(self.names),
+            fingerprint=fingerprint,
+        )
+        self.found.sort(key=lambda item: item[0])
+        return dataclasses.replace(book, problems=tuple(p for _, p in self.found))
+
+    def settings(self) -> Settings:
+        table = self.table(schema.SETTINGS_SHEET)
+        if table is None:
+            return Settings()
+        key_col = schema.SETTINGS_SHEET.column("Key").key
+        value_col = schema.SETTINGS_SHEET.column("Value").key
+        model = {f.name for f in dataclasses.fields(Settings)}
+        values: dict[str, Any] = {}
+        cells: dict[str, str] = {}
+        value_letter = table.letters.get(value_col, "B")
+        for row, v in table.records():
+            typed = v.get(key_col, "")
+            if not typed:
+                continue
+            setting = schema.SETTINGS_BY_KEY.get(schema.normalize(typed))
+            if setting is None:
+                close = difflib.get_close_matches(schema.normalize(typed), list(schema.SETTINGS_BY_KEY), n=1)
+                hint = f'did you mean "{close[0]}"?' if close else "see the template for the known settings"
+                self.at(table, row, key_col, Severity.WARNING, f'unknown setting "{typed}" is ignored', hint)
+                continue
+            if setting.key in cells:
+                self.at(table, row, key_col, Severity.WARNING, f'setting "{setting.key}" appears twice',
+                        f"only the first (cell {cells[setting.key]}) is used; delete this row")
+                continue
+            cells[setting.key] = f"{value_letter}{row}"
+            try:
+                value = _setting_value(setting, v.get(value_col))
+            except CellIssue as issue:
+                self.at(table, row, value_col, issue.severity, issue.message, issue.fix)
+                value = issue.value
+            if value is not None and setting.key in model:
+                values[setting.key] = value
+        return Settings(**values, cells=cells)
+
+    def customers(self) -> dict[str, Customer]:
+        """Customers by normalized ID; a repeated ID is an error (the first row stands)."""
+        table = self.table(schema.CUSTOMERS)
+        found: dict[str, Customer] = {}
+        if table is None:
+            return found
+        spec = schema.CUSTOMERS
+        email_keys = [c.key for c in spec.columns if c.kind is schema.Kind.EMAILS]
+        rename = {CUSTOMER_ID: "id", spec.column("Email").key: "emails",
+                  spec.column("Statement Email").key: "statement_emails"}
+        attrs = _attributes(Customer, spec, rename)
+        for row, v in table.records():
+            cid = v[CUSTOMER_ID]
+            key = schema.normalize(cid)
+            first = found.get(key)
+            if first is not None:
+                self.at(table, row, CUSTOMER_ID, Severity.ERROR,
+                        f'customer ID "{cid}" is already used on row {first.origin.row}',
+                        "give each customer its own ID; this row is not used", cid)
+                continue
+            fields = dict(v)
+            for k in email_keys:
+                if k in fields:
+                    fields[k] = "; ".join(fields[k])
+            kwargs = {attrs[k]: val for k, val in v.items() if k in attrs}
+            found[key] = Customer(**kwargs, fields=fields, origin=Origin(table.name, row, table.letters))
+        return found
+
+    def _canonical_customers(self, table: Table, customers: dict[str, Customer],
+                             ids: Sequence[str], mask: list[bool], dropped: list[int]) -> list[str]:
+        """Each row's customer ID spelled as on Customers; an unknown one is an error and drops the row."""
+        exact = {c.id: c.id for c in customers.values()}
+        canonical = list(map(exact.get, ids))
+        if None in canonical:
+            for i, cid in enumerate(ids):
+                if canonical[i] is not None or not mask[i]:
+                    continue
+                customer = customers.get(schema.normalize(cid))
+                if customer is not None:
+                    canonical[i] = customer.id
+                    continue
+                self.at(table, table.rows[i], CUSTOMER_ID, Severity.ERROR,
+                        f'customer ID "{cid}" is not on the {schema.CUSTOMERS.name} sheet',
+                        "add the customer or correct the ID; this row is not used", cid)
+                mask[i] = False
+                dropped.append(i)
+        return canonical  # type: ignore[return-value]
+
+    def invoices(self, customers: dict[str, Customer]) -> dict[str, Invoice]:
+        """Invoices by normalized number; a repeated number is an error (the first row stands)."""
+        table = self.table(schema.INVOICES)
+        if table is None:
+            return {}
+        numbers = table.column("Invoice No")
+        keys = _keys(numbers)
+        k_no = table.spec.column("Invoice No").key
+        self.dropped_invoices = set(_keys([v[k_no] for v in table.dropped if v.get(k_no)]))
+        ids = table.column("Customer ID")
+        mask = [True] * len(keys)
+        if len(set(keys)) != len(keys):
+            first: dict[str, int] = {}
+            for i, key in enumerate(keys):
+                if key in first:
+                    j = first[key]
+                    self.at(table, table.rows[i], k_no, Severity.ERROR,
+                            f'invoice number "{numbers[i]}" repeats row {table.rows[j]} ("{numbers[j]}")',
+                            "give each invoice its own number; this row is not used", ids[i] or None)
+                    mask[i] = False
+                else:
+                    first[key] = i
+        unknown: list[int] = []
+        canonical = self._canonical_customers(table, customers, ids, mask, unknown)
+        self.dropped_invoices.update(keys[i] for i in unknown)
+        dates, dues = table.column("Invoice Date"), table.column("Due Date")
+        if any(map(operator.lt, dues, dates)):
+            due_key = table.spec.column("Due Date").key
+            for i, (date, due) in enumerate(zip(dates, dues, strict=True)):
+                if due < date and mask[i]:
+                    self.at(table, table.rows[i], due_key, Severity.WARNING,
+                            f"due date {due.isoformat()} is before the invoice date {date.isoformat()}",
+                            "correct one of the two dates", canonical[i])
+        table.columns[CUSTOMER_ID] = canonical
+        table.columns["__key"] = keys
+        table.keep(mask)
+        records = _build(Invoice, len(table.rows), {
+            "number": table.column("Invoice No"), "customer_id": table.column("Customer ID"),
+            "invoice_date": table.column("Invoice Date"), "due_date": table.column("Due Date"),
+            "amount": table.column("Amount"), "emails": table.field("Email", ()),
+            "memo": table.field("Memo", ""), "status": table.field("Status", ""),
+            "last_reminder": table.field("Last Reminder"), "origin": _origins(table),
+            "key": table.columns["__key"],  # what Invoice.__post_init__ would compute
+        })
+        return dict(zip(table.columns["__key"], records, strict=True))
+
+    def payments(self, customers: dict[str, Customer], invoices: dict[str, Invoice]) -> tuple[Payment, ...]:
+        """Payments with canonical customer IDs and invoice numbers; over-applications warned about."""
+        table = self.table(schema.PAYMENTS)
+        if table is None:
+            return ()
+        spec = schema.PAYMENTS
+        k_inv = spec.column("Invoice No").key
+        mask = [True] * len(table.rows)
+        canonical = self._canonical_customers(table, customers, table.column("Customer ID"), mask, [])
+        numbers = list(table.column("Invoice No", ""))
+        keys = _keys(numbers)
+        applied = list(map(invoices.get, keys))
+        # Rows whose invoice is found and is the same customer's need no look; the others do.
+        matched = list(map(operator.eq, map(getattr, applied, repeat("customer_id"), repeat(None)), canonical))
+        suspects = [] if matched.count(False) == numbers.count("") else \
+            [i for i, ok in enumerate(matched) if not ok and numbers[i]]
+        for i in suspects:
+            number = numbers[i]
+            if not mask[i]:
+                continue
+            invoice = applied[i]
+            if invoice is None:
+                if keys[i] in self.dropped_invoices:
+                    mask[i] = False  # the invoice row has an error already; this payment waits for it
+                    continue
+                self.at(table, table.rows[i], k_inv, Severity.ERROR,
+                        f'invoice number "{number}" is not on the {schema.INVOICES.name} sheet',
+                        "correct the number, or leave it blank for an unapplied payment", canonical[i])
+            elif invoice.customer_id != canonical[i]:
+                self.at(table, table.rows[i], k_inv, Severity.ERROR,
+                        f'invoice "{invoice.number}" belongs to customer "{invoice.customer_id}", not "{canonical[i]}"',
+                        "correct the invoice number or the customer ID", canonical[i])
+                applied[i] = None
+        numbers = list(map(getattr, applied, repeat("number"), repeat("")))
+        table.columns[CUSTOMER_ID] = canonical
+        table.columns[k_inv] = numbers
+        table.columns["__invoice"] = applied
+        table.keep(mask)
+        records = _build(Payment, len(table.rows), {
+            "payment_id": table.column("Payment ID"), "customer_id": table.column("Customer ID"),
+            "date": table.column("Date"), "amount": table.column("Amount"),
+            "type": table.field("Type", spec.column("Type").default), "invoice_no": table.column("Invoice No"),
+            "reference": table.field("Reference", ""), "origin": _origins(table),
+        })
+        self._over_applied(table, records, table.columns["__invoice"])
+        return tuple(records)
+
+    def _over_applied(self, table: Table, payments: list[Payment], applied: list[Invoice | None]) -> None:
+        """A warning on each payment row that takes an invoice's applied total past its amount."""
+        is_applied = list(map(operator.is_not, applied, repeat(None)))
+        invoices: list[Invoice] = list(compress(applied, is_applied))  # type: ignore[arg-type]
+        amounts = list(compress(table.column("Amount"), is_applied))
+        numbers = list(map(operator.attrgetter("number"), invoices))
+        counts = Counter(numbers)
+        over = set()
+        if any(map(operator.gt, amounts, map(operator.attrgetter("amount"), invoices))):
+            over = {i.number for i, a in zip(invoices, amounts, strict=True) if a > i.amount}
+        if len(counts) < len(numbers):  # invoices paid in several rows: add them up
+            totals: dict[str, Decimal] = {}
+            for number, amount in zip(numbers, amounts, strict=True):
+                if counts[number] > 1:
+                    totals[number] = totals.get(number, 0) + amount
+            by_number = {i.number: i for i in invoices if i.number in totals}
+            over |= {n for n, total in totals.items() if total > by_number[n].amount}
+        if not over:
+            return
+        by_invoice: dict[str, list[tuple[Payment, Invoice]]] = {}
+        for payment, invoice in zip(payments, applied, strict=True):
+            if invoice is not None and invoice.number in over:
+                by_invoice.setdefault(invoice.number, []).append((payment, invoice))
+        amount_key = table.spec.column("Amount").key
+        for pairs in by_invoice.values():
+            total = Decimal(0)
+            for payment, invoice in sorted(pairs, key=lambda pair: (pair[0].date, pair[0].origin.row)):
+                before, total = total, total + payment.amount
+                excess = total - max(before, invoice.amount)
+                if excess > 0:
+                    self.at(table, payment.origin.row, amount_key, Severity.WARNING,
+                            f'payments applied to invoice "{invoice.number}" reach {total:,.2f}, '
+                            f"more than its amount {invoice.amount:,.2f}",
+                            f"the excess {excess:,.2f} counts as an unapplied credit; "
+                            "correct the amount or the invoice number if that is not intended", payment.customer_id)
+
+    def _unique(self, table: Table, key: str, what: str, cls: type, attrs: dict[str, str]) -> list[Any]:
+        """Records of ``cls``, one per distinct value under ``key`` (a later repeat is an error)."""
+        seen: dict[str, int] = {}
+        out = []
+        for row, v in table.records():
+            ident = v[key]
+            norm = schema.normalize(str(ident))
+            if norm in seen:
+                self.at(table, row, key, Severity.ERROR, f'{what} "{shown(ident)}" is already on row {seen[norm]}',
+                        f"give each {what} its own row; this row is not used")
+                continue
+            seen[norm] = row
+            out.append(_record(table, row, v, cls, attrs))
+        return out
+
+    def groups(self) -> tuple[Group, ...]:
+        table = self.table(schema.GROUPS)
+        if table is None:
+            return ()
+        key = schema.GROUPS.column("Group").key
+        return tuple(self._unique(table, key, "group", Group, _attributes(Group, schema.GROUPS, {key: "name"})))
+
+    def rules(self) -> tuple[Rule, ...]:
+        table = self.table(schema.GROUP_RULES)
+        if table is None:
+            return ()
+        attrs = _attributes(Rule, schema.GROUP_RULES, {schema.GROUP_RULES.column("Value 2").key: "value2"})
+        return tuple(_record(table, row, v, Rule, attrs) for row, v in table.records())
+
+    def members(self, customers: dict[str, Customer]) -> tuple[Member, ...]:
+        table = self.table(schema.GROUP_MEMBERS)
+        if table is None:
+            return ()
+        attrs = _attributes(Member, schema.GROUP_MEMBERS, {})
+        out = []
+        for row, v in table.records():
+            customer = customers.get(schema.normalize(v[CUSTOMER_ID]))
+            extra = {"customer_id": customer.id} if customer else {}
+            out.append(_record(table, row, v, Member, attrs, **extra))
+        return tuple(out)
+
+    def reminders(self) -> tuple[ReminderStep, ...]:
+        table = self.table(schema.REMINDERS)
+        if table is None:
+            return ()
+        key = schema.REMINDERS.column("Reminder").key
+        attrs = _attributes(ReminderStep, schema.REMINDERS, {key: "number"})
+        return tuple(self._unique(table, key, "reminder", ReminderStep, attrs))
+
+    def schedules(self, customers: dict[str, Customer], settings: Settings) -> tuple[Schedule, ...]:
+        """Statement Schedules rows naming exactly one of a customer and a group."""
+        table = self.table(schema.STATEMENT_SCHEDULES)
+        if table is None:
+            return ()
+        spec = schema.STATEMENT_SCHEDULES
+        k_group, k_type = spec.column("Group").key, spec.column("Type").key
+        attrs = _attributes(Schedule, spec, {})
+        out = []
+        for row, v in table.records():
+            cid, group = v.get(CUSTOMER_ID, ""), v.get(k_group, "")
+            if cid and group:
+                self.at(table, row, CUSTOMER_ID, Severity.ERROR,
+                        f'both customer ID "{cid}" and group "{group}" are filled in',
+                        "keep one of the two (one row per customer or per group); this row is not used")
+                continue
+            if not cid and not group:
+                self.at(table, row, CUSTOMER_ID, Severity.ERROR, "neither customer ID nor group is filled in",
+                        "fill in one of the two; this row is not used")
+                continue
+            extra: dict[str, Any] = {"type": v.get(k_type) or settings.statement_type}
+            if cid:
+                customer = customers.get(schema.normalize(cid))
+                if customer is None:
+                    self.at(table, row, CUSTOMER_ID, Severity.ERROR,
+                            f'customer ID "{cid}" is not on the {schema.CUSTOMERS.name} sheet',
+                            "add the customer or correct the ID; this row is not used")
+                    continue
+                extra["customer_id"] = customer.id
+            out.append(_record(table, row, v, Schedule, attrs, **extra))
+        return tuple(out)
+
+    def users(self) -> tuple[User, ...]:
+        """Users rows; a Limited user needs a group."""
+        table = self.table(schema.USERS)
+        if table is None:
+            return ()
+        spec = schema.USERS
+        k_role, k_group = spec.column("Role").key, spec.column("Group").key
+        limited = schema.ROLES[-1]
+        attrs = _attributes(User, spec, {})
+        out = []
+        for row, v in table.records():
+            if v.get(k_role) == limited and not v.get(k_group):
+                self.at(table, row, k_group, Severity.ERROR, f"a {limited} user has no group",
+                        "fill in the group this user may see, or choose another role")
+            out.append(_record(table, row, v, User, attrs))
+        return tuple(out)
+
+    def vendors(self) -> tuple[Vendor, ...]:
+        table = self.table(schema.VENDORS)
+        if table is None:
+            return ()
+        spec = schema.VENDORS
+        key = spec.column("Vendor ID").key
+        attrs = _attributes(Vendor, spec, {key: "id", spec.column("Email").key: "emails"})
+        email_keys = [c.key for c in spec.columns if c.kind is schema.Kind.EMAILS]
+        seen: dict[str, int] = {}
+        out = []
+        for row, v in table.records():
+            norm = schema.normalize(v[key])
+            if norm in seen:
+                self.at(table, row, key, Severity.ERROR, f'vendor ID "{v[key]}" is already used on row {seen[norm]}',
+                        "give each vendor its own ID; this row is not used")
+                continue
+            seen[norm] = row
+            fields = dict(v)
+            for k in email_keys:
+                if k in fields:
+                    fields[k] = "; ".join(fields[k])
+            out.append(_record(table, row, v, Vendor, attrs, fields=fields))
+        return tuple(out)
+
+
+def _record(table: Table, row: int, v: Values, cls: type, attrs: dict[str, str], **extra: Any) -> Any:
+    kwargs = {attrs[k]: val for k, val in v.items() if k in attrs}
+    kwargs.update(extra)
+    return cls(**kwargs, origin=Origin(table.name, row, table.letters))
+
+
+def _empty(col: _Col) -> Any:
+    """What a field holds when its cell is unusable: the column's blank value."""
+    try:
+        return col.conv.cell("")
+    except CellIssue:
+        kind = col.column.kind if col.column else schema.Kind.TEXT
+        return {schema.Kind.TEXT: "", schema.Kind.CHOICE: "", schema.Kind.EMAILS: ()}.get(kind)
+
+
+def _extra(value: Any) -> Any:
+    """Extra columns are kept as typed (text trimmed)."""
+    return value.strip() if type(value) is str else value
+
+
+def _attributes(cls: type, spec: schema.Sheet, rename: dict[str, str]) -> dict[str, str]:
+    """Header key -> record attribute: ``postal code`` -> ``postal_code`` unless renamed."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    out = {}
+    for column in spec.columns:
+        attr = rename.get(column.key, column.key.replace(" ", "_"))
+        if attr in names:
+            out[column.key] = attr
+    return out
+
+
+def _fingerprint(path: Path) -> object | None:
+    try:
+        from .guard import fingerprint  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        return fingerprint(path)
+    except OSError:
+        return None
+
+
+# --- settings -------------------------------------------------------------------------------
+
+_TIME = re.compile(r"(\d{1,2})[:h](\d{2})")
+_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
+_INT_RANGES = {"smtp_port": (1, 65535), "smtp_max_per_minute": (0, None), "catch_up_days": (0, 90),
+               "backups_keep": (0, None)}
+
+
+def _setting_value(setting: schema.Setting, value: Any) -> Any:
+    """The typed value of one Settings row (None: blank, use the default); raises CellIssue."""
+    if is_blank(value):
+        return None
+    code = error_value(value)
+    if code:
+        raise excel_error(setting.key, code)
+    key = setting.key
+    if key == "reminder_check_times":
+        return _check_times(value)
+    if setting.kind is schema.Kind.EMAILS:
+        found = make(schema.Kind.EMAILS, key).cell(value)
+        if len(found) > 1:  # type: ignore[arg-type]
+            raise CellIssue(Severity.ERROR, f'{key} "{as_text(value)}" holds several addresses', "keep one address")
+        return found[0]  # type: ignore[index]
+    if setting.kind is schema.Kind.INT:
+        low, high = _INT_RANGES.get(key, (0, None))
+        return make(schema.Kind.INT, key, minimum=low, maximum=high).cell(value)
+    if setting.kind in (schema.Kind.BOOL, schema.Kind.CHOICE):
+        return make(setting.kind, key, choices=setting.choices, default=setting.default).cell(value)
+    text = as_text(value)
+    if key == "timezone":
+        _check_zone(text)
+    elif key == "brand_color" and not _COLOR.fullmatch(text):
+        raise CellIssue(Severity.ERROR, f'brand_color "{text}" is not a colour', "type it as #RRGGBB, e.g. #1F6FB2")
+    elif key == "currency":
+        if not re.fullmatch(r"[A-Za-z]{3}", text):
+            raise CellIssue(Severity.ERROR, f'currency "{text}" is not an ISO currency code',
+                            "type a code such as USD, CAD or EUR")
+        return text.upper()
+    return text
+
+
+def _check_times(value: Any) -> tuple[dt.time, ...] | None:
+    if isinstance(value, dt.datetime):
+        return (value.time(),)
+    if isinstance(value, dt.time):
+        return (value,)
+    text = as_text(value)
+    times = []
+    for part in re.split(r"[;,]", text):
+        part = part.strip()
+        if not part:
+            continue
+        m = _TIME.fullmatch(part)
+        if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+            raise CellIssue(Severity.ERROR, f'reminder_check_times "{text}" is not a list of times',
+                            "type times as HH:MM separated by commas, e.g. 08:00, 12:00, 16:00")
+        times.append(dt.time(int(m.group(1)), int(m.group(2))))
+    return tuple(sorted(set(times))) or None
+
+
+def _check_zone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CellIssue(Severity.ERROR, f'timezone "{name}" is not a known time zone',
+                        "type an IANA name such as America/Toronto or Europe/Paris") from None

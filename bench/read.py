@@ -1,0 +1,128 @@
+"""Read benchmark: our full load against the raw python-calamine parse and pandas + openpyxl.
+
+Times, in one run, on the benchmark workbook (bench/data.py: 5,000 customers, 100,000 invoices,
+60,000 payments):
+
+- raw: python-calamine ``to_python()`` of each sheet the reader reads (best of 3);
+- ours: ``addin.workbook.reader.load`` plus ``Ledger.from_book(book).summaries(as_of)`` (best
+  of 3), also shown split into its two parts;
+- pandas: ``pandas.read_excel(engine="openpyxl")`` of the same sheets (1 run).
+
+Prints the ratios (targets: ours <= 1.5x raw, >= 8x faster than pandas) and the peak RSS of
+our load, measured in a child process (target <= 400 MB).
+
+    python bench/read.py [--skip-pandas]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT.parent) not in sys.path:
+    sys.path.insert(0, str(ROOT.parent))
+
+from bench.data import bench_workbook  # noqa: E402
+
+AS_OF = dt.date(2026, 3, 31)
+
+
+def sheets_read(path: Path) -> list[str]:
+    """The workbook's names of the sheets our reader reads."""
+    from python_calamine import CalamineWorkbook
+
+    from addin.workbook import reader, schema
+
+    wanted = {s.key for s in reader.READ}
+    with CalamineWorkbook.from_path(str(path)) as wb:
+        return [n for n in wb.sheet_names if schema.normalize(n) in wanted]
+
+
+def raw_parse(path: Path, names: list[str]) -> list[object]:
+    from python_calamine import CalamineWorkbook
+
+    with CalamineWorkbook.from_path(str(path)) as wb:
+        return [wb.get_sheet_by_name(n).to_python() for n in names]
+
+
+def our_load(path: Path) -> tuple[object, object]:
+    from addin.workbook.reader import load
+
+    return load(path), None
+
+
+def ledger(book) -> object:
+    from addin.ledger import Ledger
+
+    return Ledger.from_book(book).summaries(AS_OF)
+
+
+def pandas_read(path: Path, names: list[str]) -> object:
+    import pandas as pd
+
+    return pd.read_excel(path, sheet_name=names, engine="openpyxl")
+
+
+def best_of(runs: int, work) -> tuple[float, object]:
+    """Best wall time of ``runs`` calls; the result is kept alive while timing (no teardown timed)."""
+    best = float("inf")
+    result = None
+    for _ in range(runs):
+        result = None
+        gc.collect()
+        started = time.perf_counter()
+        result = work()
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def peak_rss_mb(path: Path) -> float | None:
+    """Peak RSS of a child process doing our full load (None where ``resource`` is missing).
+
+    Run before this process holds anything big: a forked child briefly counts its parent's pages.
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    subprocess.run([sys.executable, __file__, "--child", str(path)], check=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["--child"]:
+        book, _ = our_load(Path(argv[1]))
+        ledger(book)
+        return
+    path = bench_workbook()
+    names = sheets_read(path)
+    print(f"workbook: {path} ({path.stat().st_size / 1e6:.1f} MB), sheets: {', '.join(names)}")
+    rss = peak_rss_mb(path)
+
+    raw_s, _ = best_of(3, lambda: raw_parse(path, names))
+    load_s, book = best_of(3, lambda: our_load(path)[0])
+    ledger_s, _ = best_of(3, lambda: ledger(book))
+    full_s, _ = best_of(3, lambda: ledger(our_load(path)[0]))
+    print(f"raw calamine parse          {raw_s:7.3f} s")
+    print(f"ours: load                  {load_s:7.3f} s   {load_s / raw_s:5.2f}x raw")
+    print(f"ours: ledger summaries      {ledger_s:7.3f} s   {ledger_s / raw_s:5.2f}x raw")
+    print(f"ours: load + ledger         {full_s:7.3f} s   {full_s / raw_s:5.2f}x raw   (target <= 1.5x)")
+    counts = ", ".join(f"{len(getattr(book, k))} {k}" for k in ("customers", "invoices", "payments"))
+    print(f"  read {counts}; {len(book.problems)} problems ({len(book.errors)} errors)")
+
+    if "--skip-pandas" not in argv:
+        pandas_s, _ = best_of(1, lambda: pandas_read(path, names))
+        print(f"pandas + openpyxl           {pandas_s:7.3f} s   ours is {pandas_s / full_s:5.1f}x faster "
+              "(target >= 8x)")
+    if rss is not None:
+        print(f"peak RSS of our load+ledger {rss:7.0f} MB  (target <= 400 MB)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,105 @@
+"""Cell converters: the column fast paths agree with the per-cell rules; dates, labels, addresses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from addin.workbook import cells, schema
+
+VALUES = st.one_of(
+    st.just(""), st.just("  "), st.sampled_from(["#N/A", "#DIV/0!", "Active", "active", "TRUE", "no", "x"]),
+    st.sampled_from(["2026-03-15", "31/02/2026", "$1,234.56", "1.234,56", "a@b.example.com", "bad@"]),
+    st.text(max_size=6), st.floats(allow_nan=False, allow_infinity=False, min_value=-1e9, max_value=1e9),
+    st.sampled_from([0.0, 1.0, 12.5, -3.0]), st.booleans(),
+    st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1)),
+    st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 1, 1)),
+)
+UNIFORM = st.one_of(
+    st.lists(st.sampled_from(["", "C1", " C2 ", "Active", "#N/A"]), min_size=1),
+    st.lists(st.one_of(st.just(""), st.dates()), min_size=1),
+    st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=1),
+    st.lists(st.sampled_from(["", True, False, "Active", "Inactive", 1.0]), min_size=1),
+    st.lists(st.sampled_from(["", "a@b.example.com", "x@y.example.com; z@y.example.com"]), min_size=1),
+)
+CONVS = [
+    cells.make(schema.Kind.TEXT, "name", required=True),
+    cells.make(schema.Kind.TEXT, "memo"),
+    cells.make(schema.Kind.DATE, "due date", required=True),
+    cells.make(schema.Kind.DATE, "last reminder"),
+    cells.make(schema.Kind.MONEY, "amount", required=True, positive=True),
+    cells.make(schema.Kind.BOOL, "enabled", default=True),
+    cells.make(schema.Kind.CHOICE, "status", required=True, choices=("Active", "Inactive")),
+    cells.make(schema.Kind.CHOICE, "type", default="Payment", choices=("Payment", "Credit Note")),
+    cells.make(schema.Kind.EMAILS, "email"),
+]
+
+
+def per_cell(conv, values):
+    out = []
+    for v in values:
+        try:
+            out.append(("ok", conv.cell(v)))
+        except cells.CellIssue as issue:
+            out.append((issue.severity, issue.message))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(VALUES, min_size=1, max_size=8), UNIFORM))
+def test_a_column_fast_path_gives_what_the_cells_give(values):
+    for conv in CONVS:
+        fast = conv.column(values)
+        if fast is not None:
+            assert [("ok", v) for v in fast] == per_cell(conv, values)
+
+
+@pytest.mark.parametrize(("text", "suggestion"), [
+    ("31/02/2026", "2026-02-28"), ("2/29/2025", "2025-02-28"), ("15.03.26", "2026-03-15"),
+    ("2026/3/31", "2026-03-31"), ("next Tuesday", "2026-03-15"), ("13/13/2026", "2026-03-15"),
+])
+def test_a_date_typed_as_text_gets_an_iso_suggestion(text, suggestion):
+    assert cells.suggest_date(text) == suggestion
+
+
+@pytest.mark.parametrize(("header", "name"), [
+    ("Due Date", "due date"), ("Customer ID", "customer ID"), ("Invoice No", "invoice number"),
+    ("No Reminders", "no reminders"), ("Attach CSV", "attach CSV"),
+])
+def test_headers_read_as_words_in_messages(header, name):
+    assert cells.label(header) == name
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.emails(), st.text(max_size=20), st.from_regex(r"[a-z.]{0,5}@[a-z.-]{0,8}", fullmatch=True)))
+def test_the_address_shortcut_agrees_with_email_validator(address):
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(address, check_deliverability=False)
+        valid = True
+    except EmailNotValidError:
+        valid = False
+    assert (cells.address_problem(address) is None) == valid
+
+
+def test_error_cells_are_found_in_the_sheet_xml(tmp_path):
+    import xlsxwriter
+
+    path = tmp_path / "e.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Data Sheet")
+    ws.write_row(0, 0, ["a", "b"])
+    ws.write_formula(1, 1, "=1/0", None, "#DIV/0!")
+    ws.write_formula(27, 28, "=NA()", None, "#N/A")
+    ws.write_string(2, 0, 't="e" in a text cell')
+    wb.close()
+    scan = cells.ErrorCells(path)
+    try:
+        assert scan.sheet("Data Sheet") == {1: {1: "#DIV/0!"}, 27: {28: "#N/A"}}
+        assert scan.sheet("Missing") == {}
+    finally:
+        scan.close()
