@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .model import Book, Invoice, Payment
+from .model import CREDIT_NOTE, Book, Invoice, Payment
 from .money import ZERO
 from .workbook.schema import normalize
 
@@ -146,12 +146,13 @@ class Ledger:
         """What was applied to the invoice by ``as_of``, and the parts beyond its amount (credits)."""
         total = ZERO
         excess: list[Credit] = []
+        amount = invoice.amount
         for pay in self._applied.get(invoice.key, ()):
             if pay.date > as_of:
                 break
-            before, total = total, total + pay.amount
-            over = total - max(before, invoice.amount)
-            if over > 0:
+            total += pay.amount
+            if total > amount:
+                over = total - max(total - pay.amount, amount)
                 excess.append(Credit(pay, over, "overpayment"))
         return total, excess
 
@@ -199,28 +200,39 @@ class Ledger:
     # --- customers ------------------------------------------------------------------------
 
     def summary(self, customer_id: str, as_of: dt.date) -> CustomerSummary:
-        """The customer's figures as of the date, in one pass over its rows."""
+        """The customer's figures as of the date, in one pass over its rows (hot: keep it lean)."""
         cid = normalize(customer_id)
         buckets = [ZERO, ZERO, ZERO, ZERO, ZERO]
         days = count = 0
         credit = ZERO
+        applied_index = self._applied
         for inv in self._invoices.get(cid, ()):
+            pays = applied_index.get(inv.key)
             if inv.invoice_date > as_of:
-                credit += sum((p.amount for p in self._applied.get(inv.key, ()) if p.date <= as_of), ZERO)
+                if pays:
+                    credit += sum((p.amount for p in pays if p.date <= as_of), ZERO)  # prepayments
                 continue
-            applied, excess = self._settle(inv, as_of) if inv.key in self._applied else (ZERO, ())
-            credit += sum((c.amount for c in excess), ZERO)
+            applied = ZERO
+            if pays:
+                applied, excess = self._settle(inv, as_of)
+                for c in excess:
+                    credit += c.amount
             if applied < inv.amount:
                 count += 1
+                late = (as_of - inv.due_date).days
                 buckets[bucket_index(inv.due_date, as_of)] += inv.amount - applied
-                days = max(days, (as_of - inv.due_date).days)
+                if late > days:
+                    days = late
         last = None
         for pay in self._payments.get(cid, ()):
             if pay.date > as_of:
                 break
-            if not pay.is_credit_note:
+            if pay.type != CREDIT_NOTE:
                 last = pay.date
-        credit += sum((p.amount for p in self._unapplied.get(cid, ()) if p.date <= as_of), ZERO)
+        for pay in self._unapplied.get(cid, ()):
+            if pay.date > as_of:
+                break
+            credit += pay.amount
         buckets[0] -= credit
         ageing = Ageing(tuple(buckets))  # type: ignore[arg-type]
         return CustomerSummary(

@@ -49,6 +49,7 @@ from ..model import (
     User,
     Vendor,
 )
+from ..perf import quiet_gc, settle
 from ..problems import Problem, Severity, error, notice, warning
 from . import schema
 from .cells import (
@@ -129,15 +130,16 @@ CUSTOMER_ID = schema.CUSTOMERS.column("Customer ID").key
 
 def load(path: Path) -> Book:
     """Read the workbook at ``path``; raises WorkbookUnreadable when it cannot be read at all."""
-    import gc
-
     path = Path(path)
     workbook = _open(path)
     fingerprint = _fingerprint(path)  # before reading: a later save shows as a change
-    # Records hold no cycles; without this the cyclic collector rescans the growing heap of
-    # records again and again, and a large load takes twice as long.
-    collecting = gc.isenabled()
-    gc.disable()
+    with quiet_gc():
+        book = _load(path, workbook, fingerprint)
+    settle()
+    return book
+
+
+def _load(path: Path, workbook: Any, fingerprint: Any) -> Book:
     names: dict[str, str] = {}
     for name in workbook.sheet_names:
         names.setdefault(schema.normalize(name), name)
@@ -158,8 +160,6 @@ def load(path: Path) -> Book:
         error_cells.close()
         second.close()
         workbook.close()
-        if collecting:
-            gc.enable()
 
 
 class _Parser:
