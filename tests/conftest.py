@@ -62,3 +62,7 @@ def make_workbook(tmp_path: Path) -> Callable[..., Path]:
         return write_workbook(tmp_path / name, tables, required=required)
 
     return make
+
+
+# A real SMTP server on 127.0.0.1 (STARTTLS + AUTH, or implicit TLS) for the mail tests.
+from smtp_server import smtp_server, smtps_server  # noqa: E402, F401

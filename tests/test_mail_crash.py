@@ -47,7 +47,6 @@ with Journal.open(Path(config["book"])) as journal:
 print(json.dumps(sorted({r.state for r in results})))
 """
 
-pytest_plugins = ("smtp_server",)  # the smtp_server / smtps_server fixtures
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX only")

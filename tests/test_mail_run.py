@@ -21,7 +21,6 @@ from addin.run import execute
 NOW = dt.datetime(2026, 3, 28, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=-4)))
 SETTINGS = Settings(company_name="Maple Books Ltd", company_email="billing@maple.example", cells={"company_email": "B3"})
 
-pytest_plugins = ("smtp_server",)  # the smtp_server / smtps_server fixtures
 
 
 class FakeStore:

@@ -16,7 +16,6 @@ from addin.mail.transport import SmtpTransport, smtp_password
 
 NOW = dt.datetime(2026, 3, 28, 9, 30, tzinfo=dt.UTC)
 
-pytest_plugins = ("smtp_server",)  # the smtp_server / smtps_server fixtures
 
 
 def mail(n: int, **kw: object) -> Email:

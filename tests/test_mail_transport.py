@@ -25,7 +25,6 @@ from addin.model import Settings
 
 NOW = dt.datetime(2026, 3, 28, 9, 30, tzinfo=dt.UTC)
 
-pytest_plugins = ("smtp_server",)  # the smtp_server / smtps_server fixtures
 
 
 def mail(key: str = "reminder:INV-1:1", **kw: object) -> Email:
