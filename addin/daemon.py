@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from .model import Book
 from .procs import pid_alive
 
 log = logging.getLogger("receivables.daemon")
@@ -144,42 +145,48 @@ class TickResult:
 
 
 def tick(workbook: Path, day: dt.date, now: dt.datetime, *, statements: bool = True,
-         outbox: Path | None = None, should_stop: Callable[[], bool] = lambda: False) -> TickResult:
-    """Everything the daemon does for ``day``: due reminders, (once a day) scheduled statements, refresh."""
-    from . import reminders
-    from . import statements as stmts
+         outbox: Path | None = None, should_stop: Callable[[], bool] = lambda: False,
+         book: Book | None = None) -> TickResult:
+    """Everything the daemon does for ``day``: due reminders, (once a day) scheduled statements, refresh.
+
+    ``book``: the workbook as already read, when the file has not changed since.
+    """
+    from . import reminders, schedules
     from .actions import merge
+    from .commands.reminders import read_history
     from .journal import Journal
     from .ledger import Ledger
+    from .mail.sender import Policy
     from .run import execute
     from .workbook.reader import load
 
-    book = load(workbook)
+    book = book or load(workbook)
     ledger = Ledger.from_book(book)
+    history = read_history(workbook, book.settings)
     with Journal.open(workbook) as journal:
-        reminder_history = journal.sent_keys("reminder:") | journal.sent_keys("manual-reminder:")
         statement_keys = journal.sent_keys("statement:")
-        statements_done = journal.run_done(STATEMENTS, day.isoformat())
-    plans = [reminders.plan_automatic(book, ledger, reminder_history, day)]
-    if statements and not statements_done:
-        plans.append(stmts.plan_scheduled(book, ledger, statement_keys, day))
+        statements_due = statements and not journal.run_done(STATEMENTS, day.isoformat())
+    plans = [reminders.plan_automatic(book, ledger, history, day)]
+    if statements_due:
+        plans.append(schedules.plan_scheduled(book, ledger, statement_keys, day))
     plan = merge(*plans)
-    report = execute(plan, book, outbox=outbox, now=now)
+    report = execute(plan, book, outbox=outbox, now=now, policy=Policy(should_stop=should_stop))
     result = TickResult(day, list(report.lines), [str(p) for p in (*plan.problems, *report.problems)])
+    stopped = should_stop()
     with Journal.open(workbook) as journal:
-        if statements and not statements_done:
+        if statements_due and not stopped:
             journal.record_run(STATEMENTS, day.isoformat(), "; ".join(report.lines)[:500])
-        journal.record_run(TICK, now.isoformat(timespec="seconds"), f"{len(plan.emails)} due")
-    _refresh(workbook, day)
+        if not stopped:
+            journal.record_run(TICK, now.isoformat(timespec="seconds"), f"{len(plan.emails)} due")
+    if not stopped:
+        _refresh(workbook, day)
     return result
 
 
 def _refresh(workbook: Path, day: dt.date) -> None:
-    """Dashboard and add-in columns after a tick, where that feature is installed."""
-    try:
-        from .dashboard import refresh
-    except ImportError:
-        return
+    """Dashboard and add-in columns after a tick."""
+    from .dashboard import refresh
+
     refresh(workbook, day)
 
 
@@ -194,6 +201,19 @@ class Served:
     times: tuple[dt.time, ...]
     fingerprint: tuple[int, int] | None = None
     next_at: dt.datetime | None = None
+    book: Book | None = None
+    book_stat: tuple[int, int] | None = None
+    reads: int = 0
+
+    def current_book(self) -> Book:
+        """The workbook's records, read again only when the file changed since the last read."""
+        from .workbook.reader import load
+
+        stat = _stat(self.path)
+        if self.book is None or stat != self.book_stat:
+            self.book, self.book_stat = load(self.path), stat
+            self.reads += 1
+        return self.book
 
 
 class Daemon:
@@ -223,10 +243,9 @@ class Daemon:
             self.served.append(self._configure(path))
 
     def _configure(self, path: Path) -> Served:
-        from .workbook.reader import load
-
-        settings = load(path).settings
-        served = Served(path, zone(settings.timezone), settings.reminder_check_times)
+        served = Served(path, dt.UTC, ())
+        settings = served.current_book().settings
+        served.tz, served.times = zone(settings.timezone), settings.reminder_check_times
         served.fingerprint = _stat(path)
         now = self.clock()
         # Catch up: a check missed while the PC slept or was off runs once, now.
@@ -256,14 +275,17 @@ class Daemon:
     def _tick(self, served: Served, now: dt.datetime) -> None:
         day = now.astimezone(served.tz).date()
         try:
+            book = served.current_book()
+            served.tz, served.times = zone(book.settings.timezone), book.settings.reminder_check_times
             # Statements go at the day's first tick: the journal records them once per day.
-            result = tick(served.path, day, now, should_stop=self.stop_event.is_set)
+            result = tick(served.path, day, now, should_stop=self.stop_event.is_set, book=book)
             for line in result.lines:
                 log.info("%s: %s", served.path.name, line)
             for line in result.problems:
                 log.warning("%s: %s", served.path.name, line)
-        except Exception:  # noqa: BLE001 - the daemon keeps serving; the failure is logged
+        except Exception as exc:  # noqa: BLE001 - the daemon keeps serving; the failure is logged
             log.exception("%s: the check of %s failed", served.path.name, day)
+            _log_failure(served.path, now, f"the check of {day.isoformat()} failed: {type(exc).__name__}: {exc}")
         served.fingerprint = _stat(served.path)
         served.next_at = next_check(now, served.times, served.tz)
         log.info("%s: next check %s", served.path.name, served.next_at.isoformat(timespec="minutes"))
@@ -278,13 +300,14 @@ class Daemon:
             from .journal import Journal
             from .workbook.store import flush_pending
 
+            keep = served.book.settings.backups_keep if served.book else 5
             with Journal.open(served.path) as journal:
                 if journal.pending_updates():
-                    flush_pending(served.path, journal)
+                    flush_pending(served.path, journal, keep_backups=keep)
         except Exception:  # noqa: BLE001
             log.exception("%s: writing pending updates failed", served.path.name)
 
-    def run_forever(self, poll_seconds: float = 20.0) -> None:
+    def run_forever(self, poll_seconds: float = 1.0) -> None:
         import schedule
 
         scheduler = schedule.Scheduler()
@@ -297,6 +320,18 @@ class Daemon:
     def close(self) -> None:
         for lock in self.locks:
             lock.release()
+
+
+def _log_failure(path: Path, now: dt.datetime, detail: str) -> None:
+    """A failure of the daemon itself reaches the Log sheet at the next write."""
+    from .journal import Journal, LogLine
+
+    try:
+        with Journal.open(path) as journal:
+            journal.add_log(LogLine(now.astimezone().replace(tzinfo=None), "daemon check", path.name, "", "failed", "",
+                                    detail))
+    except Exception:  # noqa: BLE001 - the log file already has it
+        log.exception("%s: could not record the failure in the journal", path.name)
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

@@ -74,7 +74,8 @@ class SendResult:
 
 @dataclass
 class Policy:
-    """Retry policy; ``sleep`` and ``random`` are injectable so tests run without waiting."""
+    """How a batch is sent: retries and pacing; ``sleep`` and ``random`` are injectable so tests
+    run without waiting; ``should_stop`` ends the batch early (after the message in flight)."""
 
     attempts: int = ATTEMPTS
     base_delay: float = BASE_DELAY
@@ -84,6 +85,7 @@ class Policy:
     random: Callable[[], float] = random.random
     clock: Callable[[], float] = time.monotonic
     pipeline: bool = True  # prepare the next message while the current one is sent (no throttle)
+    should_stop: Callable[[], bool] = lambda: False
 
     def backoff(self, attempt: int) -> None:
         """Wait before try ``attempt + 1``: exponential, bounded, with jitter (half to full)."""
@@ -118,6 +120,9 @@ def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, tran
              now: dt.datetime, base_dir: Path | None = None, policy: Policy | None = None) -> list[SendResult]:
     """Send each email exactly once (and its copy-to-me after it); one result per message.
 
+    ``policy.should_stop`` is asked before each message: once it says yes (the daemon got
+    SIGTERM), the message in flight is finished and the rest are left for the next run.
+
     Without a throttle, the next message is built and recorded as 'sending' by a helper thread
     while the current one is with the server (the journal's disk wait overlaps the network's).
     """
@@ -139,6 +144,8 @@ def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, tran
             if item.result is not None:
                 results.append(item.result)
                 continue
+            if not stop and run.policy.should_stop():
+                stop = "stopped on request"
             if stop:
                 run.undo(item)
                 results.append(_result(item.email, RETRY, error=stop, attempted=False))

@@ -886,7 +886,7 @@ def _fingerprint(path: Path) -> object | None:
 
 # --- settings -------------------------------------------------------------------------------
 
-_TIME = re.compile(r"(\d{1,2})[:h](\d{2})")
+_TIME = re.compile(r"(\d{1,2})[:h](\d{2})(?::(\d{2}))?")
 _COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 _INT_RANGES = {"smtp_port": (1, 65535), "smtp_max_per_minute": (0, None), "catch_up_days": (0, 90),
                "backups_keep": (0, None)}
@@ -937,10 +937,10 @@ def _check_times(value: Any) -> tuple[dt.time, ...] | None:
         if not part:
             continue
         m = _TIME.fullmatch(part)
-        if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59 or int(m.group(3) or 0) > 59:
             raise CellIssue(Severity.ERROR, f'reminder_check_times "{text}" is not a list of times',
                             "type times as HH:MM separated by commas, e.g. 08:00, 12:00, 16:00")
-        times.append(dt.time(int(m.group(1)), int(m.group(2))))
+        times.append(dt.time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)))
     return tuple(sorted(set(times))) or None
 
 
