@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..problems import Problem, Severity, error
 from ..workbook import schema
+from ..workbook.files import write_atomically
 from ..workbook.schema import normalize
 from .common import (
     OK,
@@ -226,28 +225,12 @@ def export_command(args: argparse.Namespace) -> int:
     members = visible_members(book, ledger, group, day, visible_for(book, ledger, day, access))
     out: Path = args.out
     try:
-        _write(out, write_csv(export_rows(members)))
+        write_atomically(out, write_csv(export_rows(members)))
     except OSError as exc:
         raise CommandError(f"{out}: cannot write the file ({exc.strerror or exc}) — close it in Excel "
                            "or choose another --out path") from None
     print(f'wrote {len(members)} members of group "{group.name}" to {out}')
     return OK
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write through a temporary file, replacing the target (retried while Windows holds it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    for attempt in range(5):
-        try:
-            os.replace(tmp, path)
-            return
-        except PermissionError:
-            if attempt == 4:
-                tmp.unlink(missing_ok=True)
-                raise
-            time.sleep(0.2 * (attempt + 1))
 
 
 def delete_command(args: argparse.Namespace) -> int:

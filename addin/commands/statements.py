@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -104,20 +103,13 @@ def _hidden(book: Book, customer_id: str, visible: frozenset[str] | None) -> Pro
 
 def write_file(folder: Path, name: str, data: bytes) -> Path:
     """Write ``data`` as ``folder/name`` atomically (a reader never sees half a file)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    from ..workbook.files import write_atomically
+
     target = folder / name
-    tmp = folder / f".{name}.{os.getpid()}.tmp"
-    tmp.write_bytes(data)
-    for attempt in range(10):
-        try:
-            os.replace(tmp, target)
-            return target
-        except PermissionError:  # Windows: the file is open in a viewer for a moment
-            if attempt == 9:
-                tmp.unlink(missing_ok=True)
-                raise CommandError(f"{target} is open in another program — close it and run the command again") from None
-            time.sleep(0.2 * (attempt + 1))
-    return target
+    try:
+        return write_atomically(target, data)
+    except PermissionError:
+        raise CommandError(f"{target} is open in another program — close it and run the command again") from None
 
 
 class Progress:

@@ -10,7 +10,6 @@ output depends only on the input (fixed timestamps), so a build is reproducible.
 from __future__ import annotations
 
 import os
-import time
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -168,13 +167,11 @@ def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
 
 
 def _replace(tmp: Path, dst: Path) -> None:
-    """os.replace, retried while Windows holds the file (Excel, a virus scanner)."""
-    for attempt in range(10):
-        try:
-            os.replace(tmp, dst)
-            return
-        except PermissionError:
-            if attempt == 9:
-                tmp.unlink(missing_ok=True)
-                raise
-            time.sleep(0.1 * 2**attempt)
+    """Put the new package in place (retried while Windows holds the file); no temp file is left."""
+    from ..workbook.files import replace_with_retry
+
+    try:
+        replace_with_retry(tmp, dst)
+    except PermissionError:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -26,7 +26,6 @@ import re
 import smtplib
 import socket
 import ssl
-import sys
 import time
 from collections.abc import Callable, Sequence
 from email import policy
@@ -35,6 +34,8 @@ from email.message import EmailMessage
 from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from ..workbook.files import write_atomically
 
 if TYPE_CHECKING:
     from ..model import Settings
@@ -103,20 +104,12 @@ class OutboxTransport:
         return None
 
     def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str], key: str) -> dict[str, str]:
-        data = flatten(msg)
         path = self._free_name(key)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            replace(tmp, path)
+            write_atomically(path, flatten(msg))
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise TemporaryFailure(f"the file {path.name} could not be written in {self.folder} "
                                    f"({exc.strerror or exc})") from None
-        _fsync_dir(self.folder)
         return {}
 
     def close(self) -> None:
@@ -141,33 +134,6 @@ class OutboxTransport:
 def slug(key: str, limit: int = 60) -> str:
     """``reminder:INV/001:2`` -> ``reminder-INV-001-2``: safe in a file name on every OS."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", key).strip("-.")[:limit] or "message"
-
-
-def replace(tmp: Path, path: Path, attempts: int = 10) -> None:
-    """``os.replace``, retried while Windows reports a sharing violation (antivirus, indexer)."""
-    for i in range(attempts):
-        try:
-            os.replace(tmp, path)
-            return
-        except PermissionError:
-            if i == attempts - 1:
-                raise
-            time.sleep(0.05 * (2 ** i))
-
-
-def _fsync_dir(folder: Path) -> None:
-    if sys.platform == "win32":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def flatten(msg: EmailMessage, utf8: bool = False) -> bytes:

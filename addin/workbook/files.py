@@ -1,15 +1,20 @@
-"""Writing exported files (statements, reports, CSVs): safe names, atomic writes."""
+"""Files the product writes (workbooks, .eml, statements, reports, CSVs): the one place for
+safe names and atomic, durable, Windows-tolerant writes."""
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+REPLACE_TRIES = 8
+REPLACE_FIRST_WAIT = 0.05  # seconds; doubled at each retry (about 6 s in all)
 
 
 def safe_name(text: str, fallback: str = "file") -> str:
@@ -19,26 +24,49 @@ def safe_name(text: str, fallback: str = "file") -> str:
     return f"_{name}" if name.split(".")[0].upper() in _RESERVED else name
 
 
-def replace_with_retry(src: Path, dst: Path, attempts: int = 10) -> None:
-    """``os.replace`` retried while Windows reports a sharing violation (an antivirus, Explorer's preview)."""
-    delay = 0.05
-    for attempt in range(attempts):
+def fsync_file(path: Path) -> None:
+    """Make a file's content durable before it is renamed into place."""
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable; Windows has no directory handles to sync."""
+    if sys.platform == "win32":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems (network shares) refuse; the rename itself is done
+        pass
+    finally:
+        os.close(fd)
+
+
+def replace_with_retry(src: Path, dst: Path, tries: int = REPLACE_TRIES,
+                       first_wait: float = REPLACE_FIRST_WAIT) -> None:
+    """``os.replace``, retried while Windows reports a sharing violation (PermissionError:
+    an antivirus, Explorer's preview, Excel itself), with growing waits; then the error goes through."""
+    wait = first_wait
+    for attempt in range(tries):
         try:
             os.replace(src, dst)
             return
         except PermissionError:
-            if attempt == attempts - 1:
+            if attempt == tries - 1:
                 raise
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+            time.sleep(wait)
+            wait *= 2
 
 
-def write_file(folder: Path, name: str, content: bytes) -> Path:
-    """Write ``content`` as ``folder/name`` atomically (temp file, fsync, replace); returns the path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stem, dot, ext = name.rpartition(".")
-    path = folder / (f"{safe_name(stem)}.{safe_name(ext)}" if dot else safe_name(name))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=path.suffix)
+def write_atomically(path: Path, content: bytes) -> Path:
+    """Write ``path`` so that readers see the old file or the whole new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(content)
@@ -48,4 +76,12 @@ def write_file(folder: Path, name: str, content: bytes) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
     return path
+
+
+def write_file(folder: Path, name: str, content: bytes) -> Path:
+    """Write ``content`` as ``folder/name`` (name made safe) atomically; returns the path."""
+    stem, dot, ext = name.rpartition(".")
+    return write_atomically(Path(folder) / (f"{safe_name(stem)}.{safe_name(ext)}" if dot else safe_name(name)),
+                            content)

@@ -12,17 +12,14 @@ import datetime as dt
 import hashlib
 import os
 import shutil
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..problems import Problem, error, warning
+from .files import REPLACE_FIRST_WAIT, REPLACE_TRIES, fsync_dir, fsync_file, replace_with_retry
 
 BACKUP_DIR = ".receivables-backups"
 STALE_OWNER = dt.timedelta(days=1)
-REPLACE_TRIES = 8
-REPLACE_FIRST_WAIT = 0.05  # seconds; doubled at each retry (about 6 s in all)
 
 
 def owner_candidates(path: Path) -> list[Path]:
@@ -94,25 +91,6 @@ def fingerprint(path: Path) -> Fingerprint:
     return Fingerprint(st.st_size, st.st_mtime_ns, h.hexdigest())
 
 
-def fsync_file(path: Path) -> None:
-    with open(path, "rb+") as f:
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable; Windows has no directory handles to sync."""
-    if sys.platform == "win32":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:  # some file systems (network shares) refuse; the rename itself is done
-        pass
-    finally:
-        os.close(fd)
-
-
 def replace_atomically(tmp: Path, path: Path, tries: int = REPLACE_TRIES,
                        first_wait: float = REPLACE_FIRST_WAIT) -> None:
     """Put ``tmp`` in place of ``path`` in one step: readers see the old file or the new one.
@@ -122,16 +100,7 @@ def replace_atomically(tmp: Path, path: Path, tries: int = REPLACE_TRIES,
     """
     tmp, path = Path(tmp), Path(path)
     fsync_file(tmp)
-    wait = first_wait
-    for attempt in range(tries):
-        try:
-            os.replace(tmp, path)
-            break
-        except PermissionError:
-            if attempt == tries - 1:
-                raise
-            time.sleep(wait)
-            wait *= 2
+    replace_with_retry(tmp, path, tries, first_wait)
     fsync_dir(path.parent)
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import sys
-import time
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -532,31 +530,9 @@ def to_bytes(wb: Workbook) -> bytes:
 
 def save(wb: Workbook, path: Path | str) -> Path:
     """Write ``wb`` to ``path`` through a temporary file and an atomic replace."""
-    path = Path(path)
-    data = to_bytes(wb)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    from .files import write_atomically
 
-
-def _replace(tmp: Path, path: Path, attempts: int = 8) -> None:
-    """os.replace, retried: on Windows a file another program has open refuses for a moment."""
-    for attempt in range(attempts):
-        try:
-            os.replace(tmp, path)
-            return
-        except PermissionError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * 2**attempt)
+    return write_atomically(Path(path), to_bytes(wb))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
