@@ -17,8 +17,8 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from .clock import zone
 from .model import Book
 from .procs import pid_alive
 
@@ -29,18 +29,6 @@ STATEMENTS = "daemon-statements"
 
 
 # --- when to check (pure) ----------------------------------------------------------------------
-
-def zone(name: str) -> dt.tzinfo:
-    """The workbook's time zone, else this machine's."""
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (KeyError, ValueError):
-            log.warning("unknown time zone %r; using this PC's", name)
-    local = dt.datetime.now().astimezone().tzinfo
-    assert local is not None
-    return local
-
 
 def at_local(day: dt.date, t: dt.time, tz: dt.tzinfo) -> dt.datetime:
     """The instant of wall-clock time ``t`` on ``day`` in ``tz``.

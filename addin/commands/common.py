@@ -58,26 +58,16 @@ def load_book(path: Path) -> Book:
 
 def today(settings: Settings) -> dt.date:
     """Today in the workbook's time zone (Settings timezone), else the machine's."""
-    if settings.timezone:
-        from zoneinfo import ZoneInfo
+    from ..clock import today as today_in
 
-        try:
-            return dt.datetime.now(ZoneInfo(settings.timezone)).date()
-        except Exception:  # noqa: BLE001 - a bad zone is reported by `check`; fall back to local
-            pass
-    return dt.date.today()
+    return today_in(settings.timezone)
 
 
 def now(settings: Settings) -> dt.datetime:
     """Now, aware, in the workbook's time zone."""
-    if settings.timezone:
-        from zoneinfo import ZoneInfo
+    from ..clock import now as now_in
 
-        try:
-            return dt.datetime.now(ZoneInfo(settings.timezone))
-        except Exception:  # noqa: BLE001
-            pass
-    return dt.datetime.now().astimezone()
+    return now_in(settings.timezone)
 
 
 def as_of(args: argparse.Namespace, book: Book) -> dt.date:

@@ -66,21 +66,12 @@ def read_history(workbook: Path, settings: Settings) -> dict[str, dt.date | None
 
     if not Journal.exists(workbook):
         return {}
-    zone = _zone(settings)
+    from ..clock import zone
+
+    tz = zone(settings.timezone)
     with Journal.open(workbook) as journal:
-        return {r.key: r.updated.astimezone(zone).date() if zone else r.updated.astimezone().date()
+        return {r.key: r.updated.astimezone(tz).date()
                 for r in journal.sends() if r.state in DONE and r.key.startswith((AUTO_PREFIX, MANUAL_PREFIX))}
-
-
-def _zone(settings: Settings) -> dt.tzinfo | None:
-    if not settings.timezone:
-        return None
-    from zoneinfo import ZoneInfo
-
-    try:
-        return ZoneInfo(settings.timezone)
-    except Exception:  # noqa: BLE001 - a bad zone is reported by `check`; use the machine's
-        return None
 
 
 def _visible(book: Book, ledger: Ledger, day: dt.date) -> tuple[frozenset[str] | None, Problem | None]:
