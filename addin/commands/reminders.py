@@ -23,6 +23,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from ..actions import Plan
     from ..ledger import Ledger
     from ..model import Book, Settings
 
@@ -93,18 +94,10 @@ def _numbers(values: list[str]) -> list[str]:
 
 def due_command(args: argparse.Namespace) -> int:
     """Print what the automatic run would send and skip on the day; send and write nothing."""
-    from ..ledger import Ledger
-    from ..reminders import plan_automatic
-
-    book = load_book(args.workbook)
-    ledger = Ledger.from_book(book)
-    day = as_of(args, book)
-    visible, refusal = _visible(book, ledger, day)
-    if refusal is not None:
-        print_problems([refusal])
-        return PROBLEMS
-    plan = plan_automatic(book, ledger, read_history(args.workbook, book.settings), day, attach_pdf=False,
-                          visible=visible)
+    planned = _automatic(args, preview=True)
+    if isinstance(planned, int):
+        return planned
+    _book, plan, day = planned
     print(f"Reminders due on {day.isoformat()}: {len(plan.emails)} to send (preview: nothing is sent)")
     for line in plan.lines:
         print(line)
@@ -114,6 +107,15 @@ def due_command(args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     """Send the automatic reminders due on the day (also writes back what earlier runs left waiting)."""
+    planned = _automatic(args, preview=False)
+    if isinstance(planned, int):
+        return planned
+    book, plan, _day = planned
+    return execute(plan, book, args)
+
+
+def _automatic(args: argparse.Namespace, *, preview: bool) -> tuple[Book, Plan, dt.date] | int:
+    """The day's automatic reminders for the current user (no PDFs for a preview), or an exit status."""
     from ..ledger import Ledger
     from ..reminders import plan_automatic
 
@@ -124,8 +126,8 @@ def run_command(args: argparse.Namespace) -> int:
     if refusal is not None:
         print_problems([refusal])
         return PROBLEMS
-    plan = plan_automatic(book, ledger, read_history(args.workbook, book.settings), day, visible=visible)
-    return execute(plan, book, args)
+    history = read_history(args.workbook, book.settings)
+    return book, plan_automatic(book, ledger, history, day, attach_pdf=not preview, visible=visible), day
 
 
 def send_command(args: argparse.Namespace) -> int:
