@@ -54,7 +54,19 @@ class ReplaceRows:
     rows: tuple[tuple[tuple[str, Cell], ...], ...] = ()
 
 
-Update = Union[SetCells, AppendRows, ReplaceRows]  # noqa: UP007
+@dataclass(frozen=True)
+class SetAt:
+    """Set cells of a sheet laid out by position (the Dashboard), by address: ``("B5", 1234.5)``.
+
+    Each cell keeps its style (number format, font); a missing cell is created. Used only on
+    sheets the add-in owns, where a cell's place is the contract (dashboard_layout.py).
+    """
+
+    sheet: str
+    cells: tuple[tuple[str, Cell], ...]
+
+
+Update = Union[SetCells, AppendRows, ReplaceRows, SetAt]  # noqa: UP007
 
 
 def row(**values: Cell) -> tuple[tuple[str, Cell], ...]:

@@ -37,7 +37,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .actions import AppendRows, Cell, ReplaceRows, SetCells, Update
+from .actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, Update
 from .workbook import schema
 
 SUFFIX = ".receivables.sqlite"
@@ -562,6 +562,8 @@ def encode_update(update: Update) -> dict[str, Any]:
     if isinstance(update, ReplaceRows):
         return {"type": "ReplaceRows", "sheet": update.sheet, "where": [list(w) for w in update.where],
                 "rows": [_pairs_out(r) for r in update.rows]}
+    if isinstance(update, SetAt):
+        return {"type": "SetAt", "sheet": update.sheet, "cells": _pairs_out(update.cells)}
     raise TypeError(f"not an update: {update!r}")
 
 
@@ -574,4 +576,6 @@ def decode_update(data: dict[str, Any]) -> Update:
     if kind == "ReplaceRows":
         return ReplaceRows(data["sheet"], tuple((str(h), str(v)) for h, v in data["where"]),
                            tuple(_pairs_in(r) for r in data["rows"]))
+    if kind == "SetAt":
+        return SetAt(data["sheet"], _pairs_in(data["cells"]))
     raise ValueError(f"unknown update type {kind!r}")

@@ -28,7 +28,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import BinaryIO
 
-from ..actions import AppendRows, Cell, ReplaceRows, SetCells, Update
+from ..actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, Update
 from ..problems import Problem, error, warning
 from . import schema
 
@@ -175,6 +175,9 @@ def _norm(value: str) -> str:
     return schema.normalize(value)
 
 
+_header_key = lru_cache(maxsize=1024)(_norm)  # headers repeat in every update
+
+
 def _ranges(text: str) -> Iterator[tuple[int, int]]:
     """(top row, bottom row) of every range in a ``sqref``/``ref``/formula text."""
     for part in re.split(r"[\s,;]+", text):
@@ -240,7 +243,7 @@ class _SharedStrings:
     def __init__(self, data: bytes) -> None:
         self.data = data
         self._texts: list[str] | None = None
-        self._wanted: dict[frozenset[str], set[int]] = {}
+        self._wanted: dict[frozenset[str], dict[int, str]] = {}
 
     @property
     def texts(self) -> list[str]:
@@ -266,10 +269,10 @@ class _SharedStrings:
         texts = self.texts
         return texts[i] if 0 <= i < len(texts) else ""
 
-    def matching(self, keys: frozenset[str]) -> set[int]:
-        """Indexes of the strings that normalize to one of ``keys``."""
+    def matching(self, keys: frozenset[str]) -> dict[int, str]:
+        """Index -> normalized text of the strings that normalize to one of ``keys``."""
         if keys not in self._wanted:
-            self._wanted[keys] = {i for i, t in enumerate(self.texts) if t and _norm(t) in keys}
+            self._wanted[keys] = {i: n for i, t in enumerate(self.texts) if t and (n := _norm(t)) in keys}
         return self._wanted[keys]
 
 
@@ -660,6 +663,16 @@ def _find_cell(chunk: bytes, rx: _Rx, col: int, row: int) -> _CellMatch | None:
     return next((c for c in _cells(chunk, rx) if c.col == col), None)
 
 
+@lru_cache(maxsize=64)
+def _key_cell(p: bytes, col: int) -> re.Pattern[bytes]:
+    """A plain cell of column ``col``: a number, a shared string or a simple inline string."""
+    p = re.escape(p)
+    return re.compile(
+        rb"<" + p + rb"c r=\"" + col_letters(col).encode() + rb"\d+\"(?: s=\"\d+\")?(?: t=\"(s|n|inlineStr)\")?>"
+        rb"(?:<" + p + rb"v>([^<]*)</" + p + rb"v>|<" + p + rb"is><" + p + rb"t(?: xml:space=\"preserve\")?>([^<]*)</"
+        + p + rb"t></" + p + rb"is>)</" + p + rb"c>")
+
+
 def _row_is_blank(chunk: bytes, rx: _Rx, sst: _SharedStrings) -> bool:
     return all(not _cell_text(c.attrs, c.inner, rx, sst).strip() for c in _cells(chunk, rx))
 
@@ -713,6 +726,9 @@ class _SheetPlan:
         self.col_style: dict[int, int] = {}
         self.max_col = 0
         self.problem_keys: set[tuple[str, str]] = set()
+        self.norm_keys: dict[str, str] = {}  # key as given -> normalized
+        self.at_sets: dict[int, dict[int, Cell]] = {}  # SetAt: row -> column -> value
+        self.at_new: list[tuple[int, dict[int, Cell]]] = []  # SetAt rows the sheet does not have
 
     def open(self) -> BinaryIO:
         if self.source is not None:
@@ -777,16 +793,35 @@ class _SheetPlan:
         for _, u in self.updates:
             pairs = [(u.key_header, u.key)] if isinstance(u, SetCells) else list(u.where) if isinstance(u, ReplaceRows) else []
             for h, v in pairs:
-                col = self.header.get(_norm(h))
+                col = self.header.get(_header_key(h))
                 if col:
-                    wanted.setdefault(col, set()).add(_norm(v))
+                    key = self.norm_keys[v] = _norm(v)
+                    wanted.setdefault(col, set()).add(key)
                     self.index.setdefault(col, {})
         self.lookup = set(wanted)
         self.wanted = {col: frozenset(keys) for col, keys in wanted.items()}
-        self.wanted_sst: dict[int, set[int]] = {}
+        self.wanted_sst: dict[int, dict[int, str]] = {}
 
     def _key(self, chunk: bytes, col: int, n: int) -> str | None:
         """The normalized value of a lookup cell, when an update looks for it (else None)."""
+        m = _key_cell(self.rx.p, col).search(chunk)
+        if m is not None:  # the usual shapes of a key cell, in one regex
+            kind, v, text = m.group(1), m.group(2), m.group(3)
+            if kind == b"s":
+                if col not in self.wanted_sst:
+                    self.wanted_sst[col] = self.book.sst.matching(self.wanted[col])
+                return self.wanted_sst[col].get(int(v)) if v is not None and v.isdigit() else None
+            raw = text if text is not None else v
+            s = _unescape(raw) if b"&" in raw or b"_x" in raw else raw.decode("utf-8")
+            if text is None:
+                s = _num_text(s)
+            t = s.casefold()
+            if t in self.wanted[col]:
+                return t  # already in normalized form (wanted keys are)
+            if t.isprintable() and "  " not in t and t.strip() == t:
+                return None
+            key = _norm(s)
+            return key if key in self.wanted[col] else None
         c = _find_cell(chunk, self.rx, col, n)
         if c is None or not c.inner:
             return None
@@ -798,7 +833,7 @@ class _SheetPlan:
                 return None
             if col not in self.wanted_sst:
                 self.wanted_sst[col] = self.book.sst.matching(self.wanted[col])
-            return _norm(self.book.sst[i]) if i in self.wanted_sst[col] else None
+            return self.wanted_sst[col].get(i)
         key = _norm(_cell_text(c.attrs, c.inner, self.rx, self.book.sst))
         return key if key in self.wanted[col] else None
 
@@ -814,6 +849,11 @@ class _SheetPlan:
 
     def plan(self) -> bool:
         """Apply the updates to the plan; False when the sheet cannot be written at all."""
+        if all(isinstance(u, SetAt) for _, u in self.updates):
+            for _, u in self.updates:
+                self._set_at(u)  # type: ignore[arg-type]
+            self._finish()
+            return True
         if not self.header:
             if self.present:
                 self.report.skipped.extend(i for i, _ in self.updates)
@@ -826,6 +866,8 @@ class _SheetPlan:
                 self._set(i, u)
             elif isinstance(u, ReplaceRows):
                 self._replace(i, u)
+            elif isinstance(u, SetAt):
+                self._set_at(u)
             else:
                 self._append(u.rows)
         self._finish()
@@ -855,7 +897,7 @@ class _SheetPlan:
     def _columns(self, values: Iterable[tuple[str, Cell]]) -> dict[int, Cell]:
         out: dict[int, Cell] = {}
         for h, v in values:
-            col = self.header.get(_norm(h))
+            col = self.header.get(_header_key(h))
             if col is None:
                 self._problem("warning", "1", f'column "{h}" is missing, so it was not written',
                               f'add the header "{h}" in row 1')
@@ -864,13 +906,13 @@ class _SheetPlan:
         return out
 
     def _set(self, i: int, u: SetCells) -> None:
-        col = self.header.get(_norm(u.key_header))
+        col = self.header.get(_header_key(u.key_header))
         if col is None:
             self.report.skipped.append(i)
             self._problem("warning", "1", f'column "{u.key_header}" is missing, so "{u.key}" could not be updated',
                           f'add the header "{u.key_header}" in row 1')
             return
-        rows = self._find(col, _norm(u.key))
+        rows = self._find(col, self.norm_keys.get(u.key) or _norm(u.key))
         if not rows:
             self.report.skipped.append(i)
             self._problem("warning", "", f'{u.key_header} "{u.key}" was not found, so its row was not updated',
@@ -882,6 +924,13 @@ class _SheetPlan:
             if c in self.lookup:
                 row.keys[c] = _norm(_value_text(v))
                 self.index[c].setdefault(row.keys[c], []).append(row)
+
+    def _set_at(self, u: SetAt) -> None:
+        for ref, value in u.cells:
+            m = _REF.fullmatch(ref.strip())
+            if m is None or not 1 <= int(m.group(2)) <= MAX_ROWS:
+                raise ValueError(f"{self.name}: {ref!r} is not a cell address")
+            self.at_sets.setdefault(int(m.group(2)), {})[col_number(m.group(1))] = value
 
     def _replace(self, i: int, u: ReplaceRows) -> None:
         where: list[tuple[int, str]] = []
@@ -942,11 +991,13 @@ class _SheetPlan:
                 s = re.search(rb"\ss=\"(\d+)\"", c.attrs)
                 if s and c.col not in self.col_style:
                     self.col_style[c.col] = int(s.group(1))
+        self.col_default: dict[int, int] = {}
         for m in rx.col.finditer(self.head):
             a = _attrs(m.group(1))
             if b"style" in a and b"min" in a:
                 for col in range(int(a[b"min"]), min(int(a.get(b"max", a[b"min"])), 16384) + 1):
                     self.col_style.setdefault(col, int(a[b"style"]))
+                    self.col_default.setdefault(col, int(a[b"style"]))
         self.tables = self._tables()
         if self.deleted:
             self._check_deletion()
@@ -957,6 +1008,24 @@ class _SheetPlan:
         for n in self.deleted:
             if n in self.row_sets:
                 del self.row_sets[n]
+        if self.at_sets:
+            self._place_at()
+
+    def _place_at(self) -> None:
+        """SetAt cells: into the rows the sheet has, else into new rows at their place."""
+        if self.deleted:
+            index = next(i for i, u in self.updates if isinstance(u, SetAt))
+            raise WriteRefused(self.name, "cells cannot be set by address while rows of the sheet are deleted",
+                               "run the command again: the cells are written at the next run", index)
+        present = set(self.present)
+        appended = {n for n, _ in self.new_rows}
+        for n, sets in sorted(self.at_sets.items()):
+            if n in present:
+                self.row_sets[n] = {**self.row_sets.get(n, {}), **sets}
+            elif n in appended:
+                self.new_rows = [(m, {**s, **sets} if m == n else s) for m, s in self.new_rows]
+            else:
+                self.at_new.append((n, sets))
 
     def shift(self, n: int) -> int:
         return n - bisect_left(self.deleted, n)
@@ -1051,7 +1120,7 @@ class _SheetPlan:
     def rewrite(self, ctx: _Context) -> Iterator[bytes]:
         """The sheet XML with the planned changes, as a stream of chunks."""
         rx = self.rx
-        new_rows = self.new_rows
+        new_rows = sorted(self.new_rows + self.at_new, key=lambda r: r[0]) if self.at_new else self.new_rows
         k = 0
         previous = 0
         last_final = 0
@@ -1064,7 +1133,8 @@ class _SheetPlan:
                 # rows before `dense` are copied as raw bytes, except those that change
                 never = MAX_ROWS + 1
                 dense = min(self.deleted[0] if self.deleted else never,
-                            self.last_record_orig + 1 if new_rows else never)
+                            self.last_record_orig + 1 if self.new_rows else never,
+                            self.at_new[0][0] if self.at_new else never)
                 for n in sorted(n for n in self.row_sets if n < dense):
                     yield reader.copy_until(self._row_marker(n))
                     kind, chunk = reader.next()
@@ -1119,16 +1189,17 @@ class _SheetPlan:
 
     def _head(self, head: bytes) -> bytes:
         rx = self.rx
-        self.opened = head.endswith(b"/>") and bool(self.new_rows)
+        self.opened = head.endswith(b"/>") and bool(self.new_rows or self.at_new)
         if self.opened:
             head = head[:-2].rstrip() + b">"
         m = rx.dimension.search(head)
         if m:
             refs = list(_REF.finditer(m.group(2).decode()))
             last_existing = next((self.shift(n) for n in reversed(self.present) if n not in self.deleted_set), 0)
-            bottom = max(last_existing, self.new_rows[-1][0] if self.new_rows else 0, 1)
+            bottom = max(last_existing, self.new_rows[-1][0] if self.new_rows else 0,
+                         self.at_new[-1][0] if self.at_new else 0, 1)
             right = max([col_number(r.group(1)) for r in refs] + [self.max_col] +
-                        [max(s, default=0) for _, s in self.new_rows] +
+                        [max(s, default=0) for _, s in (*self.new_rows, *self.at_new)] +
                         [max(s, default=0) for s in self.row_sets.values()])
             start = f"{refs[0].group(1)}{refs[0].group(2)}" if refs else "A1"
             new = f"{start}:{col_letters(right)}{bottom}" if (right, bottom) != (1, 1) else "A1"
@@ -1156,23 +1227,47 @@ class _Context:
     formula_removed: bool = False
 
 
+_S_ATTR = re.compile(rb"\ss=\"(\d+)\"")
+_SPANS = re.compile(rb"\sspans=\"(\d+):(\d+)\"")
+_KEEP_OUT = re.compile(rb"\s(?:r|s|t|cm|vm)=\"[^\"]*\"")
+_col_numbers: dict[bytes, int] = {}
+
+
+def _col_of(letters: bytes) -> int:
+    n = _col_numbers.get(letters)
+    if n is None:
+        n = _col_numbers[letters] = col_number(letters.decode())
+    return n
+
+
 class _RowWriter:
     """Writes cells into row chunks: new values, renumbered rows, new rows."""
 
     def __init__(self, plan: _SheetPlan, ctx: _Context, changed: list[str]) -> None:
         self.plan, self.ctx, self.changed, self.rx = plan, ctx, changed, plan.rx
         self.truncated = False
+        p = self.rx.p
+        self.v_open, self.v_close = b"<" + p + b"v>", b"</" + p + b"v>"
+        self.c_open = b"<" + p + b"c"
+        self.c_close = b"</" + p + b"c>"
+        self.is_open, self.is_close = b"<" + p + b"is><" + p + b"t", b"</" + p + b"t></" + p + b"is>"
+        # every cell written by Excel, openpyxl and xlsxwriter starts <c r="..."
+        self.ref_start = re.compile(rb"<" + re.escape(p) + rb"c r=\"([A-Z]{1,3})\d+\"")
+        self.any_cell = tuple(b"<" + p + b"c" + end for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
+        self.at_rows = set(plan.at_sets)
 
-    def style_for(self, col: int, row_style: int | None) -> int | None:
+    def style_for(self, col: int, row_style: int | None, n: int = 0) -> int | None:
+        """A new cell's style: the column's records' style; for cells set by address, the row's or <col>'s."""
+        if n in self.at_rows:
+            return row_style if row_style is not None else self.plan.col_default.get(col)
         s = self.plan.col_style.get(col)
         return s if s is not None else row_style
 
     def cell(self, ref: str, value: Cell, style: int | None, keep: bytes = b"") -> bytes:
         """One ``<c>`` element; ``keep`` holds the attributes of the cell it replaces."""
-        p = self.rx.p
         attrs = b' r="' + ref.encode() + b'"'
-        if keep:
-            extra = re.sub(rb"\s(?:r|s|t|cm|vm)=\"[^\"]*\"", b"", keep).strip()
+        if keep and keep.count(b"=") > (b' r="' in keep) + (b' s="' in keep) + (b' t="' in keep):
+            extra = _KEEP_OUT.sub(b"", keep).strip()
             if extra:
                 attrs += b" " + extra
         body = b""
@@ -1180,15 +1275,15 @@ class _RowWriter:
         if value is None:
             pass
         elif isinstance(value, bool):
-            kind, body = b"b", b"<" + p + b"v>" + (b"1" if value else b"0") + b"</" + p + b"v>"
+            kind, body = b"b", self.v_open + (b"1" if value else b"0") + self.v_close
         elif isinstance(value, int | float | Decimal):
             if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
                 raise ValueError(f"{ref}: {value} cannot be written to Excel")
             text = repr(value) if isinstance(value, float) else str(value)
-            body = b"<" + p + b"v>" + text.encode() + b"</" + p + b"v>"
+            body = self.v_open + text.encode() + self.v_close
         elif isinstance(value, dt.date):
             style = self.ctx.styles.date_style(style or 0, isinstance(value, dt.datetime))
-            body = b"<" + p + b"v>" + self.ctx.book.serial(value).encode() + b"</" + p + b"v>"
+            body = self.v_open + self.ctx.book.serial(value).encode() + self.v_close
         else:
             text = str(value)
             if len(text) > MAX_TEXT:
@@ -1198,20 +1293,19 @@ class _RowWriter:
                                    "Excel cannot hold more in one cell")
             space = b' xml:space="preserve"' if text != text.strip() or "\n" in text else b""
             kind = b"inlineStr"
-            body = (b"<" + p + b"is><" + p + b"t" + space + b">" + _escape(text) + b"</" + p + b"t></"
-                    + p + b"is>")
+            body = self.is_open + space + b">" + _escape(text) + self.is_close
         if style:
             attrs += b' s="' + str(style).encode() + b'"'
         if kind:
             attrs += b' t="' + kind + b'"'
         self.changed.append(ref)
         if not body:
-            return b"<" + p + b"c" + attrs + b"/>"
-        return b"<" + p + b"c" + attrs + b">" + body + b"</" + p + b"c>"
+            return self.c_open + attrs + b"/>"
+        return self.c_open + attrs + b">" + body + self.c_close
 
     def new_row(self, n: int, sets: dict[int, Cell]) -> bytes:
         p = self.rx.p
-        cells = b"".join(self.cell(f"{col_letters(c)}{n}", sets[c], self.style_for(c, None)) for c in sorted(sets))
+        cells = b"".join(self.cell(f"{col_letters(c)}{n}", sets[c], self.style_for(c, None, n)) for c in sorted(sets))
         return b"<" + p + b'row r="' + str(n).encode() + b'">' + cells + b"</" + p + b"row>"
 
     def edit_row(self, chunk: bytes, orig: int, final: int, sets: dict[int, Cell]) -> bytes:
@@ -1223,23 +1317,65 @@ class _RowWriter:
         if closed:
             start = start[:-2].rstrip() + b">"
         n = str(final).encode()
-        if rx.row_r.search(start):
-            start = rx.row_r.sub(rb"\g<1>" + n + rb"\g<3>", start, count=1)
+        m = rx.row_r.search(start)
+        if m:
+            if m.group(2) != n:
+                start = start[:m.start(2)] + n + start[m.end(2):]
         else:
             start = start[:len(rx.p) + 4] + b' r="' + n + b'"' + start[len(rx.p) + 4:]
         if final != orig:
-            body = rx.cell_r.sub(rb"\g<1>" + n + rb"\g<3>", body)
+            body = rx.cell_r.sub(lambda c: c.group(1) + n + c.group(3), body)
         if sets:
-            row_s = re.search(rb"\ss=\"(\d+)\"", start) if b"customFormat=\"1\"" in start else None
+            row_s = _S_ATTR.search(start) if b"customFormat=\"1\"" in start else None
             body = self._set_cells(body, final, sets, int(row_s.group(1)) if row_s else None)
-            spans = re.search(rb"\sspans=\"(\d+):(\d+)\"", start)
+            spans = _SPANS.search(start)
             if spans:
                 lo = min(int(spans.group(1)), *sets)
                 hi = max(int(spans.group(2)), *sets)
                 start = start[:spans.start()] + f' spans="{lo}:{hi}"'.encode() + start[spans.end():]
         return start + body + rx.close_row
 
+    def _starts(self, body: bytes) -> list[tuple[int, int]] | None:
+        """(column, offset) of each cell, when every cell starts with its reference; else None."""
+        found = [(_col_of(m.group(1)), m.start()) for m in self.ref_start.finditer(body)]
+        if body.count(self.c_open) == len(found):
+            return found
+        total = sum(body.count(t) for t in self.any_cell)  # <color> and the like also start <c
+        return found if len(found) == total else None
+
     def _set_cells(self, body: bytes, n: int, sets: dict[int, Cell], row_style: int | None) -> bytes:
+        starts = self._starts(body)
+        if starts is None:
+            return self._set_cells_any(body, n, sets, row_style)
+        rx = self.rx
+        out: list[bytes] = []
+        pos = i = 0
+        for col in sorted(sets):
+            while i < len(starts) and starts[i][0] < col:
+                i += 1
+            ref = f"{col_letters(col)}{n}"
+            if i < len(starts) and starts[i][0] == col:
+                m = rx.cell.match(body, starts[i][1])
+                if m is None:
+                    return self._set_cells_any(body, n, sets, row_style)
+                attrs, inner = m.group(1), m.group(2)
+                if inner and rx.f.search(inner):
+                    self.ctx.formula_removed = True
+                s = _S_ATTR.search(attrs)
+                out.append(body[pos:m.start()])
+                out.append(self.cell(ref, sets[col], int(s.group(1)) if s else self.style_for(col, row_style, n), attrs))
+                pos = m.end()
+                i += 1
+            else:
+                at = starts[i][1] if i < len(starts) else len(body)
+                out.append(body[pos:at])
+                out.append(self.cell(ref, sets[col], self.style_for(col, row_style, n)))
+                pos = at
+        out.append(body[pos:])
+        return b"".join(out)
+
+    def _set_cells_any(self, body: bytes, n: int, sets: dict[int, Cell], row_style: int | None) -> bytes:
+        """The general case: cells without references, in any order of attributes."""
         rx = self.rx
         cells = _cells(body, rx)
         existing = {c.col for c in cells}
@@ -1249,21 +1385,22 @@ class _RowWriter:
         for c in cells:
             while pending and pending[0] < c.col:
                 col = pending.pop(0)
-                out.append(self.cell(f"{col_letters(col)}{n}", sets[col], self.style_for(col, row_style)))
+                out.append(self.cell(f"{col_letters(col)}{n}", sets[col], self.style_for(col, row_style, n)))
             out.append(body[pos:c.start])
             ref = f"{col_letters(c.col)}{n}"
             if c.col in sets:
                 if c.inner and rx.f.search(c.inner):
                     self.ctx.formula_removed = True
-                s = re.search(rb"\ss=\"(\d+)\"", c.attrs)
-                out.append(self.cell(ref, sets[c.col], int(s.group(1)) if s else self.style_for(c.col, row_style), c.attrs))
+                s = _S_ATTR.search(c.attrs)
+                out.append(self.cell(ref, sets[c.col], int(s.group(1)) if s else self.style_for(c.col, row_style, n),
+                                     c.attrs))
             elif not c.has_ref:
                 raw = body[c.start:c.end]
                 out.append(raw[:len(rx.p) + 2] + b' r="' + ref.encode() + b'"' + raw[len(rx.p) + 2:])
             else:
                 out.append(body[c.start:c.end])
             pos = c.end
-        out.extend(self.cell(f"{col_letters(col)}{n}", sets[col], self.style_for(col, row_style)) for col in pending)
+        out.extend(self.cell(f"{col_letters(col)}{n}", sets[col], self.style_for(col, row_style, n)) for col in pending)
         out.append(body[pos:])
         return b"".join(out)
 
@@ -1484,9 +1621,15 @@ def _plan(book: _Book, updates: Sequence[Update], report: WriteReport) -> list[_
                     report.problems.append(warning(
                         name, "", f'the sheet is missing, so {u.key_header} "{u.key}" was not updated',
                         f'add a sheet named "{name}"'))
+                elif isinstance(u, SetAt):
+                    report.skipped.append(i)
+                    cells = ", ".join(ref for ref, _ in u.cells[:3]) + (", …" if len(u.cells) > 3 else "")
+                    report.problems.append(warning(
+                        name, "", f"the sheet is missing, so {cells} were not written",
+                        f'add a sheet named "{name}" (copy it from a workbook made by `receivables init`)'))
             if not writes_rows:
                 continue
-            items = [(i, u) for i, u in items if not isinstance(u, SetCells)]
+            items = [(i, u) for i, u in items if not isinstance(u, SetCells | SetAt)]
             entry = _new_entry(book, name)
             source = _new_sheet_xml(name)
             report.created.append(name)

@@ -1,0 +1,471 @@
+"""The Dashboard figures and the add-in columns (Customers Balance/Overdue; Invoices Paid/Balance/Status).
+
+Pure core: ``figures`` and ``plan_refresh`` are functions of (records, date, a count from the
+journal, what the cells hold now). The edge, ``refresh(workbook, day)``, reads the workbook and
+the journal, plans, and writes through ``addin.run.execute`` (journal, guarded write, deferral
+while the workbook is open in Excel). The daemon calls ``refresh`` after each tick.
+
+Definitions (as of the date D; money per SPEC §3):
+
+- Total receivable: the sum of every customer's balance (open invoice balances minus unapplied
+  credits) — the total of the aged receivables report.
+- Overdue: the part of it in the 1–30 … 91+ buckets (``ledger.bucket_index`` decides buckets,
+  for the report, statements and this Dashboard alike). % overdue = overdue / total receivable
+  (blank when nothing is receivable).
+- DSO (90 days) = total receivable / credit sales of the last 90 days × 90, where credit sales
+  are the amounts of the invoices dated D − 89 … D (credit notes not deducted). Blank when
+  nothing was invoiced in those 90 days. Rounded to 0.1 day.
+- Reminders sent (30 days): automatic and manual reminders the journal records as sent on
+  D − 29 … D (in the workbook's time zone).
+- Customers on hold: Active customers that automatic reminders leave alone for a reason a
+  person must lift: No Reminders is TRUE, or Reminders Paused Until is on or after D, or a row
+  of theirs has an error (``Book.is_blocked``: no document is built for them). Each counted once.
+- Top 10 overdue customers: by overdue balance, largest first (then by name); days overdue of
+  their oldest unpaid invoice.
+
+Invoice Status reads, for a bookkeeper: ``Paid`` when the balance is 0; otherwise the reminder
+status the invoice has (``Reminder 2 sent 2026-04-07``, ``Manual reminder sent 2026-04-07``) is
+kept, so the column says what was done last; otherwise ``Overdue`` once the due date has passed,
+else ``Open``. Any other text in the column is replaced (the column is the add-in's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .actions import Cell, Plan, SetAt, SetCells, Update
+from .ledger import Ageing, CustomerSummary, Ledger
+from .model import Book, Customer, Invoice
+from .money import ZERO, from_number
+from .problems import Problem, notice
+from .workbook import dashboard_layout as layout
+from .workbook import schema
+from .workbook.schema import normalize
+
+if TYPE_CHECKING:
+    from .journal import Journal
+
+DSO_DAYS = 90
+REMINDER_DAYS = 30
+TOP = layout.TOP_COUNT
+PAID, OPEN, OVERDUE = "Paid", "Open", "Overdue"
+REMINDER_STATUS = re.compile(r"(?:Reminder \d+|Manual reminder) sent \d{4}-\d{2}-\d{2}")
+TENTH = Decimal("0.1")
+
+_INV = schema.INVOICES.column
+_CUS = schema.CUSTOMERS.column
+INVOICE_NO, INVOICE_PAID, INVOICE_BALANCE, INVOICE_STATUS = (
+    _INV("Invoice No").header, _INV("Paid").header, _INV("Balance").header, _INV("Status").header)
+CUSTOMER_ID, CUSTOMER_BALANCE, CUSTOMER_OVERDUE = (
+    _CUS("Customer ID").header, _CUS("Balance").header, _CUS("Overdue").header)
+
+
+@dataclass(frozen=True)
+class TopRow:
+    customer_id: str
+    name: str
+    overdue: Decimal
+    days_overdue: int
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The Dashboard as of a date (see the module docstring for each definition).
+
+    Attributes:
+      percent_overdue: a fraction (0.25 = 25 %), None when nothing is receivable.
+      dso_90: days, None when nothing was invoiced in the last 90 days.
+      ageing: the bucket totals (ledger.BUCKETS order); ``ageing.total == total_receivable``.
+      top: up to 10 customers with an overdue balance, largest first.
+    """
+
+    as_of: dt.date
+    total_receivable: Decimal
+    overdue: Decimal
+    percent_overdue: Decimal | None
+    dso_90: Decimal | None
+    reminders_sent_30: int
+    customers_on_hold: int
+    ageing: Ageing
+    top: tuple[TopRow, ...]
+
+    def cells(self) -> dict[str, layout.Value]:
+        """Every Dashboard value cell -> its value (dashboard_layout decides where)."""
+        values = {
+            "total_receivable": self.total_receivable, "overdue": self.overdue,
+            "percent_overdue": self.percent_overdue, "dso_90": self.dso_90,
+            "reminders_sent_30": self.reminders_sent_30, "customers_on_hold": self.customers_on_hold,
+        }
+        top = [(t.customer_id, t.name, t.overdue, t.days_overdue) for t in self.top]
+        return layout.cell_values(self.as_of, values, self.ageing.amounts, top)
+
+
+# --- the pure core ------------------------------------------------------------------------------
+
+
+def summaries(book: Book, ledger: Ledger, as_of: dt.date) -> dict[str, CustomerSummary]:
+    """Each customer's figures as of the date, keyed by Customer ID as on the sheet."""
+    return {c.id: ledger.summary(c.id, as_of) for c in book.customers}
+
+
+def figures(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d: int,
+            by_customer: Mapping[str, CustomerSummary] | None = None) -> Figures:
+    """The Dashboard's figures as of ``as_of``; ``reminders_sent_30d`` comes from the journal."""
+    sums = by_customer if by_customer is not None else summaries(book, ledger, as_of)
+    ageing = Ageing()
+    for summary in sums.values():
+        ageing = ageing + summary.ageing
+    total, overdue = ageing.total, ageing.overdue
+    percent = (overdue / total) if total > 0 else None
+    start = as_of - dt.timedelta(days=DSO_DAYS - 1)
+    sales = sum((i.amount for i in book.invoices if start <= i.invoice_date <= as_of), ZERO)
+    dso = (total / sales * DSO_DAYS).quantize(TENTH) if sales > 0 else None
+    held = sum(1 for c in book.customers if on_hold(book, c, as_of))
+    late = [(s.overdue_balance, c) for c in book.customers if (s := sums.get(c.id)) and s.overdue_balance > 0]
+    late.sort(key=lambda x: (-x[0], x[1].name.casefold(), x[1].id))
+    top = tuple(TopRow(c.id, c.name, amount, sums[c.id].days_overdue) for amount, c in late[:TOP])
+    return Figures(as_of, total, overdue, percent, dso, reminders_sent_30d, held, ageing, top)
+
+
+def on_hold(book: Book, customer: Customer, as_of: dt.date) -> bool:
+    """An Active customer with No Reminders, reminders paused until ``as_of`` or later, or rows with errors."""
+    if not customer.active:
+        return False
+    paused = customer.reminders_paused_until is not None and customer.reminders_paused_until >= as_of
+    return customer.no_reminders or paused or book.is_blocked(customer.id)
+
+
+def invoice_status(invoice: Invoice, balance: Decimal, as_of: dt.date, current: str = "") -> str:
+    """``Paid``; else a reminder status the invoice has (``current``); else ``Overdue`` or ``Open``."""
+    if balance <= 0:
+        return PAID
+    if REMINDER_STATUS.fullmatch(current.strip()):
+        return current.strip()
+    return OVERDUE if as_of > invoice.due_date else OPEN
+
+
+@dataclass
+class Current:
+    """What the add-in cells hold now (the file plus updates still waiting in the journal).
+
+    Attributes:
+      invoices: normalized Invoice No -> {header key: cell value} for Paid, Balance, Status.
+      customers: normalized Customer ID -> {header key: cell value} for Balance, Overdue.
+      dashboard: cell address -> value (None when the Dashboard sheet is missing).
+      invoice_columns / customer_columns: the add-in headers (keys) the sheets have.
+    """
+
+    invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dashboard: dict[str, Any] | None = None
+    invoice_columns: frozenset[str] = frozenset()
+    customer_columns: frozenset[str] = frozenset()
+
+
+def plan_refresh(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d: int,
+                 current: Current | None = None) -> Plan:
+    """The updates that bring the Dashboard and the add-in columns up to ``as_of``.
+
+    With ``current`` (what the cells hold now) only the cells whose value changes are written;
+    without it every Paid, Balance, Customers Balance/Overdue and Dashboard cell is written and
+    Status only where it differs from what was read.
+    """
+    sums = summaries(book, ledger, as_of)
+    figs = figures(book, ledger, as_of, reminders_sent_30d, sums)
+    problems: list[Problem] = []
+    updates: list[Update] = []
+    lines: list[str] = []
+
+    has_dashboard = schema.DASHBOARD.key in book.sheet_names if book.sheet_names else True
+    if current is not None and current.dashboard is None:
+        has_dashboard = False
+    if has_dashboard:
+        old = current.dashboard if current is not None else None
+        cells = tuple((ref, v) for ref, v in figs.cells().items() if old is None or not same(old.get(ref), v))
+        if cells:
+            updates.append(SetAt(schema.DASHBOARD.name, cells))
+            lines.append(f"Dashboard: {len(cells)} cell(s) as of {as_of.isoformat()}")
+    else:
+        problems.append(notice(schema.DASHBOARD.name, "", "no such sheet, so the figures were not written",
+                               "copy the Dashboard sheet from a workbook made by `receivables init`"))
+
+    for sheet, order, rows in (
+        (schema.CUSTOMERS, (CUSTOMER_BALANCE, CUSTOMER_OVERDUE), _customer_updates(book, sums, current, problems)),
+        (schema.INVOICES, (INVOICE_PAID, INVOICE_BALANCE, INVOICE_STATUS),
+         _invoice_updates(book, ledger, as_of, current, problems)),
+    ):
+        written = list(rows)
+        if written:
+            seen = {h for u in written for h, _ in u.values}
+            lines.append(f"{sheet.name}: {len(written)} row(s) ({', '.join(h for h in order if h in seen)})")
+        updates += written
+    if not updates:
+        lines.append(f"Nothing to write: the Dashboard and the add-in columns are up to date for {as_of.isoformat()}.")
+    return Plan(updates=tuple(updates), problems=tuple(problems), lines=tuple(lines))
+
+
+def _columns(sheet: schema.Sheet, headers: Iterable[str], present: frozenset[str] | None,
+             problems: list[Problem]) -> list[str]:
+    """The add-in headers the sheet has; a notice for each it lacks."""
+    out = []
+    for h in headers:
+        if present is None or normalize(h) in present:
+            out.append(h)
+        else:
+            problems.append(notice(sheet.name, "1", f'no "{h}" column, so it was not written',
+                                   f'add a column headed "{h}" in row 1 to see it'))
+    return out
+
+
+def _customer_updates(book: Book, sums: Mapping[str, CustomerSummary], current: Current | None,
+                      problems: list[Problem]) -> Iterable[SetCells]:
+    present = current.customer_columns if current is not None else None
+    headers = _columns(schema.CUSTOMERS, (CUSTOMER_BALANCE, CUSTOMER_OVERDUE), present, problems)
+    if not headers:
+        return
+    columns = [(h, normalize(h), h == CUSTOMER_BALANCE) for h in headers]
+    old_rows = current.customers if current is not None else {}
+    for c in book.customers:
+        s = sums[c.id]
+        old = old_rows.get(normalize(c.id)) if current is not None else None
+        values = []
+        for h, k, is_balance in columns:
+            value = s.balance if is_balance else s.overdue_balance
+            if old is None or k not in old or not same(old[k], value):
+                values.append((h, _float(value)))
+        if values:
+            yield SetCells(schema.CUSTOMERS.name, CUSTOMER_ID, c.id, tuple(values))
+
+
+def _invoice_updates(book: Book, ledger: Ledger, as_of: dt.date, current: Current | None,
+                     problems: list[Problem]) -> Iterable[SetCells]:
+    present = current.invoice_columns if current is not None else None
+    headers = _columns(schema.INVOICES, (INVOICE_PAID, INVOICE_BALANCE, INVOICE_STATUS), present, problems)
+    if not headers:
+        return
+    k_paid, k_balance, k_status = normalize(INVOICE_PAID), normalize(INVOICE_BALANCE), normalize(INVOICE_STATUS)
+    w_paid, w_balance, w_status = (INVOICE_PAID in headers, INVOICE_BALANCE in headers, INVOICE_STATUS in headers)
+    old_rows = current.invoices if current is not None else {}
+    empty: dict[str, Any] = {}
+    for inv in book.invoices:
+        item = ledger.item(inv, as_of)
+        if current is None:
+            old, status_now = None, inv.status
+        else:
+            old = old_rows.get(inv.key, empty)
+            status_now = old.get(k_status, "")
+        values: list[tuple[str, Cell]] = []
+        if w_paid and (old is None or k_paid not in old or not same(old[k_paid], item.paid)):
+            values.append((INVOICE_PAID, _float(item.paid)))
+        if w_balance and (old is None or k_balance not in old or not same(old[k_balance], item.balance)):
+            values.append((INVOICE_BALANCE, _float(item.balance)))
+        if w_status:
+            status = invoice_status(inv, item.balance, as_of, status_now if isinstance(status_now, str) else "")
+            if status != status_now:
+                values.append((INVOICE_STATUS, status))
+        if values:
+            yield SetCells(schema.INVOICES.name, INVOICE_NO, inv.number, tuple(values))
+
+
+_floats: dict[Decimal, float] = {}
+
+
+def _float(value: Decimal) -> float:
+    """Money as the float written into a cell (cached: books repeat amounts)."""
+    f = _floats.get(value)
+    if f is None:
+        f = float(value)
+        if len(_floats) < 200_000:
+            _floats[value] = f
+    return f
+
+
+def same(old: Any, new: Any) -> bool:
+    """Whether a cell holding ``old`` already shows ``new`` (money to the cent; '' is empty)."""
+    if type(old) is float and type(new) is Decimal:  # the common case, first
+        return from_number(old) == new
+    if old == "":
+        old = None
+    if new is None or old is None:
+        return new is None and old is None
+    if isinstance(new, str) or isinstance(old, str):
+        return isinstance(new, str) and isinstance(old, str) and old == new
+    if isinstance(new, dt.date) or isinstance(old, dt.date):
+        return _day(old) == _day(new)
+    if isinstance(old, bool) or isinstance(new, bool):
+        return old is new
+    if isinstance(new, Decimal):
+        return isinstance(old, int | float | Decimal) and _cents(old) == new
+    return old == new
+
+
+def _day(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date() if value.time() == dt.time(0) else None
+    return value if isinstance(value, dt.date) else None
+
+
+def _cents(value: int | float | Decimal) -> Decimal:
+    return from_number(value) if not isinstance(value, Decimal) else value.quantize(Decimal("0.01"))
+
+
+# --- the edge -----------------------------------------------------------------------------------
+
+
+def reminders_sent(journal: Journal, day: dt.date, zone: dt.tzinfo | None = None,
+                   days: int = REMINDER_DAYS) -> int:
+    """Reminders (automatic and manual) the journal records as sent on ``day - days + 1`` … ``day``."""
+    from .journal import SENT
+    from .reminders import AUTO_PREFIX, MANUAL_PREFIX
+
+    tz = zone or dt.datetime.now().astimezone().tzinfo
+    start = dt.datetime.combine(day - dt.timedelta(days=days - 1), dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    return sum(1 for r in journal.sends_between(start, end, SENT) if r.key.startswith((AUTO_PREFIX, MANUAL_PREFIX)))
+
+
+def read_current(path: Path, pending: Iterable[Update] = ()) -> Current:
+    """The add-in cells as the file holds them, with the journal's pending updates laid over."""
+    from python_calamine import CalamineWorkbook
+
+    from .workbook.cells import as_text
+
+    current = Current()
+    workbook = CalamineWorkbook.from_path(str(path))
+    try:
+        names = {normalize(n): n for n in reversed(workbook.sheet_names)}
+        for sheet, key_header, wanted in (
+            (schema.INVOICES, INVOICE_NO, (INVOICE_PAID, INVOICE_BALANCE, INVOICE_STATUS)),
+            (schema.CUSTOMERS, CUSTOMER_ID, (CUSTOMER_BALANCE, CUSTOMER_OVERDUE)),
+        ):
+            name = names.get(sheet.key)
+            if name is None:
+                continue
+            rows = iter(workbook.get_sheet_by_name(name).iter_rows())
+            first = next(rows, [])
+            head = {normalize(as_text(h)): i for i, h in reversed(list(enumerate(first))) if as_text(h)}
+            cols = [(normalize(h), head[normalize(h)]) for h in wanted if normalize(h) in head]
+            key_at = head.get(normalize(key_header))
+            found: dict[str, dict[str, Any]] = {}
+            if key_at is not None:
+                width = max([key_at, *(i for _, i in cols)]) + 1
+                for r in rows:
+                    if len(r) < width:
+                        r = [*r, *[""] * (width - len(r))]
+                    key = r[key_at]
+                    if key == "":
+                        continue
+                    k = normalize(key) if isinstance(key, str) else normalize(as_text(key))
+                    if k not in found:
+                        found[k] = {c: r[i] for c, i in cols}
+            if sheet is schema.INVOICES:
+                current.invoices, current.invoice_columns = found, frozenset(c for c, _ in cols)
+            else:
+                current.customers, current.customer_columns = found, frozenset(c for c, _ in cols)
+        name = names.get(schema.DASHBOARD.key)
+        if name is not None:
+            current.dashboard = _dashboard_cells(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
+    finally:
+        workbook.close()
+    overlay(current, pending)
+    return current
+
+
+def read_current_later(path: Path) -> Callable[[], Current]:
+    """Start reading the add-in cells in a thread (calamine works outside the GIL, beside the reader)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="refresh-current")
+    future = pool.submit(read_current, Path(path))
+    pool.shutdown(wait=False)
+    return future.result
+
+
+def _dashboard_cells(grid: list[list[Any]]) -> dict[str, Any]:
+    from .workbook.writer import col_number
+
+    out: dict[str, Any] = {}
+    for ref in layout.cell_values(dt.date.min, {}, (), ()):
+        m = re.fullmatch(r"([A-Z]+)(\d+)", ref)
+        assert m is not None
+        r, c = int(m.group(2)) - 1, col_number(m.group(1)) - 1
+        out[ref] = grid[r][c] if r < len(grid) and c < len(grid[r]) else None
+    return out
+
+
+def overlay(current: Current, pending: Iterable[Update]) -> None:
+    """Updates queued but not yet in the file count as written."""
+    for u in pending:
+        key = normalize(u.sheet)
+        if isinstance(u, SetAt) and key == schema.DASHBOARD.key and current.dashboard is not None:
+            current.dashboard.update(u.cells)
+        elif isinstance(u, SetCells) and key in (schema.INVOICES.key, schema.CUSTOMERS.key):
+            rows = current.invoices if key == schema.INVOICES.key else current.customers
+            row = rows.get(normalize(u.key))
+            if row is not None:
+                row.update((normalize(h), v) for h, v in u.values if normalize(h) in row)
+
+
+@dataclass
+class Refreshed:
+    """What a refresh did: summary lines, problems, whether the write waits (workbook open)."""
+
+    lines: list[str]
+    problems: list[Problem]
+    written: bool = False
+    deferred: bool = False
+
+
+def refresh_book(book: Book, day: dt.date, current: Callable[[], Current] | None = None) -> Refreshed:
+    """Plan the refresh of a workbook already read and write it (the CLI's door).
+
+    ``current`` returns what the add-in cells hold (default: read them now). The updates go
+    through the journal and the guarded store, in one write; while the workbook is open in Excel
+    they wait in the journal.
+    """
+    from .journal import Journal
+    from .workbook.store import write_updates
+
+    if book.path is None:
+        raise ValueError("refresh_book needs a book read from a file")
+    path = Path(book.path)
+    ledger = Ledger.from_book(book)
+    with Journal.open(path) as journal:
+        count = reminders_sent(journal, day, _zone(book.settings.timezone))
+        cells = current() if current is not None else read_current(path)
+        overlay(cells, (u for _, u in journal.pending_updates()))
+        plan = plan_refresh(book, ledger, day, count, cells)
+        result = write_updates(path, plan.updates, journal, book.fingerprint,  # type: ignore[arg-type]
+                               book.settings.backups_keep)
+    lines = list(plan.lines)
+    if result.written:
+        lines.append("The workbook was updated.")
+    elif result.deferred:
+        lines.append("The workbook is open: its updates wait in the journal for the next run.")
+    return Refreshed(lines, [*plan.problems, *result.problems], result.written, result.deferred)
+
+
+def refresh(workbook: Path, day: dt.date) -> list[str]:
+    """Read, plan and write the refresh (the daemon's door); returns the lines and problems as text."""
+    from .workbook.reader import load
+
+    current = read_current_later(workbook)
+    done = refresh_book(load(Path(workbook)), day, current)
+    return [*done.lines, *map(str, done.problems)]
+
+
+def _zone(name: str) -> dt.tzinfo | None:
+    if not name:
+        return None
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(name)
+    except Exception:  # noqa: BLE001 - a bad zone is reported by `check`; use the machine's
+        return None

@@ -1,0 +1,145 @@
+"""Benchmark: `receivables refresh` on the 100,000-invoice workbook against openpyxl load + save.
+
+The benchmark workbook (bench/data.py) plus the template's Dashboard sheet (labels, formats,
+charts; added once with openpyxl and cached) is refreshed three ways, each in its own
+subprocess so that its peak RSS (``ru_maxrss``) is its own:
+
+- ours, first refresh: every add-in cell is written (Paid, Balance, Status of 100,000 invoices,
+  Balance and Overdue of 5,000 customers, the Dashboard) — the whole ``dashboard.refresh``:
+  read, ledger, journal, guarded write (temp copy, verify, backup, atomic replace).
+- ours, next day: the refreshed workbook one day later (only changed cells are written).
+- openpyxl: load_workbook, set the cells of the first refresh, save (the cell values are
+  computed before the clock starts, so openpyxl is timed for load + set + save only).
+
+    python bench/refresh.py [--no-openpyxl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+sys.path.insert(0, str(ROOT))
+
+AS_OF = dt.date(2026, 3, 31)
+VERSION = 1
+
+CHILD = r"""
+import datetime as dt, json, resource, sys, time
+from pathlib import Path
+mode, path, day = sys.argv[1], Path(sys.argv[2]), dt.date.fromisoformat(sys.argv[3])
+out = {}
+if mode == "openpyxl":
+    from addin.actions import SetAt, SetCells
+    from addin.dashboard import plan_refresh
+    from addin.ledger import Ledger
+    from addin.workbook.reader import load
+    book = load(path)
+    plan = plan_refresh(book, Ledger.from_book(book), day, 0)
+    t = time.perf_counter()
+    import openpyxl
+    from openpyxl.utils import column_index_from_string
+    wb = openpyxl.load_workbook(path)
+    for u in plan.updates:
+        if isinstance(u, SetAt):
+            for ref, value in u.cells:
+                wb[u.sheet][ref] = value
+    for sheet in ("Customers", "Invoices"):
+        ws = wb[sheet]
+        head = {c.value: c.column for c in ws[1]}
+        rows = {}
+        for r, key in enumerate(ws.iter_rows(min_row=2, max_col=1, values_only=True), 2):
+            rows.setdefault(str(key[0]).casefold(), r)
+        for u in plan.updates:
+            if isinstance(u, SetCells) and u.sheet == sheet:
+                r = rows[u.key.casefold()]
+                for h, value in u.values:
+                    ws.cell(r, head[h]).value = value
+    wb.save(path)
+    out["cells"] = sum(len(u.values) if isinstance(u, SetCells) else len(u.cells) for u in plan.updates)
+else:
+    t = time.perf_counter()
+    from addin.dashboard import refresh
+    out["lines"] = refresh(path, day)
+out["seconds"] = time.perf_counter() - t
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out["rss_mb"] = rss / (1 << 20) if sys.platform == "darwin" else rss / 1024
+print(json.dumps(out))
+"""
+
+
+def run(mode: str, path: Path, day: dt.date) -> dict:
+    done = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), day.isoformat()], cwd=ROOT.parent,
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{mode} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def workbook_with_dashboard() -> Path:
+    """bench_workbook() plus the template's Dashboard sheet, cached (openpyxl, once: about a minute)."""
+    from data import CACHE, bench_workbook
+
+    path = CACHE / f"refresh-v{VERSION}.xlsx"
+    if path.exists():
+        return path
+    import openpyxl
+
+    from addin.workbook import template
+    from addin.workbook.schema import DASHBOARD
+
+    print("adding the Dashboard to the benchmark workbook (once)…", flush=True)
+    wb = openpyxl.load_workbook(bench_workbook())
+    template._dashboard(wb.create_sheet(DASHBOARD.name), "en")
+    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=CACHE)
+    os.close(fd)
+    wb.save(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-openpyxl", action="store_true", help="skip the (slow) openpyxl side")
+    args = parser.parse_args()
+    src = workbook_with_dashboard()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        results = {}
+        ours = folder / "ours" / "bench.xlsx"
+        ours.parent.mkdir()
+        shutil.copyfile(src, ours)
+        results["first"] = run("ours", ours, AS_OF)
+        results["again"] = run("ours", ours, AS_OF)
+        results["next"] = run("ours", ours, AS_OF + dt.timedelta(days=1))
+        if not args.no_openpyxl:
+            other = folder / "openpyxl" / "bench.xlsx"
+            other.parent.mkdir()
+            shutil.copyfile(src, other)
+            results["openpyxl"] = run("openpyxl", other, AS_OF)
+    print(f"workbook: {src.name}, 100,000 invoices, 5,000 customers, {src.stat().st_size / 1e6:.1f} MB; "
+          f"as of {AS_OF.isoformat()}")
+    labels = {"first": "ours, first refresh", "again": "ours, same day again", "next": "ours, next day",
+              "openpyxl": "openpyxl load+set+save"}
+    for key, label in labels.items():
+        if key in results:
+            r = results[key]
+            detail = "; ".join(r.get("lines", [])[:3]) or f"{r.get('cells', 0):,} cells"
+            print(f"{label:24} {r['seconds']:7.2f} s   peak RSS {r['rss_mb']:5.0f} MB   {detail}")
+    if "openpyxl" in results:
+        base = results["openpyxl"]["seconds"]
+        for key in ("first", "again", "next"):
+            print(f"ratio openpyxl / {labels[key]:22} {base / results[key]['seconds']:5.1f}x (target >= 10x)")
+
+
+if __name__ == "__main__":
+    main()

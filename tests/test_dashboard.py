@@ -1,0 +1,219 @@
+"""The Dashboard figures and the add-in columns, as pure functions of the books and a date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from addin.actions import SetAt, SetCells
+from addin.aging import aging_report
+from addin.dashboard import (
+    Current,
+    figures,
+    invoice_status,
+    plan_refresh,
+    reminders_sent,
+    same,
+)
+from addin.ledger import Ledger
+from addin.model import Book, Customer, Invoice, Payment
+from addin.problems import error
+from addin.workbook import dashboard_layout as layout
+
+D = Decimal
+AS_OF = dt.date(2026, 4, 30)
+
+
+def customer(cid: str, name: str, status: str = "Active", **kw: object) -> Customer:
+    return Customer(cid, name, status, (f"{cid.lower()}@example.com",), **kw)  # type: ignore[arg-type]
+
+
+def invoice(number: str, cid: str, date: str, due: str, amount: str, status: str = "") -> Invoice:
+    return Invoice(number, cid, dt.date.fromisoformat(date), dt.date.fromisoformat(due), D(amount), status=status)
+
+
+def payment(pid: str, cid: str, date: str, amount: str, invoice_no: str = "") -> Payment:
+    return Payment(pid, cid, dt.date.fromisoformat(date), D(amount), invoice_no=invoice_no)
+
+
+BOOK = Book(
+    customers=(
+        customer("C1", "Alpha"),
+        customer("C2", "Beta", no_reminders=True),
+        customer("C3", "Gamma", reminders_paused_until=AS_OF),
+        customer("C4", "Delta", "Inactive", no_reminders=True),
+        customer("C5", "Echo", reminders_paused_until=AS_OF - dt.timedelta(days=1)),
+        customer("C6", "Foxtrot"),
+    ),
+    invoices=(
+        invoice("INV-1", "C1", "2026-03-01", "2026-03-31", "1000.00", "Reminder 1 sent 2026-04-07"),  # 30 days late
+        invoice("INV-2", "C1", "2026-04-15", "2026-05-15", "500.00"),  # current
+        invoice("INV-3", "C2", "2025-12-16", "2026-01-15", "200.00"),  # 105 days late
+        invoice("INV-4", "C3", "2026-03-01", "2026-03-01", "300.00", "Reminder 2 sent 2026-03-20"),  # paid
+        invoice("INV-5", "C4", "2026-02-01", "2026-02-15", "100.00"),  # 74 days late
+    ),
+    payments=(
+        payment("P1", "C1", "2026-04-10", "400.00", "INV-1"),
+        payment("P2", "C2", "2026-04-01", "50.00"),  # unapplied credit
+        payment("P3", "C3", "2026-03-20", "300.00", "INV-4"),
+        payment("P4", "C1", "2026-05-02", "500.00", "INV-2"),  # after the as-of date: not counted
+    ),
+    problems=(error("Payments", "D9", "bad amount", "fix it", customer_id="C6"),),
+)
+
+
+def test_bucket_totals_equal_the_ledgers_customer_balances_and_the_aging_report() -> None:
+    ledger = Ledger.from_book(BOOK)
+    figs = figures(BOOK, ledger, AS_OF, 0)
+    balances = sum((ledger.customer_balance(c.id, AS_OF) for c in BOOK.customers), D("0"))
+    assert figs.ageing.total == balances == figs.total_receivable == D("1350.00")
+    assert figs.ageing == aging_report(BOOK, ledger, AS_OF).totals
+    assert figs.ageing.amounts == (D("450.00"), D("600.00"), D("0.00"), D("100.00"), D("200.00"))
+
+
+def test_key_figures_of_a_small_book() -> None:
+    figs = figures(BOOK, Ledger.from_book(BOOK), AS_OF, 7)
+    assert figs.overdue == D("900.00")
+    assert figs.percent_overdue == D("900") / D("1350")
+    # credit sales of 2026-01-31 … 2026-04-30: INV-1, 2, 4, 5 = 1,900.00; 1,350 / 1,900 × 90 = 63.95
+    assert figs.dso_90 == D("63.9")
+    assert figs.reminders_sent_30 == 7
+    assert figs.customers_on_hold == 3  # Beta (No Reminders), Gamma (paused until the day), Foxtrot (errors)
+    assert [(t.customer_id, t.overdue, t.days_overdue) for t in figs.top] == [
+        ("C1", D("600.00"), 30), ("C2", D("200.00"), 105), ("C4", D("100.00"), 74)]
+
+
+def test_dashboard_cells_are_the_layouts_cells() -> None:
+    cells = figures(BOOK, Ledger.from_book(BOOK), AS_OF, 2).cells()
+    assert set(cells) == set(layout.cell_values(AS_OF, {}, (), ()))
+    assert cells[layout.AS_OF] == AS_OF
+    assert cells[layout.FIGURES_BY_KEY["total_receivable"].cell] == 1350.0
+    assert cells[layout.FIGURES_BY_KEY["dso_90"].cell] == 63.9
+    assert cells[layout.FIGURES_BY_KEY["reminders_sent_30"].cell] == 2
+    assert cells[layout.bucket_cells(1)[0]] == 600.0
+    assert cells[layout.top_cells(0)[1]] == "Alpha"
+    assert cells[layout.top_cells(3)[0]] is None  # unused top rows are cleared
+
+
+def test_dso_and_percent_are_blank_when_there_is_nothing_to_divide_by() -> None:
+    book = Book(customers=(customer("C1", "Alpha"),),
+                invoices=(invoice("INV-1", "C1", "2025-01-01", "2025-01-31", "100.00"),),
+                payments=(payment("P1", "C1", "2025-02-01", "100.00", "INV-1"),))
+    figs = figures(book, Ledger.from_book(book), AS_OF, 0)
+    assert (figs.total_receivable, figs.percent_overdue, figs.dso_90, figs.top) == (D("0.00"), None, None, ())
+
+
+def test_top_ten_keeps_the_ten_largest_overdue_balances_ties_by_name() -> None:
+    customers = tuple(customer(f"C{n:02}", f"Name {n:02}") for n in range(1, 13))
+    invoices = tuple(invoice(f"INV-{n}", f"C{n:02}", "2026-01-01", "2026-02-01", f"{(n // 2) * 10}.00")
+                     for n in range(1, 13))
+    book = Book(customers=customers, invoices=invoices)
+    top = figures(book, Ledger.from_book(book), AS_OF, 0).top
+    assert [t.customer_id for t in top] == ["C12", "C10", "C11", "C08", "C09", "C06", "C07", "C04", "C05", "C02"]
+
+
+@pytest.mark.parametrize(("balance", "due", "status", "expected"), [
+    ("0.00", "2026-05-31", "Reminder 1 sent 2026-04-07", "Paid"),
+    ("10.00", "2026-04-01", "Reminder 1 sent 2026-04-07", "Reminder 1 sent 2026-04-07"),
+    ("10.00", "2026-04-01", "Manual reminder sent 2026-04-20", "Manual reminder sent 2026-04-20"),
+    ("10.00", "2026-04-29", "", "Overdue"),
+    ("10.00", "2026-04-30", "Paid", "Open"),  # due today is not late; a stale Paid goes
+    ("10.00", "2026-04-01", "Disputed", "Overdue"),
+])
+def test_invoice_status_reads_for_a_bookkeeper(balance: str, due: str, status: str, expected: str) -> None:
+    inv = invoice("INV-1", "C1", "2026-03-01", due, "100.00")
+    assert invoice_status(inv, D(balance), AS_OF, status) == expected
+
+
+def test_without_current_values_every_amount_is_written_and_status_where_it_changes() -> None:
+    plan = plan_refresh(BOOK, Ledger.from_book(BOOK), AS_OF, 0)
+    dashboard = [u for u in plan.updates if isinstance(u, SetAt)]
+    assert len(dashboard) == 1 and dict(dashboard[0].cells) == figures(BOOK, Ledger.from_book(BOOK), AS_OF, 0).cells()
+    invoices = {u.key: dict(u.values) for u in plan.updates if isinstance(u, SetCells) and u.sheet == "Invoices"}
+    assert invoices["INV-1"] == {"Paid": 400.0, "Balance": 600.0}  # its reminder status stays
+    assert invoices["INV-2"] == {"Paid": 0.0, "Balance": 500.0, "Status": "Open"}
+    assert invoices["INV-4"] == {"Paid": 300.0, "Balance": 0.0, "Status": "Paid"}
+    customers = {u.key: dict(u.values) for u in plan.updates if isinstance(u, SetCells) and u.sheet == "Customers"}
+    assert customers["C2"] == {"Balance": 150.0, "Overdue": 200.0}
+    assert customers["C6"] == {"Balance": 0.0, "Overdue": 0.0}
+    assert plan.lines == ("Dashboard: 59 cell(s) as of 2026-04-30", "Customers: 6 row(s) (Balance, Overdue)",
+                          "Invoices: 5 row(s) (Paid, Balance, Status)")
+
+
+def current_after(plan_updates: tuple, columns: bool = True) -> Current:
+    """What the cells hold once ``plan_updates`` are written."""
+    cur = Current(dashboard={}, invoice_columns=frozenset({"paid", "balance", "status"}),
+                  customer_columns=frozenset({"balance", "overdue"}))
+    for u in plan_updates:
+        if isinstance(u, SetAt):
+            cur.dashboard.update(u.cells)  # type: ignore[union-attr]
+        else:
+            rows = cur.invoices if u.sheet == "Invoices" else cur.customers
+            rows.setdefault(u.key.casefold(), {}).update((h.casefold(), v) for h, v in u.values)
+    for inv in BOOK.invoices:
+        cur.invoices.setdefault(inv.key, {}).setdefault("status", inv.status)
+    return cur
+
+
+def test_with_current_values_only_changed_cells_are_written() -> None:
+    ledger = Ledger.from_book(BOOK)
+    first = plan_refresh(BOOK, ledger, AS_OF, 0)
+    current = current_after(first.updates)
+    again = plan_refresh(BOOK, ledger, AS_OF, 0, current)
+    assert again.updates == ()
+    assert again.lines == ("Nothing to write: the Dashboard and the add-in columns are up to date for 2026-04-30.",)
+
+    current.invoices["inv-2"]["balance"] = 499.99  # someone typed over it
+    current.dashboard[layout.FIGURES_BY_KEY["reminders_sent_30"].cell] = 1.0  # type: ignore[index]
+    fixed = plan_refresh(BOOK, ledger, AS_OF, 0, current)
+    assert fixed.updates == (SetAt("Dashboard", (("B9", 0),)),
+                             SetCells("Invoices", "Invoice No", "INV-2", (("Balance", 500.0),)))
+
+
+def test_the_next_day_moves_the_as_of_date_and_the_overdue_figures() -> None:
+    ledger = Ledger.from_book(BOOK)
+    current = current_after(plan_refresh(BOOK, ledger, AS_OF, 0).updates)
+    later = plan_refresh(BOOK, ledger, dt.date(2026, 5, 16), 0, current)
+    invoices = {u.key: dict(u.values) for u in later.updates if isinstance(u, SetCells) and u.sheet == "Invoices"}
+    assert invoices == {"INV-2": {"Paid": 500.0, "Balance": 0.0, "Status": "Paid"}}  # P4 dated 2026-05-02
+
+
+def test_a_missing_dashboard_sheet_or_column_is_a_notice_and_is_not_written() -> None:
+    current = Current(dashboard=None, invoice_columns=frozenset({"paid", "balance", "status"}),
+                      customer_columns=frozenset({"balance"}))
+    plan = plan_refresh(BOOK, Ledger.from_book(BOOK), AS_OF, 0, current)
+    assert [str(p) for p in plan.problems] == [
+        "notice: Dashboard: no such sheet, so the figures were not written — "
+        "copy the Dashboard sheet from a workbook made by `receivables init`",
+        'notice: Customers!1: no "Overdue" column, so it was not written — add a column headed "Overdue" in row 1 '
+        "to see it",
+    ]
+    assert not any(isinstance(u, SetAt) for u in plan.updates)
+    assert all(dict(u.values).keys() == {"Balance"} for u in plan.updates if u.sheet == "Customers")
+
+
+@pytest.mark.parametrize(("old", "new", "equal"), [
+    (1234.5, 1234.5, True), (1234.5, D("1234.50"), True), (1234.504, D("1234.50"), True), (3.0, 3, True),
+    ("", None, True), (None, None, True), (0.0, None, False), ("", 0.0, False), ("Open", "Open", True),
+    ("open", "Open", False), (dt.datetime(2026, 4, 30), dt.date(2026, 4, 30), True),
+    (dt.date(2026, 4, 29), dt.date(2026, 4, 30), False), ("1234.5", 1234.5, False),
+])
+def test_same_compares_cells_as_excel_shows_them(old: object, new: object, equal: bool) -> None:
+    assert same(old, new) is equal
+
+
+def test_reminders_sent_counts_automatic_and_manual_reminders_of_the_last_30_days(tmp_path: Path) -> None:
+    from addin.journal import Journal
+
+    with Journal.open(tmp_path / "book.xlsx") as journal:
+        for key, day in (("reminder:INV-1:1", "2026-04-01"), ("manual-reminder:INV-2:2026-04-30", "2026-04-30"),
+                         ("reminder:INV-3:2", "2026-03-31"), ("statement:C1:2026-04", "2026-04-15"),
+                         ("reminder:INV-4:1", "2026-05-01")):
+            journal.begin(key, f"<{key}@x>", ["a@example.com"])
+            journal.mark_sent(key)
+            journal.conn.execute("UPDATE sends SET updated = ? WHERE key = ?", (f"{day}T12:00:00+00:00", key))
+        journal.begin("reminder:INV-5:1", "<m@x>", ["a@example.com"])  # sending, not sent
+        assert reminders_sent(journal, AS_OF, dt.UTC) == 2

@@ -1,0 +1,227 @@
+"""`receivables refresh`: the Dashboard and the add-in columns, written into a real workbook."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import posixpath
+import re
+import shutil
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from addin.cli import main
+from addin.workbook import dashboard_layout as layout
+
+DEMO_DAY = "2026-06-10"
+ADDIN = {"Customers": {"Balance", "Overdue"}, "Invoices": {"Paid", "Balance", "Status"}}
+WRITTEN = {"Dashboard", "Customers", "Invoices"}
+
+
+@pytest.fixture(scope="module")
+def demo_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.xlsx"
+    assert main(["init", str(path), "--demo"]) == 0
+    return path
+
+
+@pytest.fixture
+def demo(demo_master: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copy(demo_master, tmp_path / "demo.xlsx"))
+
+
+def raw_entries(path: Path) -> dict[str, bytes]:
+    """Each zip entry's stored (compressed) bytes, in the zip's order."""
+    out = {}
+    with zipfile.ZipFile(path) as z, open(path, "rb") as f:
+        for info in z.infolist():
+            f.seek(info.header_offset + 26)
+            n, m = int.from_bytes(f.read(2), "little"), int.from_bytes(f.read(2), "little")
+            f.seek(info.header_offset + 30 + n + m)
+            out[info.filename] = f.read(info.compress_size)
+    return out
+
+
+def sheet_parts(path: Path) -> dict[str, str]:
+    """Sheet name -> its part name."""
+    with zipfile.ZipFile(path) as z:
+        book = z.read("xl/workbook.xml").decode()
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    targets = {}
+    for m in re.finditer(r"<Relationship\b[^>]*>", rels):
+        rid = re.search(r'Id="([^"]+)"', m.group()).group(1)
+        target = re.search(r'Target="([^"]+)"', m.group()).group(1)
+        targets[rid] = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+    return {m.group(1): targets[m.group(2)] for m in re.finditer(r'<sheet name="([^"]+)"[^>]*r:id="([^"]+)"', book)}
+
+
+def values(path: Path) -> dict[str, list[list[object]]]:
+    from python_calamine import CalamineWorkbook
+
+    with CalamineWorkbook.from_path(str(path)) as wb:
+        return {name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in wb.sheet_names}
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def refresh(capsys: pytest.CaptureFixture[str], path: Path, day: str = DEMO_DAY) -> tuple[int, str]:
+    code = main(["refresh", str(path), "--as-of", day])
+    return code, capsys.readouterr().out
+
+
+def test_the_template_has_the_dashboard_charts_reading_dashboard_cells(demo: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    for path in (demo, root / "workbook_template.xlsx"):
+        entries = raw_entries(path)
+        assert {"xl/charts/chart1.xml", "xl/charts/chart2.xml", "xl/drawings/drawing1.xml"} <= set(entries)
+        with zipfile.ZipFile(path) as z:
+            charts = z.read("xl/charts/chart1.xml").decode() + z.read("xl/charts/chart2.xml").decode()
+        assert "'Dashboard'!$B$14:$B$18" in charts and "'Dashboard'!$C$23:$C$32" in charts
+
+
+def test_refresh_changes_only_dashboard_and_add_in_cells(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before_raw, before = raw_entries(demo), values(demo)
+    code, out = refresh(capsys, demo)
+    assert code == 0, out
+    assert out.splitlines() == ["Refresh of demo.xlsx as of 2026-06-10", "Dashboard: 59 cell(s) as of 2026-06-10",
+                                "Customers: 48 row(s) (Balance, Overdue)",
+                                "Invoices: 232 row(s) (Paid, Balance, Status)", "The workbook was updated."]
+    after_raw, after = raw_entries(demo), values(demo)
+    assert list(after_raw) == list(before_raw)  # same parts, same order
+    parts = sheet_parts(demo)
+    changed = {n for n in before_raw if before_raw[n] != after_raw[n]}
+    assert changed == {parts[s] for s in WRITTEN}
+    assert all(before_raw[n] == after_raw[n] for n in before_raw if n.startswith(("xl/charts/", "xl/drawings/")))
+    for sheet, rows in before.items():
+        new = after[sheet]
+        if sheet not in WRITTEN:
+            assert new == rows, sheet
+            continue
+        if sheet == "Dashboard":
+            value_cells = set(layout.cell_values(dt.date.min, {}, (), ()))
+            allowed = {(int(m.group(2)), m.group(1)) for m in map(re.compile(r"([A-Z]+)(\d+)").fullmatch, value_cells)}
+            for r, row in enumerate(rows, 1):
+                for c, v in enumerate(row):
+                    if (r, "ABCDEFGHIJ"[c]) not in allowed:
+                        assert new[r - 1][c] == v, (r, c)
+            continue
+        heads = rows[0]
+        keep = [i for i, h in enumerate(heads) if h not in ADDIN[sheet]]
+        assert len(new) == len(rows)
+        assert [[row[i] for i in keep] for row in new] == [[row[i] for i in keep] for row in rows], sheet
+
+
+def test_refreshed_values_are_the_ledgers(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from addin.ledger import Ledger
+    from addin.money import D
+    from addin.workbook.reader import load
+
+    refresh(capsys, demo)
+    book = load(demo)
+    day = dt.date.fromisoformat(DEMO_DAY)
+    ledger = Ledger.from_book(book)
+    got = values(demo)
+    customers = got["Customers"]
+    head = customers[0]
+    b, o = head.index("Balance"), head.index("Overdue")
+    expected = {c.id: ledger.summary(c.id, day) for c in book.customers}
+    for row in customers[1:]:
+        if row[0]:
+            assert (D(row[b]), D(row[o])) == (expected[row[0]].balance, expected[row[0]].overdue_balance)
+    dash = got["Dashboard"]
+    total = sum((s.balance for s in expected.values()), Decimal(0))
+    assert D(dash[4][1]) == total  # B5
+    assert D(dash[18][1]) == total  # B19, the ageing table's total
+    invoices = got["Invoices"]
+    head = invoices[0]
+    paid, bal, status = head.index("Paid"), head.index("Balance"), head.index("Status")
+    for row in invoices[1:]:
+        inv = book.invoice(row[0])
+        item = ledger.item(inv, day)
+        assert (D(row[paid]), D(row[bal])) == (item.paid, item.balance)
+        assert (row[status] == "Paid") == (item.balance == 0)
+
+
+def test_refresh_twice_writes_nothing_the_second_time(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    refresh(capsys, demo)
+    first = sha(demo)
+    backups = sorted((demo.parent / ".receivables-backups").iterdir())
+    code, out = refresh(capsys, demo)
+    assert code == 0
+    assert out.splitlines()[1:] == [
+        "Nothing to write: the Dashboard and the add-in columns are up to date for 2026-06-10."]
+    assert sha(demo) == first
+    assert sorted((demo.parent / ".receivables-backups").iterdir()) == backups
+
+
+def test_refresh_while_the_workbook_is_open_waits_and_writes_after_it_is_closed(
+        demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    original = sha(demo)
+    owner = demo.with_name("~$demo.xlsx")
+    owner.write_bytes(b"Ana")
+    code, out = refresh(capsys, demo)
+    assert code == 0
+    assert "notice: the workbook is open in Excel: 281 updates will be written at the next run after it is closed" \
+           " — close demo.xlsx, then run any receivables command (or let the daemon run)" in out
+    assert sha(demo) == original
+    code, out = refresh(capsys, demo)  # still open: nothing new planned, the same updates wait
+    assert "Nothing to write" in out and "281 updates will be written" in out
+    assert sha(demo) == original
+    owner.unlink()
+    code, out = refresh(capsys, demo)
+    assert code == 0 and out.splitlines()[-1] == "The workbook was updated."
+    assert values(demo)["Dashboard"][1][1] == dt.date(2026, 6, 10)
+    written = sha(demo)
+    refresh(capsys, demo)
+    assert sha(demo) == written
+
+
+def test_the_daemons_door_returns_what_it_did(demo: Path) -> None:
+    from addin.dashboard import refresh as daemon_refresh
+
+    lines = daemon_refresh(demo, dt.date(2026, 6, 10))
+    assert lines[0] == "Dashboard: 59 cell(s) as of 2026-06-10" and lines[-1] == "The workbook was updated."
+    assert daemon_refresh(demo, dt.date(2026, 6, 10)) == [
+        "Nothing to write: the Dashboard and the add-in columns are up to date for 2026-06-10."]
+
+
+def test_a_plain_workbook_gets_its_add_in_columns_and_a_notice_for_the_missing_dashboard(
+        make_workbook, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_workbook({
+        "Customers": [["Customer ID", "Name", "Status", "Email", "Balance"],
+                      ["C1", "Alpha", "Active", "a@example.com", None],
+                      ["C2", "Beta", "Active", "b@example.com", 99]],
+        "Invoices": [["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount", "Paid", "Balance", "Status"],
+                     ["INV-1", "C1", dt.date(2026, 3, 1), dt.date(2026, 3, 31), 1000, None, None, None],
+                     ["INV-2", "C2", dt.date(2026, 4, 1), dt.date(2026, 5, 31), 250.5, None, None, "Reminder 1 sent"],
+                     ["INV-3", "C2", dt.date(2026, 4, 2), dt.date(2026, 4, 12), 80, None, None, None]],
+        "Payments": [["Payment ID", "Customer ID", "Date", "Amount", "Invoice No"],
+                     ["P1", "C1", dt.date(2026, 4, 10), 400, "INV-1"],
+                     ["P2", "C2", dt.date(2026, 4, 20), 80, "INV-3"]],
+    })
+    code, out = refresh(capsys, path, "2026-04-30")
+    assert code == 0
+    assert out.splitlines() == [
+        "Refresh of book.xlsx as of 2026-04-30",
+        "Customers: 2 row(s) (Balance)",
+        "Invoices: 3 row(s) (Paid, Balance, Status)",
+        "The workbook was updated.",
+        "notice: Dashboard: no such sheet, so the figures were not written — "
+        "copy the Dashboard sheet from a workbook made by `receivables init`",
+        'notice: Customers!1: no "Overdue" column, so it was not written — '
+        'add a column headed "Overdue" in row 1 to see it',
+    ]
+    got = values(path)
+    assert [r[4] for r in got["Customers"][1:]] == [600.0, 250.5]
+    assert [r[5:8] for r in got["Invoices"][1:]] == [
+        [400.0, 600.0, "Overdue"], [0.0, 250.5, "Open"], [80.0, 0.0, "Paid"]]
+
+
+def test_a_missing_workbook_is_bad_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["refresh", str(tmp_path / "nope.xlsx")]) == 2
+    assert "nope.xlsx: no such workbook" in capsys.readouterr().err
