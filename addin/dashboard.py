@@ -40,12 +40,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .actions import Cell, Plan, SetAt, SetCells, Update
+from .clock import zone
 from .ledger import Ageing, CustomerSummary, Ledger
 from .model import Book, Customer, Invoice
 from .money import ZERO, from_number
 from .problems import Problem, notice
 from .workbook import dashboard_layout as layout
-from .workbook import schema
+from .workbook import guard, schema
 from .workbook.schema import normalize
 
 if TYPE_CHECKING:
@@ -425,9 +426,10 @@ class Refreshed:
 def refresh_book(book: Book, day: dt.date, current: Callable[[], Current] | None = None) -> Refreshed:
     """Plan the refresh of a workbook already read and write it (the CLI's door).
 
-    ``current`` returns what the add-in cells hold (default: read them now). The updates go
-    through the journal and the guarded store, in one write; while the workbook is open in Excel
-    they wait in the journal.
+    ``current`` returns what the add-in cells hold (default: read them now). The figures are
+    derived data: they go through the guarded store in one write (after any updates waiting in
+    the journal) but are not queued; while the workbook is open in Excel nothing is written and
+    the next refresh computes them again.
     """
     from .journal import Journal
     from .workbook.store import write_updates
@@ -437,17 +439,17 @@ def refresh_book(book: Book, day: dt.date, current: Callable[[], Current] | None
     path = Path(book.path)
     ledger = Ledger.from_book(book)
     with Journal.open(path) as journal:
-        count = reminders_sent(journal, day, _zone(book.settings.timezone))
+        count = reminders_sent(journal, day, zone(book.settings.timezone))
         cells = current() if current is not None else read_current(path)
         overlay(cells, (u for _, u in journal.pending_updates()))
         plan = plan_refresh(book, ledger, day, count, cells)
-        result = write_updates(path, plan.updates, journal, book.fingerprint,  # type: ignore[arg-type]
-                               book.settings.backups_keep)
+        result = write_updates(path, (), journal, book.fingerprint,  # type: ignore[arg-type]
+                               book.settings.backups_keep, derived=plan.updates)
     lines = list(plan.lines)
     if result.written:
         lines.append("The workbook was updated.")
-    elif result.deferred:
-        lines.append("The workbook is open: its updates wait in the journal for the next run.")
+    elif result.deferred or guard.find_owner(path)[0] is not None:
+        lines.append("The workbook is open in Excel: the figures will be refreshed at the next run after it is closed.")
     return Refreshed(lines, [*plan.problems, *result.problems], result.written, result.deferred)
 
 
@@ -458,14 +460,3 @@ def refresh(workbook: Path, day: dt.date) -> list[str]:
     current = read_current_later(workbook)
     done = refresh_book(load(Path(workbook)), day, current)
     return [*done.lines, *map(str, done.problems)]
-
-
-def _zone(name: str) -> dt.tzinfo | None:
-    if not name:
-        return None
-    from zoneinfo import ZoneInfo
-
-    try:
-        return ZoneInfo(name)
-    except Exception:  # noqa: BLE001 - a bad zone is reported by `check`; use the machine's
-        return None

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from addin.cli import main
+from addin.journal import Journal
 from addin.workbook import dashboard_layout as layout
 
 DEMO_DAY = "2026-06-10"
@@ -166,12 +167,11 @@ def test_refresh_while_the_workbook_is_open_waits_and_writes_after_it_is_closed(
     owner.write_bytes(b"Ana")
     code, out = refresh(capsys, demo)
     assert code == 0
-    assert "notice: the workbook is open in Excel: 281 updates will be written at the next run after it is closed" \
-           " — close demo.xlsx, then run any receivables command (or let the daemon run)" in out
+    assert out.splitlines()[-1] == ("The workbook is open in Excel: the figures will be refreshed at the next run "
+                                    "after it is closed.")
     assert sha(demo) == original
-    code, out = refresh(capsys, demo)  # still open: nothing new planned, the same updates wait
-    assert "Nothing to write" in out and "281 updates will be written" in out
-    assert sha(demo) == original
+    with Journal.open(demo) as journal:  # derived figures are computed again, never queued
+        assert journal.pending_updates() == []
     owner.unlink()
     code, out = refresh(capsys, demo)
     assert code == 0 and out.splitlines()[-1] == "The workbook was updated."

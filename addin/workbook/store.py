@@ -58,21 +58,28 @@ class StoreResult:
 
 
 def write_updates(path: Path, updates: Sequence[Update], journal: Journal,
-                  read_fingerprint: guard.Fingerprint | None, keep_backups: int = 5) -> StoreResult:
+                  read_fingerprint: guard.Fingerprint | None, keep_backups: int = 5,
+                  derived: Sequence[Update] = ()) -> StoreResult:
     """Queue ``updates`` and write every pending update into the workbook if it is not open.
 
     ``read_fingerprint`` is the workbook as the caller read it. If it changed since, that is
     fine: updates are keyed by content, so they are applied onto the new content and the
     person's edits are kept.
+
+    ``derived`` updates (Dashboard figures, Paid/Balance columns) are computed again at every
+    run: they are written after the pending ones in the same write, but never queued — when the
+    workbook is open they are simply dropped, and the next refresh recomputes them.
     """
     if updates:
         journal.queue_updates(list(updates))
-    return flush_pending(path, journal, keep_backups, read_fingerprint)
+    return flush_pending(path, journal, keep_backups, read_fingerprint, derived)
 
 
 def flush_pending(path: Path, journal: Journal, keep_backups: int = 5,
-                  read_fingerprint: guard.Fingerprint | None = None) -> StoreResult:
-    """Write the journal's pending updates into the workbook (the daemon calls this each tick)."""
+                  read_fingerprint: guard.Fingerprint | None = None,
+                  derived: Sequence[Update] = ()) -> StoreResult:
+    """Write the journal's pending updates (and ``derived`` ones) into the workbook (the daemon
+    calls this each tick)."""
     path = Path(path)
     result = StoreResult()
     owner, stale = guard.find_owner(path)
@@ -84,7 +91,7 @@ def flush_pending(path: Path, journal: Journal, keep_backups: int = 5,
         return _defer(result, journal, path, BUSY)
     try:
         _recover_intent(path, journal)
-        _write_pending(path, journal, keep_backups, result)
+        _write_pending(path, journal, keep_backups, result, derived)
     finally:
         lock.release()
     del read_fingerprint  # kept for callers; the write always starts from the current file
@@ -109,11 +116,12 @@ def _defer(result: StoreResult, journal: Journal, path: Path, why: str) -> Store
     return result
 
 
-def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult) -> None:
-    pending = journal.pending_updates()
+def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
+                   derived: Sequence[Update] = ()) -> None:
+    pending: list[tuple[int | None, Update]] = [*journal.pending_updates(), *((None, u) for u in derived)]
     if not pending:
         return
-    refused: set[int] = set()
+    refused: set[int | None] = set()  # None: the derived updates, refused together
     changes = 0
     while changes < CHANGE_RETRIES:
         todo = [(i, u) for i, u in pending if i not in refused]
@@ -143,7 +151,7 @@ def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult)
             if guard.fingerprint(path) != before:
                 changes += 1
                 continue  # saved by someone while we wrote: start again from their version
-            ids = [i for i, _ in todo]
+            ids = [i for i, _ in todo if i is not None]
             _write_intent(path, ids, tmp)
             guard.backup(path, keep)
             try:
