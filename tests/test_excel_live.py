@@ -181,3 +181,15 @@ def test_live_edits_match_the_file_writer_on_the_same_workbook(make_workbook, tm
         width = len(grid_of(dst, name)[0])
         assert [(r + [None] * width)[:width] for r in live] == grid_of(dst, name), name
     assert sorted(str(p) for p in problems) == sorted(str(p) for p in report.problems)
+
+
+def test_dashboard_cells_by_address_land_in_the_open_sheet():
+    from addin.actions import SetAt
+
+    grids = {"Dashboard": MemoryGrid([["Receivables at a glance"]], table=False)}
+    update = SetAt("Dashboard", (("B2", dt.date(2026, 6, 10)), ("B5", 1234.5), ("AA12", "x")))
+    assert apply_updates([update], open_with(grids)) == []
+    rows = grids["Dashboard"].rows
+    assert rows[1][1] == dt.date(2026, 6, 10)
+    assert rows[4][1] == 1234.5
+    assert rows[11][26] == "x"

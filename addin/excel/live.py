@@ -1,4 +1,4 @@
-"""Carry workbook updates (SetCells / AppendRows / ReplaceRows) into sheets that are open in Excel.
+"""Carry workbook updates (SetCells / SetAt / AppendRows / ReplaceRows) into sheets that are open in Excel.
 
 While Excel has the workbook open, the guarded file writer leaves the file alone and keeps the
 updates in the journal (SPEC §6). The ribbon, running inside that Excel, writes them into the
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from ..actions import AppendRows, Cell, ReplaceRows, SetCells, Update
+from ..actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, Update
 from ..problems import Problem, warning
 from ..workbook import schema
 from ..workbook.schema import normalize
@@ -135,6 +135,14 @@ class SheetEditor:
                 self._last -= len(doomed)
         self.append(update.rows)
 
+    def set_at(self, update: SetAt) -> None:
+        """Cells by address (the Dashboard's figures); each cell keeps its format in Excel."""
+        from ..workbook.writer import col_number
+
+        for ref, value in update.cells:
+            letters = ref.rstrip("0123456789")
+            self.grid.write(int(ref[len(letters):]), col_number(letters), [value])
+
     def _write_runs(self, row: int, cells: list[tuple[int, Cell]]) -> None:
         """One write per run of adjacent columns (Paid, Balance, Status, Last Reminder: one call)."""
         start, run = None, []
@@ -172,4 +180,6 @@ def apply_updates(updates: Sequence[Update], open_sheet: Callable[[str, Sequence
             editor.append(update.rows)
         elif isinstance(update, ReplaceRows):
             editor.replace(update)
+        elif isinstance(update, SetAt):
+            editor.set_at(update)
     return [p for e in editors.values() for p in e.problems]
