@@ -75,7 +75,7 @@ def as_of(args: argparse.Namespace, book: Book) -> dt.date:
 
 
 def print_problems(problems: Iterable[Problem], out=None) -> None:
-    """One problem per line: errors first in sheet order, then warnings and notices."""
+    """One problem per line, as `Sheet!Cell: message — fix`, in the order given."""
     out = out or sys.stdout
     for p in problems:
         print(str(p), file=out)
