@@ -75,8 +75,10 @@ def handle(args: argparse.Namespace) -> int:
         worst = max(worst, status)
     folder = wb.parent
     print("Files to look at:")
-    for sub in ("outbox", "statements"):
+    for sub in ("outbox", "statements", "reports"):
         if (folder / sub).exists():
             print(f"  {folder / sub}/  ({sum(1 for _ in (folder / sub).rglob('*') if _.is_file())} files)")
-    print(f"  {wb}  (open it in Excel: Log, Group Members, invoice Status columns were written)")
+    for extra in sorted(folder.glob("*.csv")):
+        print(f"  {extra}")
+    print(f"  {wb}  (open it in Excel: Log, Group Members, Dashboard and the invoice Status columns were written)")
     return worst
