@@ -295,7 +295,7 @@ class Daemon:
         except Exception:  # noqa: BLE001
             log.exception("%s: writing pending updates failed", served.path.name)
 
-    def run_forever(self, poll_seconds: float = 1.0) -> None:
+    def run_forever(self, poll_seconds: int = 1) -> None:
         import schedule
 
         scheduler = schedule.Scheduler()

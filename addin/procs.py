@@ -27,10 +27,10 @@ def _pid_alive_windows(pid: int) -> bool:  # pragma: no cover - exercised on Win
 
     process_query_limited_information = 0x1000
     still_active = 259
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
     handle = kernel32.OpenProcess(process_query_limited_information, False, pid)
     if not handle:
-        return ctypes.get_last_error() == 5  # access denied: it exists
+        return ctypes.get_last_error() == 5  # type: ignore[attr-defined]  # access denied: it exists
     try:
         code = wintypes.DWORD()
         if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):

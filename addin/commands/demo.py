@@ -64,7 +64,7 @@ def handle(args: argparse.Namespace) -> int:
     build_demo().save(wb)
     day = DEMO_DATE.isoformat()
     print(f"Demo workbook: {wb}  (demo day {day})\n")
-    known = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    known = set(build_parser()._subparsers._group_actions[0].choices or ())  # type: ignore[union-attr]
     worst = OK
     for argv in steps(wb, day):
         if argv[0] not in known:

@@ -34,8 +34,8 @@ def to_csv(report: AgingReport) -> bytes:
     """Summary rows (and detail rows when the report has them), then a totals row."""
     from .csvsafe import write_csv
 
-    header = ["Customer ID", "Customer", "Reference", "Date", "Due Date", "Days Overdue",
-              *bucket_labels("en"), "Total"]
+    header: list[object] = ["Customer ID", "Customer", "Reference", "Date", "Due Date", "Days Overdue",
+                            *bucket_labels("en"), "Total"]
     rows: list[list[object]] = [header]
     for row in report.rows:
         rows.append([row.customer.id, row.customer.name, "", None, None, None, *row.ageing.amounts, row.total])
