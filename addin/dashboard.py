@@ -44,6 +44,7 @@ from .clock import zone
 from .ledger import Ageing, CustomerSummary, Ledger
 from .model import Book, Customer, Invoice
 from .money import ZERO, from_number
+from .perf import quiet_gc
 from .problems import Problem, notice
 from .workbook import dashboard_layout as layout
 from .workbook import guard, schema
@@ -262,9 +263,9 @@ def _invoice_updates(book: Book, ledger: Ledger, as_of: dt.date, current: Curren
             old = old_rows.get(inv.key, empty)
             status_now = old.get(k_status, "")
         values: list[tuple[str, Cell]] = []
-        if w_paid and (old is None or k_paid not in old or not same(old[k_paid], item.paid)):
+        if w_paid and (old is None or _changed(old.get(k_paid, _MISSING), item.paid)):
             values.append((INVOICE_PAID, _float(item.paid)))
-        if w_balance and (old is None or k_balance not in old or not same(old[k_balance], item.balance)):
+        if w_balance and (old is None or _changed(old.get(k_balance, _MISSING), item.balance)):
             values.append((INVOICE_BALANCE, _float(item.balance)))
         if w_status:
             status = invoice_status(inv, item.balance, as_of, status_now if isinstance(status_now, str) else "")
@@ -272,6 +273,16 @@ def _invoice_updates(book: Book, ledger: Ledger, as_of: dt.date, current: Curren
                 values.append((INVOICE_STATUS, status))
         if values:
             yield SetCells(schema.INVOICES.name, INVOICE_NO, inv.number, tuple(values))
+
+
+_MISSING = object()
+
+
+def _changed(old: Any, new: Decimal) -> bool:
+    """A cell holding ``old`` (``_MISSING``: no such cell) must be written to show ``new``."""
+    if type(old) is float:  # the usual case, without same()'s dispatch
+        return from_number(old) != new
+    return old is _MISSING or not same(old, new)
 
 
 _floats: dict[Decimal, float] = {}
@@ -431,12 +442,17 @@ def refresh_book(book: Book, day: dt.date, current: Callable[[], Current] | None
     the journal) but are not queued; while the workbook is open in Excel nothing is written and
     the next refresh computes them again.
     """
-    from .journal import Journal
-    from .workbook.store import write_updates
-
     if book.path is None:
         raise ValueError("refresh_book needs a book read from a file")
     path = Path(book.path)
+    with quiet_gc():  # a burst of records (ledger, current cells, 100,000 updates): see addin.perf
+        return _refresh(book, path, day, current)
+
+
+def _refresh(book: Book, path: Path, day: dt.date, current: Callable[[], Current] | None) -> Refreshed:
+    from .journal import Journal
+    from .workbook.store import write_updates
+
     ledger = Ledger.from_book(book)
     with Journal.open(path) as journal:
         count = reminders_sent(journal, day, zone(book.settings.timezone))

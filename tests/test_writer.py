@@ -470,3 +470,45 @@ def test_rows_and_cells_without_references_and_a_prefixed_namespace(make_workboo
     assert calamine(out, "Group Members") == [["Group", "Customer ID"], ["Small", "C2"], ["New", "C3"]]
     xml = part(out, target)
     assert xml.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<x:worksheet') and b"<x:row r=\"2\"" in xml
+
+
+# --- the fast path for rows whose new cells go last -------------------------------------------
+
+
+def test_cells_appended_at_the_end_of_rows_are_the_bytes_the_general_path_writes(
+        make_workbook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from addin.workbook import writer
+
+    src = make_workbook({"Invoices": [
+        ["Invoice No", "Amount", "Paid", "Status", "Note"],
+        ["INV-1", 10, None, None, None],
+        ["INV-2", 20, 5, None, None],  # Paid exists: the fast path must step aside
+        ["INV-3", 30, None, None, None],
+        ["INV-4", dt.date(2026, 3, 1), None, None, None],
+        ["INV-5", 50, None, None, None],
+    ]})
+    updates = [
+        SetCells("Invoices", "Invoice No", "INV-1", row(Paid=1.5, Status="Open")),
+        SetCells("Invoices", "Invoice No", "INV-2", row(Paid=2.25, Status=" spaced & <odd> ")),
+        SetCells("Invoices", "Invoice No", "INV-3", row(Paid=3, Status="x" * 300, Note=True)),
+        SetCells("Invoices", "Invoice No", "INV-4", row(Status="Paid", Note=dt.date(2026, 4, 1))),
+        SetCells("Invoices", "Invoice No", "INV-5", row(Paid=-0.0, Status="line\nbreak", Note=None)),
+    ]
+    fast, general = tmp_path / "fast.xlsx", tmp_path / "general.xlsx"
+    taken: list[bool] = []
+    appended = writer._RowWriter._appended
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        added = appended(self, *args, **kwargs)
+        taken.append(added is not None)
+        return added
+
+    monkeypatch.setattr(writer._RowWriter, "_appended", counted)
+    fast_report = apply(src, fast, updates)
+    assert taken.count(True) == 4  # every row but INV-2, which has a Paid cell already
+    monkeypatch.setattr(writer._RowWriter, "_appended", lambda *args, **kwargs: None)
+    general_report = apply(src, general, updates)
+    assert part(fast, "xl/worksheets/sheet1.xml") == part(general, "xl/worksheets/sheet1.xml")
+    assert fast_report == general_report
+    assert '<c r="C2"><v>1.5</v></c><c r="D2" t="inlineStr"><is><t>Open</t></is></c></row>' in \
+        part(fast, "xl/worksheets/sheet1.xml").decode()

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, Update
+from ..perf import quiet_gc
 from ..problems import Problem, error, warning
 from . import schema
 
@@ -746,35 +747,44 @@ class _SheetPlan:
             self.head = reader.head()
             previous = 0
             row_r = b"<" + rx.p + b'row r="'
+            at = len(row_r)
+            f_tag = b"<" + rx.p + b"f"
+            has_v, has_is = rx.has_value
+            next_chunk, present, candidates, recent = reader.next, self.present, self.candidates, self.recent
+            key_of, rows = self._key, self.rows
             self.r_first = True  # every row starts <row r="N" (as Excel writes): pass two may skip rows
             while True:
-                kind, chunk = reader.next()
+                kind, chunk = next_chunk()
                 if kind == TAIL:
                     self.tail = chunk
                     break
                 if kind == ROW:
-                    n, _ = _row_number(chunk, rx, previous)
-                    if n <= previous or not chunk.startswith(row_r):
+                    if chunk.startswith(row_r):  # what _row_number reads, without its detours
+                        n = int(chunk[at:chunk.find(b'"', at)])
+                        if n <= previous:
+                            self.r_first = False
+                    else:
+                        n, _ = _row_number(chunk, rx, previous)
                         self.r_first = False
                     previous = n
-                    self.present.append(n)
+                    present.append(n)
                     if n == 1:
                         self._read_header(chunk)
                         continue
-                    if b"<" + rx.p + b"f" in chunk and rx.f.search(chunk):
+                    if f_tag in chunk and rx.f.search(chunk):
                         self.formula_rows.append(n)
-                    if rx.has_value[0] in chunk or rx.has_value[1] in chunk:
-                        self.candidates.append(n)
-                        self.recent.append((n, chunk))
+                    if has_v in chunk or has_is in chunk:
+                        candidates.append(n)
+                        recent.append((n, chunk))
                         if self.lookup:
                             keys = {}
                             for col in self.lookup:
-                                key = self._key(chunk, col, n)
+                                key = key_of(chunk, col, n)
                                 if key is not None:
                                     keys[col] = key
                             if keys:
                                 row = _Row(n, keys)
-                                self.rows.append(row)
+                                rows.append(row)
                                 self._add(row)
         if not self.header:
             self._lookup_columns()
@@ -790,14 +800,18 @@ class _SheetPlan:
     def _lookup_columns(self) -> None:
         """The columns rows are looked up by, and the values looked for in each."""
         wanted: dict[int, set[str]] = {}
+        header, norm_keys, index = self.header, self.norm_keys, self.index
         for _, u in self.updates:
             pairs = [(u.key_header, u.key)] if isinstance(u, SetCells) else list(u.where) if isinstance(u, ReplaceRows) else []
             for h, v in pairs:
-                col = self.header.get(_header_key(h))
+                col = header.get(_header_key(h))
                 if col:
-                    key = self.norm_keys[v] = _norm(v)
-                    wanted.setdefault(col, set()).add(key)
-                    self.index.setdefault(col, {})
+                    key = norm_keys[v] = schema.normalize(v)
+                    keys = wanted.get(col)
+                    if keys is None:
+                        keys = wanted[col] = set()
+                        index.setdefault(col, {})
+                    keys.add(key)
         self.lookup = set(wanted)
         self.wanted = {col: frozenset(keys) for col, keys in wanted.items()}
         self.wanted_sst: dict[int, dict[int, str]] = {}
@@ -912,16 +926,17 @@ class _SheetPlan:
             self._problem("warning", "1", f'column "{u.key_header}" is missing, so "{u.key}" could not be updated',
                           f'add the header "{u.key_header}" in row 1')
             return
-        rows = self._find(col, self.norm_keys.get(u.key) or _norm(u.key))
-        if not rows:
+        key = self.norm_keys.get(u.key) or _norm(u.key)
+        row = next((r for r in self.index.get(col, {}).get(key, ()) if not r.deleted and r.keys.get(col) == key), None)
+        if row is None:  # the first row _find gives, without building the list
             self.report.skipped.append(i)
             self._problem("warning", "", f'{u.key_header} "{u.key}" was not found, so its row was not updated',
                           "check that the row was not deleted or its key changed")
             return
-        row = rows[0]
+        sets, lookup = row.sets, self.lookup
         for c, v in self._columns(u.values).items():
-            row.sets[c] = v
-            if c in self.lookup:
+            sets[c] = v
+            if c in lookup:
                 row.keys[c] = _norm(_value_text(v))
                 self.index[c].setdefault(row.keys[c], []).append(row)
 
@@ -1135,13 +1150,21 @@ class _SheetPlan:
                 dense = min(self.deleted[0] if self.deleted else never,
                             self.last_record_orig + 1 if self.new_rows else never,
                             self.at_new[0][0] if self.at_new else never)
+                edited: list[bytes] = []  # yielded in blocks: fewer, larger writes to the compressor
+                size = 0
                 for n in sorted(n for n in self.row_sets if n < dense):
-                    yield reader.copy_until(self._row_marker(n))
+                    raw = reader.copy_until(self._row_marker(n))
                     kind, chunk = reader.next()
                     if kind != ROW:
                         raise BadWorkbook(f"{self.name}: row {n} vanished between two reads")
-                    yield writer.edit_row(chunk, n, n, self.row_sets[n])
+                    chunk = writer.edit_row(chunk, n, n, self.row_sets[n])
+                    edited += (raw, chunk)
+                    size += len(raw) + len(chunk)
+                    if size > BLOCK:
+                        yield b"".join(edited)
+                        edited, size = [], 0
                     previous = last_final = n
+                yield b"".join(edited)
                 i = bisect_left(self.present, dense)
                 yield reader.copy_until(self._row_marker(self.present[i]) if i < len(self.present) else b"<\0")
                 if i:
@@ -1233,6 +1256,11 @@ _KEEP_OUT = re.compile(rb"\s(?:r|s|t|cm|vm)=\"[^\"]*\"")
 _col_numbers: dict[bytes, int] = {}
 
 
+@lru_cache(maxsize=1024)
+def _col_name(col: int) -> str:
+    return col_letters(col)
+
+
 def _col_of(letters: bytes) -> int:
     n = _col_numbers.get(letters)
     if n is None:
@@ -1255,6 +1283,8 @@ class _RowWriter:
         self.ref_start = re.compile(rb"<" + re.escape(p) + rb"c r=\"([A-Z]{1,3})\d+\"")
         self.any_cell = tuple(b"<" + p + b"c" + end for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
         self.at_rows = set(plan.at_sets)
+        self._texts: dict[str, bytes] = {}
+        self.plain_row = b"<" + p + b'row r="'
 
     def style_for(self, col: int, row_style: int | None, n: int = 0) -> int | None:
         """A new cell's style: the column's records' style; for cells set by address, the row's or <col>'s."""
@@ -1310,6 +1340,12 @@ class _RowWriter:
 
     def edit_row(self, chunk: bytes, orig: int, final: int, sets: dict[int, Cell]) -> bytes:
         rx = self.rx
+        if sets and final == orig:
+            start = self.plain_row + str(final).encode() + b'">'
+            if chunk.startswith(start):  # a row tag with nothing else to change, and its cells
+                added = self._appended(chunk, final, sets, None, len(start), len(chunk) - len(rx.close_row))
+                if added is not None:
+                    return b"".join([chunk[:len(chunk) - len(rx.close_row)], *added, rx.close_row])
         tag_end = chunk.find(b">") + 1
         start = chunk[:tag_end]
         closed = start.endswith(b"/>")
@@ -1335,6 +1371,53 @@ class _RowWriter:
                 start = start[:spans.start()] + f' spans="{lo}:{hi}"'.encode() + start[spans.end():]
         return start + body + rx.close_row
 
+    def _appended(self, body: bytes, n: int, sets: dict[int, Cell], row_style: int | None,
+                  lo: int = 0, hi: int | None = None) -> list[bytes] | None:
+        """The common case, fast: every cell of ``body[lo:hi]`` is referenced and left of the cells set.
+
+        Such a row gets the new cells after its others: they are returned (what ``_set_cells``
+        puts after the body); None for any other row.
+        """
+        hi = len(body) if hi is None else hi
+        letters = self.ref_start.findall(body, lo, hi)
+        if len(letters) != body.count(self.c_open, lo, hi) and \
+                len(letters) != sum(body.count(t, lo, hi) for t in self.any_cell):
+            return None
+        cols = sorted(sets)
+        if letters:
+            try:
+                last = max(map(_col_numbers.__getitem__, letters))
+            except KeyError:
+                last = max(map(_col_of, letters))
+            if last >= cols[0]:
+                return None
+        row = str(n)
+        return [self._new_cell(col, row, sets[col], self.style_for(col, row_style, n)) for col in cols]
+
+    def _new_cell(self, col: int, row: str, value: Cell, style: int | None) -> bytes:
+        """``cell()`` for a cell with no predecessor; finite floats and short texts without its detours."""
+        if type(value) is float and value - value == 0:  # finite
+            body = self.v_open + repr(value).encode() + self.v_close
+            t = b'">'
+        elif type(value) is str and len(value) < 256:
+            known = self._texts.get(value)
+            body = known if known is not None else self._text(value)
+            t = b'" t="inlineStr">'
+        else:
+            return self.cell(_col_name(col) + row, value, style)
+        ref = _col_name(col) + row
+        self.changed.append(ref)
+        s = b'" s="' + str(style).encode() if style else b""
+        return self.c_open + b' r="' + ref.encode() + s + t + body + self.c_close
+
+    def _text(self, text: str) -> bytes:
+        """An inline string's ``<is>`` element, as ``cell()`` writes it (remembered: texts repeat)."""
+        space = b' xml:space="preserve"' if text != text.strip() or "\n" in text else b""
+        body = self.is_open + space + b">" + _escape(text) + self.is_close
+        if len(self._texts) < 10_000:
+            self._texts[text] = body
+        return body
+
     def _starts(self, body: bytes) -> list[tuple[int, int]] | None:
         """(column, offset) of each cell, when every cell starts with its reference; else None."""
         found = [(_col_of(m.group(1)), m.start()) for m in self.ref_start.finditer(body)]
@@ -1344,6 +1427,9 @@ class _RowWriter:
         return found if len(found) == total else None
 
     def _set_cells(self, body: bytes, n: int, sets: dict[int, Cell], row_style: int | None) -> bytes:
+        added = self._appended(body, n, sets, row_style)
+        if added is not None:
+            return body + b"".join(added)
         starts = self._starts(body)
         if starts is None:
             return self._set_cells_any(body, n, sets, row_style)
@@ -1564,6 +1650,11 @@ def apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
     src, dst = Path(src), Path(dst)
     if src.resolve() == dst.resolve():
         raise ValueError("apply() writes a new file: src and dst must differ")
+    with quiet_gc():  # rows and cells by the 100,000: see addin.perf
+        return _apply(src, dst, updates)
+
+
+def _apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
     report = WriteReport()
     pkg = _Package(src)
     deflated: dict[str, _Deflated] = {}
@@ -1606,8 +1697,12 @@ def apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
 def _plan(book: _Book, updates: Sequence[Update], report: WriteReport) -> list[_SheetPlan]:
     """Group the updates by sheet (keeping their order) and plan each touched sheet."""
     groups: dict[str, list[tuple[int, Update]]] = {}
+    keys: dict[str, str] = {}  # sheet name as given -> normalized (100,000 updates name 3 sheets)
     for i, u in enumerate(updates):
-        groups.setdefault(_norm(u.sheet), []).append((i, u))
+        key = keys.get(u.sheet)
+        if key is None:
+            key = keys[u.sheet] = _norm(u.sheet)
+        groups.setdefault(key, []).append((i, u))
     plans = []
     for key, items in groups.items():
         entry = book.sheet(items[0][1].sheet)
