@@ -135,7 +135,7 @@ def load(path: Path) -> Book:
     fingerprint = _fingerprint(path)  # before reading: a later save shows as a change
     with quiet_gc():
         book = _load(path, workbook, fingerprint)
-    settle()
+        settle()  # while paused: the collector would otherwise scan every new record once, for nothing
     return book
 
 
@@ -221,9 +221,9 @@ class Same:
 def _build(cls: type, count: int, values: dict[str, Sequence[Any] | Same]) -> list[Any]:
     """``count`` frozen ``cls`` records from aligned columns (field -> values or Same), at C speed.
 
-    Each record's ``__dict__`` is a copy of one prototype with the varying fields set, assigned
-    directly instead of running the generated ``__init__`` (about three times dearer): the
-    values are already typed and checked. Fields not given take their default.
+    Each record's ``__dict__`` is made by a comprehension compiled for the fields (``_filler``)
+    and assigned directly instead of running the generated ``__init__`` (about three times
+    dearer): the values are already typed and checked. Fields not given take their default.
     """
     proto: dict[str, Any] = {}
     columns = {}
@@ -238,12 +238,37 @@ def _build(cls: type, count: int, values: dict[str, Sequence[Any] | Same]) -> li
             proto[f.name] = f.default
         else:
             raise TypeError(f"{cls.__name__}.{f.name} needs a value")  # pragma: no cover - a bug
-    fields = list(map(dict.copy, repeat(proto, count)))
-    for name, column in columns.items():
-        deque(map(dict.__setitem__, fields, repeat(name), column), maxlen=0)
+    if columns:
+        fields = _filler(tuple(proto), tuple(columns))(proto, *columns.values())
+    else:
+        fields = list(map(dict.copy, repeat(proto, count)))
     records: list[Any] = list(map(object.__new__, repeat(cls, count)))
     deque(map(object.__setattr__, records, repeat("__dict__"), fields), maxlen=0)
     return records
+
+
+_FILLERS: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _filler(names: tuple[str, ...], varying: tuple[str, ...]) -> Any:
+    """``fill(proto, *columns)``: one dict per row, keys ``names`` in order, ``varying`` from the columns.
+
+    Compiled once per field list, as ``dataclasses`` compiles ``__init__``: a dict display in a
+    comprehension is about twice as fast as copying a prototype and setting each varying field.
+    """
+    fill = _FILLERS.get((names, varying))
+    if fill is None:
+        local = {name: f"_v{varying.index(name)}" if name in varying else f"_c{n}" for n, name in enumerate(names)}
+        consts = "".join(f"    _c{n} = proto[{name!r}]\n" for n, name in enumerate(names) if name not in varying)
+        values = ", ".join(f"_v{n}" for n in range(len(varying)))
+        columns = ", ".join(f"_col{n}" for n in range(len(varying)))
+        display = ", ".join(f"{name!r}: {local[name]}" for name in names)
+        source = (f"def fill(proto, {columns}):\n{consts}"
+                  f"    return [{{{display}}} for {values}, in zip({columns})]\n")
+        scope: dict[str, Any] = {}
+        exec(source, scope)  # noqa: S102 - the field names of our own dataclasses
+        fill = _FILLERS[(names, varying)] = scope["fill"]
+    return fill
 
 
 def _origins(table: Table) -> list[Origin]:
@@ -545,30 +570,34 @@ class _Reader:
     def customers(self) -> dict[str, Customer]:
         """Customers by normalized ID; a repeated ID is an error (the first row stands)."""
         table = self.table(schema.CUSTOMERS)
-        found: dict[str, Customer] = {}
-        if table is None:
-            return found
+        if table is None or not table.rows:
+            return {}
         spec = schema.CUSTOMERS
-        email_keys = [c.key for c in spec.columns if c.kind is schema.Kind.EMAILS]
+        email_keys = {c.key for c in spec.columns if c.kind is schema.Kind.EMAILS}
         rename = {CUSTOMER_ID: "id", spec.column("Email").key: "emails",
                   spec.column("Statement Email").key: "statement_emails"}
         attrs = _attributes(Customer, spec, rename)
-        for row, v in table.records():
-            cid = v[CUSTOMER_ID]
-            key = schema.normalize(cid)
-            first = found.get(key)
-            if first is not None:
-                self.at(table, row, CUSTOMER_ID, Severity.ERROR,
-                        f'customer ID "{cid}" is already used on row {first.origin.row}',
-                        "give each customer its own ID; this row is not used", cid)
-                continue
-            fields = dict(v)
-            for k in email_keys:
-                if k in fields:
-                    fields[k] = "; ".join(fields[k])
-            kwargs = {attrs[k]: val for k, val in v.items() if k in attrs}
-            found[key] = Customer(**kwargs, fields=fields, origin=Origin(table.name, row, table.letters))
-        return found
+        ids = table.columns[CUSTOMER_ID]
+        keys = list(map(schema.normalize, ids))
+        mask = [True] * len(keys)
+        if len(set(keys)) != len(keys):
+            first: dict[str, int] = {}
+            for i, key in enumerate(keys):
+                if key in first:
+                    self.at(table, table.rows[i], CUSTOMER_ID, Severity.ERROR,
+                            f'customer ID "{ids[i]}" is already used on row {table.rows[first[key]]}',
+                            "give each customer its own ID; this row is not used", ids[i])
+                    mask[i] = False
+                else:
+                    first[key] = i
+        table.keep(mask)
+        # Every column, addresses joined as typed, for group rules.
+        names = list(table.columns)
+        texts = [list(map("; ".join, v)) if k in email_keys else v for k, v in table.columns.items()]
+        fields = list(map(dict, map(zip, repeat(names), zip(*texts, strict=True))))
+        values: dict[str, Sequence[Any] | Same] = {attrs[k]: v for k, v in table.columns.items() if k in attrs}
+        records = _build(Customer, len(table.rows), {**values, "fields": fields, "origin": _origins(table)})
+        return dict(zip(compress(keys, mask), records, strict=True))
 
     def _canonical_customers(self, table: Table, customers: dict[str, Customer],
                              ids: Sequence[str], mask: list[bool], dropped: list[int]) -> list[str]:
@@ -694,11 +723,12 @@ class _Reader:
         if any(map(operator.gt, amounts, map(operator.attrgetter("amount"), invoices))):
             over = {i.number for i, a in zip(invoices, amounts, strict=True) if a > i.amount}
         if len(counts) < len(numbers):  # invoices paid in several rows: add them up
+            several = {n for n, count in counts.items() if count > 1}
+            rows = list(map(several.__contains__, numbers))
             totals: dict[str, Decimal] = {}
-            for number, amount in zip(numbers, amounts, strict=True):
-                if counts[number] > 1:
-                    totals[number] = totals.get(number, 0) + amount
-            by_number = {i.number: i for i in invoices if i.number in totals}
+            for number, amount in zip(compress(numbers, rows), compress(amounts, rows), strict=True):
+                totals[number] = totals.get(number, 0) + amount
+            by_number = {i.number: i for i in compress(invoices, rows)}
             over |= {n for n, total in totals.items() if total > by_number[n].amount}
         if not over:
             return
