@@ -393,3 +393,31 @@ def test_records_made_by_the_reader_equal_records_made_by_their_constructors(mak
         assert again == record and hash(again) == hash(record)
         assert vars(again) == vars(record)
     assert book.payments[0].invoice_no == "Inv  7"
+
+
+def test_a_number_repeating_a_row_dropped_for_an_error_is_still_a_repeat(make_workbook):
+    path = make_workbook({
+        "Customers": [["Customer ID", "Name", "Status", "Email"], ["C1", "Ada", "Active", "ada@example.com"]],
+        "Invoices": [["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount"],
+                     ["INV-1", "C1", dt.date(2026, 3, 1), "31/02/2026", 100],
+                     [" inv-1 ", "C1", dt.date(2026, 3, 1), dt.date(2026, 3, 31), 50]],
+    })
+    book = load(path)
+    assert [str(p) for p in book.problems if p.sheet == "Invoices"] == [
+        'Invoices!D2: due date "31/02/2026" is not a date — type it as a date, e.g. 2026-02-28',
+        'Invoices!A3: invoice number "inv-1" repeats row 2 ("INV-1") — give each invoice its own number; '
+        "this row is not used",
+    ]
+    assert book.invoices == ()
+
+
+def test_invoice_keys_match_the_schema_rule_even_with_a_line_break_inside(make_workbook):
+    from addin.workbook.schema import normalize
+
+    path = make_workbook({
+        "Customers": [["Customer ID", "Name", "Status", "Email"], ["C1", "Ada", "Active", "ada@example.com"]],
+        "Invoices": [["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount"],
+                     ["INV\n7", "C1", dt.date(2026, 3, 1), dt.date(2026, 3, 31), 50]],
+    })
+    [invoice] = load(path).invoices
+    assert invoice.key == normalize(invoice.number) == "inv 7"

@@ -126,6 +126,7 @@ IDENTITY = {
 # Rows of these sheets belong to the customer in their Customer ID column.
 CUSTOMER_ROWS = {schema.CUSTOMERS.key, schema.INVOICES.key, schema.PAYMENTS.key}
 CUSTOMER_ID = schema.CUSTOMERS.column("Customer ID").key
+ROW = "__row"  # the sheet row of a dropped record's values
 
 
 def load(path: Path) -> Book:
@@ -278,8 +279,8 @@ def _origins(table: Table) -> list[Origin]:
 
 def _keys(texts: Sequence[str]) -> list[str]:
     """``schema.normalize`` of trimmed texts; a C-speed casefold when none holds odd spacing."""
-    joined = "\n".join(texts)
-    if "  " not in joined and joined.replace("\n", "").isprintable():
+    joined = "\x00".join(texts)  # a line break inside a text is not printable: the slow path
+    if "  " not in joined and joined.replace("\x00", "").isprintable():
         return list(map(str.casefold, texts))
     return list(map(schema.normalize, texts))
 
@@ -502,7 +503,7 @@ class _Reader:
                         drop = True
             if drop:
                 mask[i] = False
-                table.dropped.append({k: v[i] for k, v in table.columns.items()})
+                table.dropped.append({**{k: v[i] for k, v in table.columns.items()}, ROW: table.rows[i]})
         table.keep(mask)
 
     # --- the book -------------------------------------------------------------------------
@@ -627,20 +628,28 @@ class _Reader:
         numbers = table.column("Invoice No")
         keys = _keys(numbers)
         k_no = table.spec.column("Invoice No").key
-        self.dropped_invoices = set(_keys([v[k_no] for v in table.dropped if v.get(k_no)]))
+        dropped = [v for v in table.dropped if v.get(k_no)]
+        self.dropped_invoices = set(_keys([v[k_no] for v in dropped]))
+        # A row dropped for an error still owns its number: a later row repeating it is an error too.
+        earlier: dict[str, tuple[int, str]] = {}
+        for v, key in zip(dropped, _keys([v[k_no] for v in dropped]), strict=True):
+            earlier.setdefault(key, (v[ROW], v[k_no]))
         ids = table.column("Customer ID")
         mask = [True] * len(keys)
-        if len(set(keys)) != len(keys):
-            first: dict[str, int] = {}
+        if len(set(keys)) != len(keys) or not self.dropped_invoices.isdisjoint(keys):
+            first: dict[str, tuple[int, str]] = {}
             for i, key in enumerate(keys):
-                if key in first:
-                    j = first[key]
-                    self.at(table, table.rows[i], k_no, Severity.ERROR,
-                            f'invoice number "{numbers[i]}" repeats row {table.rows[j]} ("{numbers[j]}")',
+                row = table.rows[i]
+                seen = first.get(key)
+                if key in earlier and earlier[key][0] < row and (seen is None or earlier[key][0] < seen[0]):
+                    seen = earlier[key]
+                if seen is not None:
+                    self.at(table, row, k_no, Severity.ERROR,
+                            f'invoice number "{numbers[i]}" repeats row {seen[0]} ("{seen[1]}")',
                             "give each invoice its own number; this row is not used", ids[i] or None)
                     mask[i] = False
                 else:
-                    first[key] = i
+                    first[key] = (row, numbers[i])
         unknown: list[int] = []
         canonical = self._canonical_customers(table, customers, ids, mask, unknown)
         self.dropped_invoices.update(keys[i] for i in unknown)
