@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..problems import Problem, Severity, error
 from ..workbook import schema
@@ -28,6 +30,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from ..ledger import Ledger
     from ..model import Book, Group
 
 
@@ -139,20 +142,46 @@ def _print_refusal(problem: Problem) -> int:
     return PROBLEMS
 
 
-def show_command(args: argparse.Namespace) -> int:
+@dataclass
+class _Opened:
+    """A group command's starting point: the book, the group, the day and what this user may see."""
+
+    book: Book
+    group: Group
+    ledger: Ledger
+    day: dt.date
+    visible: frozenset[str] | None
+
+    def members(self) -> list[Any]:
+        from ..groups import visible_members
+
+        return visible_members(self.book, self.ledger, self.group, self.day, self.visible)
+
+
+def _open(args: argparse.Namespace) -> _Opened | None:
+    """Read the workbook and find the group; None (refusal printed) when this user has no access."""
     from ..access import access_for, visible_for
-    from ..groups import check_rules, is_vendor_group, rules_of, summary_line, visible_members
     from ..ledger import Ledger
-    from ..model import Customer
-    from ..render import fmt
 
     book = load_book(args.workbook)
     group = _group(book, args.name)
     access = access_for(book)
     if _refused(access.refusal(book)):
-        return PROBLEMS
+        return None
     ledger, day = Ledger.from_book(book), as_of(args, book)
-    members = visible_members(book, ledger, group, day, visible_for(book, ledger, day, access))
+    return _Opened(book, group, ledger, day, visible_for(book, ledger, day, access))
+
+
+def show_command(args: argparse.Namespace) -> int:
+    from ..groups import check_rules, is_vendor_group, rules_of, summary_line
+    from ..model import Customer
+    from ..render import fmt
+
+    opened = _open(args)
+    if opened is None:
+        return PROBLEMS
+    book, group, ledger, day = opened.book, opened.group, opened.ledger, opened.day
+    members = opened.members()
     language = book.settings.language or "en"
     line = summary_line(rules_of(book, group), language) or "no rules: only the members added by hand"
     print(f"{group.name}: {line}")
@@ -178,20 +207,15 @@ def _aligned(rows: Sequence[Sequence[str]]) -> Iterable[str]:
 
 
 def email_command(args: argparse.Namespace) -> int:
-    from ..access import access_for, visible_for
     from ..groups import campaign, campaign_prefix, email_group
-    from ..ledger import Ledger
 
-    book = load_book(args.workbook)
-    group = _group(book, args.name)
-    access = access_for(book)
-    if _refused(access.refusal(book)):
+    opened = _open(args)
+    if opened is None:
         return PROBLEMS
-    ledger, day = Ledger.from_book(book), as_of(args, book)
+    book, group, day = opened.book, opened.group, opened.day
     prefix = campaign_prefix(group, campaign(day, args.subject, args.message))
-    plan = email_group(book, ledger, group.name, args.subject, args.message, day,
-                       only=_split_ids(args.only), visible=visible_for(book, ledger, day, access),
-                       sent=_sent_keys(book, prefix))
+    plan = email_group(book, opened.ledger, group.name, args.subject, args.message, day,
+                       only=_split_ids(args.only), visible=opened.visible, sent=_sent_keys(book, prefix))
     if not plan.emails:
         for line in plan.lines:
             print(line)
@@ -211,18 +235,13 @@ def _sent_keys(book: Book, prefix: str) -> set[str]:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from ..access import access_for, visible_for
-    from ..groups import export_rows, visible_members
-    from ..ledger import Ledger
+    from ..groups import export_rows
     from ..render.csvsafe import write_csv
 
-    book = load_book(args.workbook)
-    group = _group(book, args.name)
-    access = access_for(book)
-    if _refused(access.refusal(book)):
+    opened = _open(args)
+    if opened is None:
         return PROBLEMS
-    ledger, day = Ledger.from_book(book), as_of(args, book)
-    members = visible_members(book, ledger, group, day, visible_for(book, ledger, day, access))
+    group, members = opened.group, opened.members()
     out: Path = args.out
     try:
         write_atomically(out, write_csv(export_rows(members)))
