@@ -301,6 +301,7 @@ SHEETS: tuple[Sheet, ...] = (
     REMINDERS, STATEMENT_SCHEDULES, USERS, VENDORS, LOG,
 )
 START_HERE = "Start here"
+LISTS = "Lists"  # hidden sheet of the template holding long drop-down lists; not read
 SHEETS_BY_KEY = {s.key: s for s in (*SHEETS, DASHBOARD)}
 
 

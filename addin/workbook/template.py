@@ -36,7 +36,7 @@ FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)  # document properties: two builds
 CREATOR = "Receivables"
 TABLE_STYLE = "TableStyleLight9"
 LAST_ROW = 1_048_576  # validations cover the whole column below the header
-LISTS_SHEET = "Lists"  # hidden helper sheet for drop-downs longer than Excel's 255 characters
+LISTS_SHEET = schema.LISTS  # hidden helper sheet for drop-downs longer than Excel's 255 characters
 LIST_LIMIT = 255
 ERROR_LIMIT = 225  # Excel's longest validation message
 
