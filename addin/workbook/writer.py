@@ -1563,19 +1563,7 @@ class _ZipOut:
         flags = 0x0800 if not name.isascii() else 0
         t, d = _dos_time(date_time)
         self.f.write(_LOCAL.pack(0x04034B50, 20, flags, 8, t, d, 0, 0, 0, len(raw_name), 0) + raw_name)
-        comp = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
-        crc = size = csize = 0
-        for chunk in chunks:
-            crc = zlib.crc32(chunk, crc)
-            size += len(chunk)
-            out = comp.compress(chunk)
-            csize += len(out)
-            self.f.write(out)
-        out = comp.flush()
-        csize += len(out)
-        self.f.write(out)
-        if size >= 0xFFFFFFFF or csize >= 0xFFFFFFFF:
-            raise BadWorkbook(f"{name} would exceed 4 GB")
+        crc, size, csize = _compress(chunks, self.f.write, name)
         end = self.f.tell()
         self.f.seek(offset + 14)
         self.f.write(struct.pack("<III", crc, csize, size))
@@ -1610,6 +1598,13 @@ def _deflate(chunks: Iterable[bytes]) -> _Deflated:
     import tempfile
 
     spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 - closed by apply
+    crc, size, csize = _compress(chunks, spool.write, "a sheet")
+    spool.seek(0)
+    return _Deflated(spool, crc, size, csize)  # type: ignore[arg-type]
+
+
+def _compress(chunks: Iterable[bytes], write: Callable[[bytes], object], what: str) -> tuple[int, int, int]:
+    """Deflate ``chunks`` (raw, as zip stores them) into ``write``; returns crc, size, compressed size."""
     comp = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
     crc = size = csize = 0
     for chunk in chunks:
@@ -1617,14 +1612,13 @@ def _deflate(chunks: Iterable[bytes]) -> _Deflated:
         size += len(chunk)
         out = comp.compress(chunk)
         csize += len(out)
-        spool.write(out)
+        write(out)
     out = comp.flush()
     csize += len(out)
-    spool.write(out)
-    spool.seek(0)
+    write(out)
     if size >= 0xFFFFFFFF or csize >= 0xFFFFFFFF:
-        raise BadWorkbook("a sheet would exceed 4 GB")
-    return _Deflated(spool, crc, size, csize)  # type: ignore[arg-type]
+        raise BadWorkbook(f"{what} would exceed 4 GB")
+    return crc, size, csize
 
 
 def _write_deflated(out: _ZipOut, name: str, part: _Deflated, date_time: tuple[int, ...]) -> None:
