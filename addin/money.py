@@ -6,7 +6,9 @@ Floats never carry money through the code. Excel stores numbers as binary double
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 ZERO = Decimal("0.00")
@@ -33,6 +35,37 @@ def D(value: object) -> Decimal:
 def cents(value: Decimal) -> Decimal:
     """Round half up to the cent, as bookkeepers and tax offices do."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+_HUNDRED = Decimal(100)
+
+
+def to_cents(amounts: Iterable[Decimal]) -> list[int]:
+    """Amounts as whole numbers of cents, exactly; a fraction of a cent raises ValueError.
+
+    For arithmetic in bulk (the ledger's columns): integers add exactly, as Decimal does.
+    """
+    scaled = list(map(_HUNDRED.__mul__, amounts))
+    whole = list(map(int, scaled))
+    if any(map(operator.ne, scaled, whole)):
+        bad = next(a for a, w in zip(scaled, whole, strict=True) if a != w)
+        raise ValueError(f"{bad / _HUNDRED} is not a whole number of cents")
+    return whole
+
+
+_from_cents: dict[int, Decimal] = {}
+
+
+def from_cents(count: int) -> Decimal:
+    """A whole number of cents as an amount (``1234`` -> ``Decimal("12.34")``). Cached."""
+    try:
+        return _from_cents[count]
+    except KeyError:
+        pass
+    value = Decimal(count).scaleb(-2)
+    if len(_from_cents) < 200_000:
+        _from_cents[count] = value
+    return value
 
 
 _cache: dict[float, Decimal] = {}

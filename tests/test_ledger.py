@@ -1,6 +1,7 @@
 """The books as of a date (SPEC §3), from inline records."""
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -8,6 +9,7 @@ from hypothesis import strategies as st
 
 from addin.ledger import BUCKETS, Ledger, bucket_index
 from addin.model import CREDIT_NOTE, Invoice, Payment
+from addin.workbook.schema import normalize
 
 d = dt.date.fromisoformat
 
@@ -144,3 +146,67 @@ def test_balance_as_of_a_date_never_counts_a_row_dated_after_it(book, day):
     full = Ledger(invoices, payments).summary("C1", as_of)
     cut = Ledger([i for i in invoices if i.invoice_date <= as_of], [p for p in payments if p.date <= as_of])
     assert cut.summary("C1", as_of) == full
+
+
+@st.composite
+def shared_books(draw):
+    """Two customers (one written two ways), payments applied across them, large amounts too."""
+    amounts = st.one_of(cents_st, st.integers(1, 10**15).map(lambda c: Decimal(c).scaleb(-2)))
+    invoices = []
+    for n in range(draw(st.integers(0, 8))):
+        start = START + dt.timedelta(days=draw(days_st))
+        invoices.append(Invoice(f"INV-{n}", draw(st.sampled_from(["C1", "c1 ", "C2"])), start,
+                                start + dt.timedelta(days=draw(st.integers(0, 120))), draw(amounts)))
+    payments = []
+    for n in range(draw(st.integers(0, 10))):
+        target = draw(st.sampled_from(["", "INV-404", *[i.number.lower() for i in invoices]]))
+        payments.append(Payment(f"P{n}", draw(st.sampled_from(["C1", "C2", "C3"])),
+                                START + dt.timedelta(days=draw(days_st)), draw(amounts),
+                                draw(st.sampled_from(["Payment", CREDIT_NOTE])), target))
+    return invoices, payments
+
+
+@settings(max_examples=300, deadline=None)
+@given(shared_books(), days_st)
+def test_customer_figures_agree_with_the_invoice_and_credit_detail(book, day):
+    """Each customer's figures (computed for all at once) equal what its open items and credits add up to."""
+    invoices, payments = book
+    as_of = START + dt.timedelta(days=day)
+    ledger = Ledger(invoices, payments)
+    sums = ledger.summaries(as_of)
+    written = [r.customer_id for r in (*invoices, *payments)]
+    firsts: dict[str, str] = {}
+    for c in written:
+        firsts.setdefault(normalize(c), c)
+    assert list(sums) == list(firsts.values())  # every customer with rows, as first written
+    for i in invoices:
+        assert ledger.applied(i, as_of) == sum(
+            (p.amount for p in payments if normalize(p.invoice_no) == i.key and p.date <= as_of), Decimal(0))
+    for cid in ("C1", "C2", "C3", "C9"):
+        s = ledger.summary(cid, as_of)
+        items = [it for it in ledger.items(cid, as_of) if it.balance > 0]
+        credits = ledger.credits(cid, as_of)
+        buckets = [Decimal(0)] * len(BUCKETS)
+        for it in items:
+            buckets[bucket_index(it.invoice.due_date, as_of)] += it.balance
+        buckets[0] -= sum((c.amount for c in credits), Decimal(0))
+        assert s.customer_id == cid
+        assert s.ageing.amounts == tuple(buckets)
+        assert s.balance == sum(buckets)
+        assert s.open_invoices == len(items)
+        assert s.days_overdue == max((it.days_overdue for it in items), default=0)
+        paid = [p.date for p in ledger.payments_of(cid) if p.date <= as_of and p.type != CREDIT_NOTE]
+        assert s.last_payment_date == max(paid, default=None)
+        first = next((c for c in written if normalize(c) == normalize(cid)), None)
+        if first is not None:
+            assert sums[first] == replace(s, customer_id=first)
+
+
+def test_a_fraction_of_a_cent_is_refused_not_rounded():
+    ledger = Ledger([inv("A", "10.005")], [])
+    try:
+        ledger.summary("C1", d("2026-03-31"))
+    except ValueError as exc:
+        assert "10.005 is not a whole number of cents" in str(exc)
+    else:
+        raise AssertionError("a fraction of a cent was accepted")
