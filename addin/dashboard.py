@@ -36,6 +36,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -342,59 +343,43 @@ def reminders_sent(journal: Journal, day: dt.date, zone: dt.tzinfo | None = None
     return sum(1 for r in journal.sends_between(start, end, SENT) if r.key.startswith((AUTO_PREFIX, MANUAL_PREFIX)))
 
 
-def read_current(path: Path, pending: Iterable[Update] = ()) -> Current:
-    """The add-in cells as the file holds them, with the journal's pending updates laid over."""
+def current_cells(book: Book, dashboard: dict[str, Any] | None) -> Current:
+    """What the add-in cells hold: the columns the reader kept as read, and the Dashboard's cells."""
+    return Current(
+        invoices=_as_read(book, schema.INVOICES, [i.key for i in book.invoices]),
+        customers=_as_read(book, schema.CUSTOMERS, [normalize(c.id) for c in book.customers]),
+        dashboard=dashboard,
+        invoice_columns=frozenset(book.as_read.get(schema.INVOICES.key, ())),
+        customer_columns=frozenset(book.as_read.get(schema.CUSTOMERS.key, ())),
+    )
+
+
+def _as_read(book: Book, sheet: schema.Sheet, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Record key -> {header key: cell value as read} for the sheet's add-in columns."""
+    columns = book.as_read.get(sheet.key, {})
+    names = list(columns)
+    if not names:
+        return {key: {} for key in keys}
+    return dict(zip(keys, map(dict, map(zip, repeat(names), zip(*columns.values(), strict=True))), strict=True))
+
+
+def read_dashboard(path: Path) -> dict[str, Any] | None:
+    """The Dashboard's value cells as the file holds them (None when it has no Dashboard sheet)."""
     from python_calamine import CalamineWorkbook
 
-    from .workbook.cells import as_text
-
-    current = Current()
-    workbook = CalamineWorkbook.from_path(str(path))
-    try:
-        names = {normalize(n): n for n in reversed(workbook.sheet_names)}
-        for sheet, key_header, wanted in (
-            (schema.INVOICES, INVOICE_NO, (INVOICE_PAID, INVOICE_BALANCE, INVOICE_STATUS)),
-            (schema.CUSTOMERS, CUSTOMER_ID, (CUSTOMER_BALANCE, CUSTOMER_OVERDUE)),
-        ):
-            name = names.get(sheet.key)
-            if name is None:
-                continue
-            rows = iter(workbook.get_sheet_by_name(name).iter_rows())
-            first = next(rows, [])
-            head = {normalize(as_text(h)): i for i, h in reversed(list(enumerate(first))) if as_text(h)}
-            cols = [(normalize(h), head[normalize(h)]) for h in wanted if normalize(h) in head]
-            key_at = head.get(normalize(key_header))
-            found: dict[str, dict[str, Any]] = {}
-            if key_at is not None:
-                width = max([key_at, *(i for _, i in cols)]) + 1
-                for r in rows:
-                    if len(r) < width:
-                        r = [*r, *[""] * (width - len(r))]
-                    key = r[key_at]
-                    if key == "":
-                        continue
-                    k = normalize(key) if isinstance(key, str) else normalize(as_text(key))
-                    if k not in found:
-                        found[k] = {c: r[i] for c, i in cols}
-            if sheet is schema.INVOICES:
-                current.invoices, current.invoice_columns = found, frozenset(c for c, _ in cols)
-            else:
-                current.customers, current.customer_columns = found, frozenset(c for c, _ in cols)
-        name = names.get(schema.DASHBOARD.key)
-        if name is not None:
-            current.dashboard = _dashboard_cells(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
-    finally:
-        workbook.close()
-    overlay(current, pending)
-    return current
+    with CalamineWorkbook.from_path(str(path)) as workbook:
+        name = next((n for n in workbook.sheet_names if normalize(n) == schema.DASHBOARD.key), None)
+        if name is None:
+            return None
+        return _dashboard_cells(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
 
 
-def read_current_later(path: Path) -> Callable[[], Current]:
-    """Start reading the add-in cells in a thread (calamine works outside the GIL, beside the reader)."""
+def read_dashboard_later(path: Path) -> Callable[[], dict[str, Any] | None]:
+    """Start reading the Dashboard's cells in a thread, beside the reader."""
     from concurrent.futures import ThreadPoolExecutor
 
-    pool = ThreadPoolExecutor(1, thread_name_prefix="refresh-current")
-    future = pool.submit(read_current, Path(path))
+    pool = ThreadPoolExecutor(1, thread_name_prefix="refresh-dashboard")
+    future = pool.submit(read_dashboard, Path(path))
     pool.shutdown(wait=False)
     return future.result
 
@@ -434,10 +419,11 @@ class Refreshed:
     deferred: bool = False
 
 
-def refresh_book(book: Book, day: dt.date, current: Callable[[], Current] | None = None) -> Refreshed:
+def refresh_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None = None) -> Refreshed:
     """Plan the refresh of a workbook already read and write it (the CLI's door).
 
-    ``current`` returns what the add-in cells hold (default: read them now). The figures are
+    ``dashboard`` returns what the Dashboard's cells hold (default: read them now); the add-in
+    columns are compared as the reader kept them (``Book.as_read``). The figures are
     derived data: they go through the guarded store in one write (after any updates waiting in
     the journal) but are not queued; while the workbook is open in Excel nothing is written and
     the next refresh computes them again.
@@ -446,17 +432,17 @@ def refresh_book(book: Book, day: dt.date, current: Callable[[], Current] | None
         raise ValueError("refresh_book needs a book read from a file")
     path = Path(book.path)
     with quiet_gc():  # a burst of records (ledger, current cells, 100,000 updates): see addin.perf
-        return _refresh(book, path, day, current)
+        return _refresh(book, path, day, dashboard)
 
 
-def _refresh(book: Book, path: Path, day: dt.date, current: Callable[[], Current] | None) -> Refreshed:
+def _refresh(book: Book, path: Path, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None) -> Refreshed:
     from .journal import Journal
     from .workbook.store import write_updates
 
     ledger = Ledger.from_book(book)
     with Journal.open(path) as journal:
         count = reminders_sent(journal, day, zone(book.settings.timezone))
-        cells = current() if current is not None else read_current(path)
+        cells = current_cells(book, dashboard() if dashboard is not None else read_dashboard(path))
         overlay(cells, (u for _, u in journal.pending_updates()))
         plan = plan_refresh(book, ledger, day, count, cells)
         result = write_updates(path, (), journal, book.fingerprint,  # type: ignore[arg-type]
@@ -473,6 +459,6 @@ def refresh(workbook: Path, day: dt.date) -> list[str]:
     """Read, plan and write the refresh (the daemon's door); returns the lines and problems as text."""
     from .workbook.reader import load
 
-    current = read_current_later(workbook)
-    done = refresh_book(load(Path(workbook)), day, current)
+    dashboard = read_dashboard_later(workbook)
+    done = refresh_book(load(Path(workbook)), day, dashboard)
     return [*done.lines, *map(str, done.problems)]

@@ -8,11 +8,12 @@ sheet, a payment's ``invoice_no`` exactly as on the Invoices sheet, so plain ``=
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from .problems import Problem, sheet_ref
 from .workbook.schema import normalize
@@ -284,6 +285,10 @@ class Book:
       sheet_names: sheet key (normalized) -> the sheet's name as it is in the workbook.
       problems: every problem found, in sheet and row order.
       fingerprint: the file's fingerprint when it was read (guard.Fingerprint), for guarded writes.
+      as_read: the add-in's computed columns as the file holds them (cell values as read, not
+        checked), by sheet key and header key, aligned with ``customers`` or ``invoices``; only
+        the columns present. A refresh compares them with the day's figures to write only what
+        changes.
     """
 
     settings: Settings = field(default_factory=Settings)
@@ -301,6 +306,7 @@ class Book:
     path: Path | None = None
     sheet_names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     fingerprint: object | None = field(default=None, compare=False, repr=False)
+    as_read: Mapping[str, Mapping[str, Sequence[Any]]] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def customers_by_id(self) -> dict[str, Customer]:

@@ -421,3 +421,32 @@ def test_invoice_keys_match_the_schema_rule_even_with_a_line_break_inside(make_w
     })
     [invoice] = load(path).invoices
     assert invoice.key == normalize(invoice.number) == "inv 7"
+
+
+def test_the_add_in_columns_are_kept_as_read_aligned_with_the_records_and_never_checked(tmp_path, make_workbook):
+    book = load(make_workbook({
+        "Customers": [["Customer ID", "Name", "Status", "Email", "Balance", "Overdue"],
+                      ["C1", "Acme Ltd", "Active", "ap@acme.example.com", 12.5, "junk"],
+                      ["C1", "Acme again", "Active", "ap@acme.example.com", 1, 2],  # a repeated ID: dropped
+                      [None, None, None, None, 99, None],  # only an add-in cell: still a blank row
+                      ["C2", "Bolt Inc", "Active", "ap@bolt.example.com", None, 0]],
+        "Invoices": [["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount", "Paid", "Balance", "Status"],
+                     ["INV-1", "C1", D1, D31, 100, 40, 60, "Open"],
+                     ["INV-2", "C9", D1, D31, 100, 1, 2, "Paid"],  # an unknown customer: dropped
+                     ["INV-3", "C2", D1, D31, 100, None, "n/a", " Overdue "]],
+    }))
+
+    assert [str(p) for p in book.errors] == [
+        'Customers!A3: customer ID "C1" is already used on row 2 — give each customer its own ID; this row is not used',
+        'Invoices!B3: customer ID "C9" is not on the Customers sheet — add the customer or correct the ID; '
+        "this row is not used",
+    ]
+    assert [c.id for c in book.customers] == ["C1", "C2"]
+    assert book.as_read["customers"] == {"balance": [12.5, ""], "overdue": ["junk", 0.0]}
+    assert [i.number for i in book.invoices] == ["INV-1", "INV-3"]
+    assert book.as_read["invoices"] == {"paid": [40.0, ""], "balance": [60.0, "n/a"], "status": ["Open", " Overdue "]}
+    assert [i.status for i in book.invoices] == ["Open", "Overdue"]
+    assert "balance" not in book.customers[0].fields  # an add-in figure is never a field for group rules
+
+    plain = load(make_workbook({"Customers": CUSTOMERS}))
+    assert plain.as_read == {"customers": {}, "invoices": {}}  # no add-in columns on these sheets

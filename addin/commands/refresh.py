@@ -20,12 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from ..dashboard import read_current_later, refresh_book
+    from ..dashboard import read_dashboard_later, refresh_book
 
-    current = read_current_later(args.workbook) if args.workbook.is_file() else None
+    dashboard = read_dashboard_later(args.workbook) if args.workbook.is_file() else None
     book = load_book(args.workbook)
     day = as_of(args, book)
-    done = refresh_book(book, day, current)
+    done = refresh_book(book, day, dashboard)
     print(f"Refresh of {args.workbook.name} as of {day.isoformat()}")
     for line in done.lines:
         print(line)

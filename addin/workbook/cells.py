@@ -18,10 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..money import AmountError, from_number, parse_amount
 from ..problems import Severity
@@ -615,20 +615,21 @@ _CHUNK = 1 << 20
 
 
 class Ahead:
-    """Runs ``work(name)`` for each name, in order, in a thread; ``get(name)`` waits for that result.
+    """Runs ``work(name)`` for each name (any hashable task), in order, in a thread; ``get(name)``
+    waits for that result.
 
     Used to parse the next sheet (python-calamine releases the GIL while it parses) and to scan
     for error cells while the reader converts the sheet before. An exception raised by ``work``
     is raised again by ``get``.
     """
 
-    def __init__(self, names: Sequence[str], work: Callable[[str], object]) -> None:
+    def __init__(self, names: Sequence[Hashable], work: Callable[[Any], object]) -> None:
         import threading
 
         self.names = list(names)
         self.work = work
-        self.results: dict[str, object] = {}
-        self.failures: dict[str, BaseException] = {}
+        self.results: dict[Hashable, object] = {}
+        self.failures: dict[Hashable, BaseException] = {}
         self.ready = {name: threading.Event() for name in self.names}
         self.stopping = False
         self.thread = threading.Thread(target=self._run, name="reader-ahead", daemon=True)
@@ -637,11 +638,12 @@ class Ahead:
         self.thread.start()
         return self
 
-    def get(self, name: str) -> object:
+    def get(self, name: Hashable) -> object:
+        """The result for ``name``, handed over once (it is not kept)."""
         self.ready[name].wait()
         if name in self.failures:
             raise self.failures[name]
-        return self.results[name]
+        return self.results.pop(name)
 
     def stop(self) -> None:
         """Stop after the current item and wait for the thread."""

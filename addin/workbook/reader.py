@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from itertools import compress, repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from ..model import (
     Book,
@@ -118,6 +118,15 @@ ADDIN_READ = {
     (schema.GROUPS.key, schema.GROUPS.column("Updated").key),
     (schema.STATEMENT_SCHEDULES.key, schema.STATEMENT_SCHEDULES.column("Last Sent").key),
 }
+# Add-in columns kept as the file holds them (Book.as_read), unconverted and unchecked: the
+# refresh compares them with the figures of the day and writes only the cells that change.
+AS_READ = {
+    (schema.INVOICES.key, schema.INVOICES.column("Paid").key),
+    (schema.INVOICES.key, schema.INVOICES.column("Balance").key),
+    (schema.INVOICES.key, schema.INVOICES.column("Status").key),  # read as a record's status too
+    (schema.CUSTOMERS.key, schema.CUSTOMERS.column("Balance").key),
+    (schema.CUSTOMERS.key, schema.CUSTOMERS.column("Overdue").key),
+}
 # Sheets whose rows stay when a required cell other than the ID is unusable.
 IDENTITY = {
     schema.CUSTOMERS.key: schema.CUSTOMERS.column("Customer ID").key,
@@ -144,23 +153,60 @@ def _load(path: Path, workbook: Any, fingerprint: Any) -> Book:
     names: dict[str, str] = {}
     for name in workbook.sheet_names:
         names.setdefault(schema.normalize(name), name)
-    order = [names[s.key] for s in PARSE_ORDER if s.key in names]
-    # The Invoices sheet is parsed on its own (with a second handle) while the sheets before
-    # it, and Payments, are parsed and converted.
-    alone = [name for name in order if schema.normalize(name) == schema.INVOICES.key]
-    rest = [name for name in order if name not in alone]
-    first, second = _Parser(path, workbook), _Parser(path)
-    sheets = {"rest": Ahead(rest, first).start(), "alone": Ahead(alone, second).start()}
-    error_cells = ErrorCells(path)
-    errors = Ahead(order, error_cells.sheet).start()
+    sheets = _Sheets(path, workbook, [names[s.key] for s in PARSE_ORDER if s.key in names])
     try:
-        return _Reader(names, sheets, errors).read(path, fingerprint)
+        return _Reader(names, sheets).read(path, fingerprint)
     finally:
-        for ahead in (*sheets.values(), errors):
-            ahead.stop()
-        error_cells.close()
-        second.close()
+        sheets.close()
         workbook.close()
+
+
+class _Sheets:
+    """The sheets' cells and error cells, made ready in two threads while the reader converts.
+
+    Invoices, the largest sheet, is parsed alone in one thread (with a second calamine handle);
+    the other thread parses and scans the other sheets in reading order, scanning the Invoices
+    XML for error cells after Payments. Two busy threads on a two-core PC: the main thread's
+    conversions then wait least. ``get`` hands each result over once (its memory goes with it).
+    """
+
+    def __init__(self, path: Path, workbook: Any, order: list[str]) -> None:
+        self.alone = [name for name in order if schema.normalize(name) == schema.INVOICES.key]
+        rest = [name for name in order if name not in self.alone]
+        after = next((n + 1 for n, name in enumerate(rest) if schema.normalize(name) == schema.PAYMENTS.key),
+                     len(rest))
+        self.parsers = (_Parser(path, workbook), _Parser(path))
+        self.error_cells = ErrorCells(path)
+        tasks = [*((_BOTH, n) for n in rest[:after]), *((_SCAN, n) for n in self.alone),
+                 *((_BOTH, n) for n in rest[after:])]
+        self.first = Ahead(tasks, self._work).start()
+        self.second = Ahead([(_PARSE, n) for n in self.alone], self._work).start()
+
+    def _work(self, task: tuple[str, str]) -> _Ready:
+        what, name = task
+        if what == _SCAN:
+            return None, self.error_cells.sheet(name)
+        data = self.parsers[what == _PARSE](name)
+        return data, (self.error_cells.sheet(name) if what == _BOTH else {})
+
+    def get(self, name: str) -> tuple[list[list[Any]], dict[int, dict[int, str]]]:
+        """The sheet's cells (``to_python``) and its error cells; raises what calamine raised."""
+        if name in self.alone:
+            errors = cast(_Ready, self.first.get((_SCAN, name)))[1]
+            return cast(_Ready, self.second.get((_PARSE, name)))[0] or [], errors
+        data, errors = cast(_Ready, self.first.get((_BOTH, name)))
+        return data or [], errors
+
+    def close(self) -> None:
+        for ahead in (self.first, self.second):
+            ahead.stop()
+        self.error_cells.close()
+        for parser in self.parsers:
+            parser.close()
+
+
+_BOTH, _PARSE, _SCAN = "both", "parse", "scan"
+_Ready = tuple[list[list[Any]] | None, dict[int, dict[int, str]]]  # a sheet's cells (unless scanned only), error cells
 
 
 class _Parser:
@@ -297,6 +343,7 @@ class Table:
       letters: header key -> column letter (extra columns included).
       rows: row numbers of the records kept, in sheet order.
       columns: header key -> typed values, aligned with ``rows`` (only columns present).
+      as_read: header key -> cell values as read, for the AS_READ columns present (aligned too).
       dropped: the typed values of rows dropped for an unusable required cell.
     """
 
@@ -305,6 +352,7 @@ class Table:
     letters: dict[str, str]
     rows: list[int] = dataclasses.field(default_factory=list)
     columns: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+    as_read: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
     dropped: list[Values] = dataclasses.field(default_factory=list)
 
     def records(self) -> Iterator[tuple[int, Values]]:
@@ -319,6 +367,7 @@ class Table:
             return
         self.rows = list(compress(self.rows, mask))
         self.columns = {k: list(compress(v, mask)) for k, v in self.columns.items()}
+        self.as_read = {k: list(compress(v, mask)) for k, v in self.as_read.items()}
 
     def column(self, header: str, default: Any = None) -> Sequence[Any]:
         """The typed values under ``header`` (a schema header), or ``default`` on every row."""
@@ -340,17 +389,27 @@ class _Col:
     conv: Conv
     column: schema.Column | None
     addin: bool
+    as_read: bool = False
+
+
+class _Payments(NamedTuple):
+    """Payments read before the invoices: records with invoice numbers as typed (``numbers``)."""
+
+    table: Table
+    records: list[Payment]
+    mask: list[bool]
+    numbers: list[str]
 
 
 class _Reader:
-    def __init__(self, names: dict[str, str], sheets: dict[str, Ahead], errors: Ahead) -> None:
+    def __init__(self, names: dict[str, str], sheets: _Sheets) -> None:
         self.names = names
         self.sheets = sheets
-        self.errors = errors
         self.tables: dict[str, Table | None] = {}
         self.found: list[tuple[tuple[int, int, int, int], Problem]] = []
         self.language = "en"
         self.dropped_invoices: set[str] = set()
+        self.as_read: dict[str, dict[str, list[Any]]] = {}
 
     # --- problems -------------------------------------------------------------------------
 
@@ -384,8 +443,7 @@ class _Reader:
                                 f'add a sheet named "{spec.name}" to use it'))
             return None
         try:
-            ahead = next(a for a in self.sheets.values() if name in a.ready)
-            data: list[list[Any]] = ahead.get(name)  # type: ignore[assignment]
+            data, errors = self.sheets.get(name)
         except Exception as exc:  # noqa: BLE001 - calamine raises several error types for broken sheets
             raise WorkbookUnreadable(f'sheet "{name}" cannot be read ({exc}) — '
                                      "open the workbook in Excel and save it again as .xlsx") from None
@@ -408,7 +466,6 @@ class _Reader:
             self.add(error(name, "1:1", f'missing column "{column.header}"',
                            f'add a column headed "{column.header}" in row 1'))
         if not missing and len(data) > 1:
-            errors: dict[int, dict[int, str]] = self.errors.get(name)  # type: ignore[assignment]
             self._convert(table, data, self._columns(spec, positions), errors)
         return table
 
@@ -419,6 +476,10 @@ class _Reader:
             if column.key not in positions:
                 continue
             where = (spec.key, column.key)
+            if where in AS_READ:
+                found.append(_Col(positions[column.key], column.key, per_cell(_extra), column, True, as_read=True))
+                if where not in ADDIN_READ:
+                    continue
             if column.addin and where not in ADDIN_READ:
                 continue
             if where in RAW:
@@ -440,7 +501,10 @@ class _Reader:
         """Fill ``table`` from the sheet's rows (``data[0]`` is the header row)."""
         body = data[1:]
         columns = list(zip(*body, strict=True))
+        kept = [c for c in cols if c.as_read]
+        cols = [c for c in cols if not c.as_read]
         read: list[Sequence[Any]] = [columns[c.index] for c in cols]
+        as_read: dict[str, Sequence[Any]] = {c.key: columns[c.index] for c in kept}
         del columns
         # A blank row has nothing in any column read; none is blank if the first column is full.
         full = "" not in read[0]
@@ -454,6 +518,8 @@ class _Reader:
         rows = list(compress(range(2, len(body) + 2), mask))
         if len(rows) != len(body):
             read = [list(compress(values, mask)) for values in read]
+            as_read = {k: list(compress(values, mask)) for k, values in as_read.items()}
+        table.as_read = {k: values if isinstance(values, list) else list(values) for k, values in as_read.items()}
         table.rows = rows
         issues: dict[int, list[tuple[_Col, CellIssue]]] = {}
         for col, values in zip(cols, read, strict=True):
@@ -512,9 +578,9 @@ class _Reader:
         settings = self.settings()
         self.language = settings.language
         customers = self.customers()
-        self.table(schema.PAYMENTS)  # its cells are converted while Invoices is still parsed
+        pending = self.payments(customers)  # while Invoices is still parsed
         invoices = self.invoices(customers)
-        payments = self.payments(customers, invoices)
+        payments = self.link(pending, invoices)
         book = Book(
             settings=settings,
             customers=tuple(customers.values()),
@@ -530,6 +596,7 @@ class _Reader:
             path=path,
             sheet_names=dict(self.names),
             fingerprint=fingerprint,
+            as_read=self.as_read,
         )
         self.found.sort(key=lambda item: item[0])
         return dataclasses.replace(book, problems=tuple(p for _, p in self.found))
@@ -598,6 +665,7 @@ class _Reader:
         fields = list(map(dict, map(zip, repeat(names), zip(*texts, strict=True))))
         values: dict[str, Sequence[Any] | Same] = {attrs[k]: v for k, v in table.columns.items() if k in attrs}
         records = _build(Customer, len(table.rows), {**values, "fields": fields, "origin": _origins(table)})
+        self.as_read[spec.key] = table.as_read
         return dict(zip(compress(keys, mask), records, strict=True))
 
     def _canonical_customers(self, table: Table, customers: dict[str, Customer],
@@ -672,18 +740,33 @@ class _Reader:
             "last_reminder": table.field("Last Reminder"), "origin": _origins(table),
             "key": table.columns["__key"],  # what Invoice.__post_init__ would compute
         })
+        self.as_read[table.spec.key] = table.as_read
         return dict(zip(table.columns["__key"], records, strict=True))
 
-    def payments(self, customers: dict[str, Customer], invoices: dict[str, Invoice]) -> tuple[Payment, ...]:
-        """Payments with canonical customer IDs and invoice numbers; over-applications warned about."""
+    def payments(self, customers: dict[str, Customer]) -> _Payments | None:
+        """Payment records, made while Invoices is still being parsed; ``link`` ties them to invoices."""
         table = self.table(schema.PAYMENTS)
         if table is None:
-            return ()
-        spec = schema.PAYMENTS
-        k_inv = spec.column("Invoice No").key
+            return None
         mask = [True] * len(table.rows)
         canonical = self._canonical_customers(table, customers, table.column("Customer ID"), mask, [])
+        table.columns[CUSTOMER_ID] = canonical
         numbers = list(table.column("Invoice No", ""))
+        records = _build(Payment, len(table.rows), {
+            "payment_id": table.column("Payment ID"), "customer_id": canonical,
+            "date": table.column("Date"), "amount": table.column("Amount"),
+            "type": table.field("Type", schema.PAYMENTS.column("Type").default), "invoice_no": numbers,
+            "reference": table.field("Reference", ""), "origin": _origins(table),
+        })
+        return _Payments(table, records, mask, numbers)
+
+    def link(self, pending: _Payments | None, invoices: dict[str, Invoice]) -> tuple[Payment, ...]:
+        """The payments with their invoice numbers as on Invoices; unknown or foreign invoices reported."""
+        if pending is None:
+            return ()
+        table, records, mask, numbers = pending
+        canonical = table.columns[CUSTOMER_ID]
+        k_inv = table.spec.column("Invoice No").key
         keys = _keys(numbers)
         applied = list(map(invoices.get, keys))
         # Rows whose invoice is found and is the same customer's need no look; the others do.
@@ -707,19 +790,15 @@ class _Reader:
                         f'invoice "{invoice.number}" belongs to customer "{invoice.customer_id}", not "{canonical[i]}"',
                         "correct the invoice number or the customer ID", canonical[i])
                 applied[i] = None
-        numbers = list(map(getattr, applied, repeat("number"), repeat("")))
-        table.columns[CUSTOMER_ID] = canonical
-        table.columns[k_inv] = numbers
+        linked = list(map(getattr, applied, repeat("number"), repeat("")))
+        for i in compress(range(len(linked)), map(operator.ne, linked, numbers)):
+            records[i] = dataclasses.replace(records[i], invoice_no=linked[i])  # spelled as on Invoices
+        table.columns[k_inv] = linked
         table.columns["__invoice"] = applied
         table.keep(mask)
-        records = _build(Payment, len(table.rows), {
-            "payment_id": table.column("Payment ID"), "customer_id": table.column("Customer ID"),
-            "date": table.column("Date"), "amount": table.column("Amount"),
-            "type": table.field("Type", spec.column("Type").default), "invoice_no": table.column("Invoice No"),
-            "reference": table.field("Reference", ""), "origin": _origins(table),
-        })
-        self._over_applied(table, records, table.columns["__invoice"])
-        return tuple(records)
+        kept = list(compress(records, mask))
+        self._over_applied(table, kept, table.columns["__invoice"])
+        return tuple(kept)
 
     def _over_applied(self, table: Table, payments: list[Payment], applied: list[Invoice | None]) -> None:
         """A warning on each payment row that takes an invoice's applied total past its amount."""
