@@ -256,20 +256,19 @@ def _invoice_updates(book: Book, ledger: Ledger, as_of: dt.date, current: Curren
     w_paid, w_balance, w_status = (INVOICE_PAID in headers, INVOICE_BALANCE in headers, INVOICE_STATUS in headers)
     old_rows = current.invoices if current is not None else {}
     empty: dict[str, Any] = {}
-    for inv in book.invoices:
-        item = ledger.item(inv, as_of)
+    for inv, paid, balance in zip(book.invoices, *ledger.settled(book.invoices, as_of), strict=True):
         if current is None:
             old, status_now = None, inv.status
         else:
             old = old_rows.get(inv.key, empty)
             status_now = old.get(k_status, "")
         values: list[tuple[str, Cell]] = []
-        if w_paid and (old is None or _changed(old.get(k_paid, _MISSING), item.paid)):
-            values.append((INVOICE_PAID, _float(item.paid)))
-        if w_balance and (old is None or _changed(old.get(k_balance, _MISSING), item.balance)):
-            values.append((INVOICE_BALANCE, _float(item.balance)))
+        if w_paid and (old is None or _changed(old.get(k_paid, _MISSING), paid)):
+            values.append((INVOICE_PAID, _float(paid)))
+        if w_balance and (old is None or _changed(old.get(k_balance, _MISSING), balance)):
+            values.append((INVOICE_BALANCE, _float(balance)))
         if w_status:
-            status = invoice_status(inv, item.balance, as_of, status_now if isinstance(status_now, str) else "")
+            status = invoice_status(inv, balance, as_of, status_now if isinstance(status_now, str) else "")
             if status != status_now:
                 values.append((INVOICE_STATUS, status))
         if values:
@@ -282,7 +281,7 @@ _MISSING = object()
 def _changed(old: Any, new: Decimal) -> bool:
     """A cell holding ``old`` (``_MISSING``: no such cell) must be written to show ``new``."""
     if type(old) is float:  # the usual case, without same()'s dispatch
-        return from_number(old) != new
+        return old != _float(new) and from_number(old) != new
     return old is _MISSING or not same(old, new)
 
 

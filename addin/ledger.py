@@ -171,6 +171,14 @@ class Ledger:
         late = (as_of - invoice.due_date).days if balance > 0 else 0
         return OpenItem(invoice, paid, balance, max(late, 0))
 
+    def settled(self, invoices: Sequence[Invoice], as_of: dt.date) -> tuple[list[Decimal], list[Decimal]]:
+        """Paid and balance as of the date of each invoice, as ``item`` says; computed at once when
+        ``invoices`` is the sequence the ledger was made from (``from_book``: the book's)."""
+        if invoices is self._invoice_rows:
+            return self._at(as_of).settled()
+        items = [self.item(i, as_of) for i in invoices]
+        return [i.paid for i in items], [i.balance for i in items]
+
     def balance(self, invoice: Invoice, as_of: dt.date) -> Decimal:
         return self.item(invoice, as_of).balance
 
@@ -342,7 +350,8 @@ class _AsOf:
         np.add.at(applied, c.pay_key[paid], c.pay_cents[paid])
         self._applied = applied.tolist()
         # Invoices dated by then owe amount - applied; applied beyond the amount is a credit.
-        on_invoice = applied[c.inv_key]
+        on_invoice = self._on_invoice = applied[c.inv_key]
+        self._cents = c.inv_cents
         dated = c.inv_date <= day
         owing = dated & (on_invoice < c.inv_cents)
         late = day - c.inv_due
@@ -370,6 +379,13 @@ class _AsOf:
         self._days = days.tolist()
         self._last = last.tolist()
         self._summaries: dict[str, CustomerSummary] = {}
+
+    def settled(self) -> tuple[list[Decimal], list[Decimal]]:
+        """Paid (applied, at most the amount) and balance (the rest) of each invoice."""
+        import numpy as np
+
+        paid = np.minimum(self._on_invoice, self._cents)
+        return list(map(from_cents, paid.tolist())), list(map(from_cents, (self._cents - paid).tolist()))
 
     def applied(self, key: str) -> Decimal:
         index = self._keys.get(key)

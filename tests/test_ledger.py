@@ -210,3 +210,17 @@ def test_a_fraction_of_a_cent_is_refused_not_rounded():
         assert "10.005 is not a whole number of cents" in str(exc)
     else:
         raise AssertionError("a fraction of a cent was accepted")
+
+
+@settings(max_examples=200, deadline=None)
+@given(shared_books(), days_st)
+def test_every_invoice_settled_at_once_is_what_item_says_of_each(book, day):
+    invoices, payments = book
+    as_of = START + dt.timedelta(days=day)
+    ledger = Ledger(invoices, payments)
+    paid, balance = ledger.settled(ledger._invoice_rows, as_of)  # the vectors
+    assert (paid, balance) == ledger.settled(list(invoices), as_of)  # item by item
+    items = [ledger.item(i, as_of) for i in invoices]
+    assert paid == [it.paid for it in items]
+    assert balance == [it.balance for it in items]
+    assert all(str(b) == str(it.balance) for b, it in zip(balance, items, strict=True))  # cents, as Decimal("0.00")

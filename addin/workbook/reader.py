@@ -30,6 +30,7 @@ import re
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from functools import partial
 from itertools import compress, repeat
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -164,43 +165,49 @@ def _load(path: Path, workbook: Any, fingerprint: Any) -> Book:
 class _Sheets:
     """The sheets' cells and error cells, made ready in two threads while the reader converts.
 
-    Invoices, the largest sheet, is parsed alone in one thread (with a second calamine handle);
-    the other thread parses and scans the other sheets in reading order, scanning the Invoices
-    XML for error cells after Payments. Two busy threads on a two-core PC: the main thread's
-    conversions then wait least. ``get`` hands each result over once (its memory goes with it).
+    One thread parses Settings, Customers and then Invoices, the largest sheet; the other
+    parses Payments (with its own calamine handle), then scans the Invoices XML for error cells,
+    then the small sheets. So Customers and Payments are ready early and converted while
+    Invoices is parsed: two busy threads on a two-core PC, the main thread waiting least.
+    ``get`` hands each result over once (its memory goes with it).
     """
 
     def __init__(self, path: Path, workbook: Any, order: list[str]) -> None:
-        self.alone = [name for name in order if schema.normalize(name) == schema.INVOICES.key]
-        rest = [name for name in order if name not in self.alone]
-        after = next((n + 1 for n, name in enumerate(rest) if schema.normalize(name) == schema.PAYMENTS.key),
-                     len(rest))
+        early = {schema.SETTINGS_SHEET.key, schema.CUSTOMERS.key}
+        self.big = [name for name in order if schema.normalize(name) == schema.INVOICES.key]
+        first = [name for name in order if schema.normalize(name) in early]
+        rest = [name for name in order if name not in first and name not in self.big]
+        # Each thread has its own calamine handle and zip reader.
         self.parsers = (_Parser(path, workbook), _Parser(path))
-        self.error_cells = ErrorCells(path)
-        tasks = [*((_BOTH, n) for n in rest[:after]), *((_SCAN, n) for n in self.alone),
-                 *((_BOTH, n) for n in rest[after:])]
-        self.first = Ahead(tasks, self._work).start()
-        self.second = Ahead([(_PARSE, n) for n in self.alone], self._work).start()
+        self.error_cells = (ErrorCells(path), ErrorCells(path))
+        tasks = (
+            [*((_BOTH, n) for n in first), *((_PARSE, n) for n in self.big)],
+            [*((_BOTH, n) for n in rest[:1]), *((_SCAN, n) for n in self.big), *((_BOTH, n) for n in rest[1:])],
+        )
+        self.ahead = {task: ahead for thread, listed in enumerate(tasks)
+                      for ahead in [Ahead(listed, partial(self._work, thread)).start()] for task in listed}
 
-    def _work(self, task: tuple[str, str]) -> _Ready:
+    def _work(self, thread: int, task: tuple[str, str]) -> _Ready:
         what, name = task
-        if what == _SCAN:
-            return None, self.error_cells.sheet(name)
-        data = self.parsers[what == _PARSE](name)
-        return data, (self.error_cells.sheet(name) if what == _BOTH else {})
+        data = self.parsers[thread](name) if what != _SCAN else None
+        return data, (self.error_cells[thread].sheet(name) if what != _PARSE else {})
+
+    def _get(self, task: tuple[str, str]) -> _Ready:
+        return cast(_Ready, self.ahead[task].get(task))
 
     def get(self, name: str) -> tuple[list[list[Any]], dict[int, dict[int, str]]]:
         """The sheet's cells (``to_python``) and its error cells; raises what calamine raised."""
-        if name in self.alone:
-            errors = cast(_Ready, self.first.get((_SCAN, name)))[1]
-            return cast(_Ready, self.second.get((_PARSE, name)))[0] or [], errors
-        data, errors = cast(_Ready, self.first.get((_BOTH, name)))
+        if name in self.big:
+            errors = self._get((_SCAN, name))[1]
+            return self._get((_PARSE, name))[0] or [], errors
+        data, errors = self._get((_BOTH, name))
         return data or [], errors
 
     def close(self) -> None:
-        for ahead in (self.first, self.second):
+        for ahead in set(self.ahead.values()):
             ahead.stop()
-        self.error_cells.close()
+        for cells in self.error_cells:
+            cells.close()
         for parser in self.parsers:
             parser.close()
 
