@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from addin.model import Origin
 from addin.problems import Severity
 from addin.workbook.reader import load
 
@@ -388,10 +389,15 @@ def test_records_made_by_the_reader_equal_records_made_by_their_constructors(mak
                      ["P1", "C1", D31, 40, "INV 7"]],
     }))
 
-    for record in (*book.invoices, *book.payments, book.invoices[0].origin):
+    for record in (*book.invoices, *book.payments):
         again = type(record)(**{f.name: getattr(record, f.name) for f in dataclasses.fields(record) if f.init})
         assert again == record and hash(again) == hash(record)
         assert vars(again) == vars(record)
+    origin = book.invoices[0].origin
+    again = type(origin)(*origin)
+    assert type(again) is type(origin) and again == origin and hash(again) == hash(origin)
+    assert again == Origin(origin.sheet, origin.row) and repr(again) == "Origin(sheet='Invoices', row=2)"
+    assert origin.cell("Memo") == "F2" and origin.ref("Memo") == "Invoices!F2"
     assert book.payments[0].invoice_no == "Inv  7"
 
 

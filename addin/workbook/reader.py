@@ -326,8 +326,7 @@ def _filler(names: tuple[str, ...], varying: tuple[str, ...]) -> Any:
 
 
 def _origins(table: Table) -> list[Origin]:
-    return _build(Origin, len(table.rows), {"sheet": Same(table.name), "row": table.rows,
-                                            "letters": Same(table.letters)})
+    return list(map(tuple.__new__, repeat(Origin), zip(repeat(table.name), table.rows, repeat(table.letters))))
 
 
 def _keys(texts: Sequence[str]) -> list[str]:
