@@ -202,6 +202,7 @@ class _Rx:
         self.v = re.compile(rb"<" + p + rb"v(?:\s[^>]*)?(?:/>|>(.*?)</" + p + rb"v>)", re.S)
         self.is_ = re.compile(rb"<" + p + rb"is(?:\s[^>]*)?>(.*?)</" + p + rb"is>", re.S)
         self.f = re.compile(rb"<" + p + rb"f(?=[\s/>])")
+        self.f_tag = b"<" + p + b"f"
         self.has_value = (b"<" + p + b"v", b"<" + p + b"is")
         self.f_text = re.compile(rb"<" + p + rb"f(?:\s[^>]*)?>(.*?)</" + p + rb"f>", re.S)
         self.dimension = re.compile(rb"(<" + p + rb"dimension\b[^>]*?\bref=\")([^\"]*)(\")")
@@ -209,6 +210,7 @@ class _Rx:
         self.row_r = re.compile(rb"(\sr=\")(\d+)(\")")
         self.cell_r = re.compile(rb"(<" + p + rb"c\b[^>]*?\sr=\"[A-Z]{1,3})(\d+)(\")")
         self.close_row = b"</" + p + b"row>"
+        self.row_r_open = b"<" + p + b'row r="'
 
 
 @lru_cache(maxsize=8)
@@ -492,6 +494,7 @@ class _SheetStream:
         self.open_tag = b"<" + rx.p + b"row"
         self.end_tag = b"</" + rx.p + b"sheetData>"
         self.end_at = -1
+        self.empty = False
 
     def _more(self) -> None:
         data = self.stream.read(BLOCK)
@@ -554,6 +557,33 @@ class _SheetStream:
                 raise BadWorkbook("a sheet ends inside <sheetData>")
             self._more()
 
+    def rows(self, stop: bytes = b"") -> bytes | None:
+        """A run of whole rows from here, ending with ``</row>``; None when the stream is not at a row.
+
+        The run ends before ``</sheetData>`` and, when given, before the row that starts with
+        ``stop``. Callers split a run with one call in C instead of taking a Python step a row.
+        """
+        close = self.rx.close_row
+        while not self.empty:
+            buf, pos = self.buf, self.pos
+            if not buf.startswith(self.open_tag, pos):
+                if pos < len(buf) or self.eof:
+                    return None
+                self._more()
+                continue
+            limit = self.end_at if self.end_at >= 0 else len(buf)
+            stopped = stop and (s := buf.find(stop, pos, limit)) >= 0
+            if stopped:
+                limit = s
+            e = buf.rfind(close, pos, limit)
+            if e >= 0:
+                self.pos = e + len(close)
+                return buf[pos:self.pos]
+            if stopped or self.end_at >= 0 or self.eof:
+                return None
+            self._more()
+        return None
+
     def copy_until(self, marker: bytes) -> bytes:
         """The raw bytes up to ``marker`` (a row's start), or up to ``</sheetData>`` when it is absent."""
         parts = []
@@ -582,6 +612,14 @@ def _tokens(stream: BinaryIO, rx: _Rx) -> Iterator[tuple[int, bytes]]:
         yield kind, chunk
         if kind == TAIL:
             return
+
+
+def _row_chunks(run: bytes, rx: _Rx) -> Iterator[tuple[int, bytes]]:
+    """The GAP and ROW chunks of a run of rows (see ``_SheetStream.rows``), the way ``next`` cuts them."""
+    reader = _SheetStream(io.BytesIO(run + b"</" + rx.p + b"sheetData>"), rx)
+    reader._more()
+    while (item := reader.next())[0] != TAIL:
+        yield item
 
 
 def _row_number(chunk: bytes, rx: _Rx, previous: int) -> tuple[int, bool]:
@@ -742,52 +780,84 @@ class _SheetPlan:
         with self.open() as stream:
             first = stream.read(8192)
             self.rx = _rx(_root_prefix(first, b"worksheet"))
-            rx = self.rx
-            reader = _SheetStream(_Prepend(first, stream), rx)  # type: ignore[arg-type]
+            reader = _SheetStream(_Prepend(first, stream), self.rx)  # type: ignore[arg-type]
             self.head = reader.head()
-            previous = 0
-            row_r = b"<" + rx.p + b'row r="'
-            at = len(row_r)
-            f_tag = b"<" + rx.p + b"f"
-            has_v, has_is = rx.has_value
-            next_chunk, present, candidates, recent = reader.next, self.present, self.candidates, self.recent
-            key_of, rows = self._key, self.rows
+            self.previous = 0
             self.r_first = True  # every row starts <row r="N" (as Excel writes): pass two may skip rows
             while True:
-                kind, chunk = next_chunk()
+                run = reader.rows()
+                if run is not None:
+                    self._note(self._numbered(run), formulas=self.rx.f_tag in run)
+                    continue
+                kind, chunk = reader.next()
                 if kind == TAIL:
                     self.tail = chunk
                     break
                 if kind == ROW:
-                    if chunk.startswith(row_r):  # what _row_number reads, without its detours
-                        n = int(chunk[at:chunk.find(b'"', at)])
-                        if n <= previous:
-                            self.r_first = False
-                    else:
-                        n, _ = _row_number(chunk, rx, previous)
-                        self.r_first = False
-                    previous = n
-                    present.append(n)
-                    if n == 1:
-                        self._read_header(chunk)
-                        continue
-                    if f_tag in chunk and rx.f.search(chunk):
-                        self.formula_rows.append(n)
-                    if has_v in chunk or has_is in chunk:
-                        candidates.append(n)
-                        recent.append((n, chunk))
-                        if self.lookup:
-                            keys = {}
-                            for col in self.lookup:
-                                key = key_of(chunk, col, n)
-                                if key is not None:
-                                    keys[col] = key
-                            if keys:
-                                row = _Row(n, keys)
-                                rows.append(row)
-                                self._add(row)
+                    self._note(self._numbered(chunk, whole=False))
         if not self.header:
             self._lookup_columns()
+
+    def _numbered(self, run: bytes, whole: bool = True) -> Iterator[tuple[int, bytes]]:
+        """(number, XML) of the rows of a run of rows (of one row when not ``whole``).
+
+        A run is split at ``</row>`` in one call; a row that starts ``<row r="N"`` and is not
+        empty is taken as it is, without its closing tag (nothing read from it needs that).
+        Numbers must rise and be written first in the row tag for ``r_first``.
+        """
+        rx = self.rx
+        close, row_r = rx.close_row, rx.row_r_open
+        at = len(row_r)
+        parts = run.split(close) if whole else [run]
+        if whole:
+            parts.pop()  # the run ends with </row>: nothing after it
+        for part in parts:
+            if whole and part.startswith(row_r) and part[part.find(b">") - 1] != 47:  # not <row .../>
+                n = int(part[at:part.find(b'"', at)])
+                if n <= self.previous:
+                    self.r_first = False
+                self.previous = n
+                yield n, part
+                continue
+            # a gap before the row, an empty row, no r first: cut the way the stream does
+            for kind, chunk in _row_chunks(part + close, rx) if whole else [(ROW, part)]:
+                if kind == ROW:
+                    n, _ = _row_number(chunk, rx, self.previous)
+                    if n <= self.previous or not chunk.startswith(row_r):
+                        self.r_first = False
+                    self.previous = n
+                    yield n, chunk
+
+    def _note(self, rows: Iterable[tuple[int, bytes]], formulas: bool = True) -> None:
+        """Note each row: present, header, formulas, the last records, and its keys when looked for.
+
+        ``formulas`` False says the rows hold no ``<f``, so no row is searched for one.
+        """
+        rx = self.rx
+        f_tag, (has_v, has_is) = rx.f_tag, rx.has_value
+        present, candidates, recent = self.present.append, self.candidates.append, self.recent.append
+        readers = self._key_readers()
+        for n, chunk in rows:
+            present(n)
+            if n == 1:
+                self._read_header(chunk)
+                readers = self._key_readers()
+                continue
+            if formulas and f_tag in chunk and rx.f.search(chunk):
+                self.formula_rows.append(n)
+            if has_v in chunk or has_is in chunk:
+                candidates(n)
+                recent((n, chunk))
+                if readers:
+                    keys = {}
+                    for col, key_of in readers:
+                        key = key_of(chunk, col, n)
+                        if key is not None:
+                            keys[col] = key
+                    if keys:
+                        row = _Row(n, keys)
+                        self.rows.append(row)
+                        self._add(row)
 
     def _read_header(self, chunk: bytes) -> None:
         for c in _cells(chunk, self.rx):
@@ -816,26 +886,32 @@ class _SheetPlan:
         self.wanted = {col: frozenset(keys) for col, keys in wanted.items()}
         self.wanted_sst: dict[int, dict[int, str]] = {}
 
+    def _key_readers(self) -> list[tuple[int, Callable[[bytes, int, int], str | None]]]:
+        """(column, reader) for each lookup column; the readers' regexes compiled once."""
+        self.key_rx = {col: _key_cell(self.rx.p, col).search for col in self.lookup}
+        return [(col, self._key) for col in self.lookup]
+
     def _key(self, chunk: bytes, col: int, n: int) -> str | None:
         """The normalized value of a lookup cell, when an update looks for it (else None)."""
-        m = _key_cell(self.rx.p, col).search(chunk)
+        m = self.key_rx[col](chunk)
         if m is not None:  # the usual shapes of a key cell, in one regex
-            kind, v, text = m.group(1), m.group(2), m.group(3)
+            kind, v, text = m.groups()
             if kind == b"s":
                 if col not in self.wanted_sst:
                     self.wanted_sst[col] = self.book.sst.matching(self.wanted[col])
                 return self.wanted_sst[col].get(int(v)) if v is not None and v.isdigit() else None
-            raw = text if text is not None else v
-            s = _unescape(raw) if b"&" in raw or b"_x" in raw else raw.decode("utf-8")
             if text is None:
-                s = _num_text(s)
+                s = _num_text(_unescape(v) if b"&" in v or b"_x" in v else v.decode("utf-8"))
+            else:
+                s = _unescape(text) if b"&" in text or b"_x" in text else text.decode("utf-8")
             t = s.casefold()
-            if t in self.wanted[col]:
+            wanted = self.wanted[col]
+            if t in wanted:
                 return t  # already in normalized form (wanted keys are)
             if t.isprintable() and "  " not in t and t.strip() == t:
                 return None
             key = _norm(s)
-            return key if key in self.wanted[col] else None
+            return key if key in wanted else None
         c = _find_cell(chunk, self.rx, col, n)
         if c is None or not c.inner:
             return None
@@ -1150,23 +1226,10 @@ class _SheetPlan:
                 dense = min(self.deleted[0] if self.deleted else never,
                             self.last_record_orig + 1 if self.new_rows else never,
                             self.at_new[0][0] if self.at_new else never)
-                edited: list[bytes] = []  # yielded in blocks: fewer, larger writes to the compressor
-                size = 0
-                for n in sorted(n for n in self.row_sets if n < dense):
-                    raw = reader.copy_until(self._row_marker(n))
-                    kind, chunk = reader.next()
-                    if kind != ROW:
-                        raise BadWorkbook(f"{self.name}: row {n} vanished between two reads")
-                    chunk = writer.edit_row(chunk, n, n, self.row_sets[n])
-                    edited += (raw, chunk)
-                    size += len(raw) + len(chunk)
-                    if size > BLOCK:
-                        yield b"".join(edited)
-                        edited, size = [], 0
-                    previous = last_final = n
-                yield b"".join(edited)
                 i = bisect_left(self.present, dense)
-                yield reader.copy_until(self._row_marker(self.present[i]) if i < len(self.present) else b"<\0")
+                stop = self._row_marker(self.present[i]) if i < len(self.present) else b""
+                yield from self._edit_before(reader, writer, sorted(n for n in self.row_sets if n < dense), stop)
+                yield reader.copy_until(stop or b"<\0")
                 if i:
                     previous = last_final = self.present[i - 1]
             batch: list[bytes] = []
@@ -1206,6 +1269,50 @@ class _SheetPlan:
         self.last_final = max(last_final, new_rows[-1][0] if new_rows else 0)
         if not changed:
             del self.report.changed[self.name]
+
+    def _edit_before(self, reader: _SheetStream, writer: _RowWriter, targets: list[int],
+                     stop: bytes) -> Iterator[bytes]:
+        """The sheet up to the last of ``targets`` (rows that start ``<row r="N"``, in order), edited.
+
+        Runs of whole rows are taken at once and only the target rows in them are cut out and
+        rewritten; the bytes between are passed on as they are. Yielded in blocks of about
+        BLOCK bytes: fewer, larger writes to the compressor.
+        """
+        close, row_r = self.rx.close_row, self.rx.row_r_open
+        at = len(row_r)
+        out: list[bytes] = []
+        size = k = 0
+        while k < len(targets):
+            run = reader.rows(stop)
+            if run is None:  # not at a run of whole rows: take the next target the general way
+                n = targets[k]
+                raw = reader.copy_until(self._row_marker(n))
+                kind, chunk = reader.next()
+                if kind != ROW:
+                    raise BadWorkbook(f"{self.name}: row {n} vanished between two reads")
+                out += (raw, writer.edit_row(chunk, n, n, self.row_sets[n]))
+                size += len(raw) + len(chunk)
+                k += 1
+            else:
+                j = run.rfind(row_r) + at
+                last = int(run[j:run.find(b'"', j)])  # the run's last row
+                pos = 0
+                while k < len(targets) and targets[k] <= last:
+                    n = targets[k]
+                    start = run.find(self._row_marker(n), pos)
+                    if start < 0:
+                        raise BadWorkbook(f"{self.name}: row {n} vanished between two reads")
+                    tag_end = run.find(b">", start)
+                    end = tag_end + 1 if run[tag_end - 1] == 47 else run.find(close, tag_end) + len(close)
+                    out += (run[pos:start], writer.edit_row(run[start:end], n, n, self.row_sets[n]))
+                    pos = end
+                    k += 1
+                out.append(run[pos:] if pos else run)
+                size += len(run)
+            if size > BLOCK:
+                yield b"".join(out)
+                out, size = [], 0
+        yield b"".join(out)
 
     def _row_marker(self, n: int) -> bytes:
         return b"<" + self.rx.p + b'row r="' + str(n).encode() + b'"'
@@ -1283,7 +1390,9 @@ class _RowWriter:
         self.ref_start = re.compile(rb"<" + re.escape(p) + rb"c r=\"([A-Z]{1,3})\d+\"")
         self.any_cell = tuple(b"<" + p + b"c" + end for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
         self.at_rows = set(plan.at_sets)
-        self._texts: dict[str, bytes] = {}
+        self._texts: dict[str, str] = {}
+        self._heads: dict[tuple[int | None, bool], dict[int, tuple[str, str, int | None]]] = {}
+        self.str_tags = tuple(t.decode() for t in (self.c_open, self.v_open, self.v_close, self.c_close))
         self.plain_row = b"<" + p + b'row r="'
 
     def style_for(self, col: int, row_style: int | None, n: int = 0) -> int | None:
@@ -1343,9 +1452,10 @@ class _RowWriter:
         if sets and final == orig:
             start = self.plain_row + str(final).encode() + b'">'
             if chunk.startswith(start):  # a row tag with nothing else to change, and its cells
-                added = self._appended(chunk, final, sets, None, len(start), len(chunk) - len(rx.close_row))
+                end = len(chunk) - len(rx.close_row)
+                added = self._appended(chunk, final, sets, None, len(start), end)
                 if added is not None:
-                    return b"".join([chunk[:len(chunk) - len(rx.close_row)], *added, rx.close_row])
+                    return chunk[:end] + added + rx.close_row
         tag_end = chunk.find(b">") + 1
         start = chunk[:tag_end]
         closed = start.endswith(b"/>")
@@ -1372,7 +1482,7 @@ class _RowWriter:
         return start + body + rx.close_row
 
     def _appended(self, body: bytes, n: int, sets: dict[int, Cell], row_style: int | None,
-                  lo: int = 0, hi: int | None = None) -> list[bytes] | None:
+                  lo: int = 0, hi: int | None = None) -> bytes | None:
         """The common case, fast: every cell of ``body[lo:hi]`` is referenced and left of the cells set.
 
         Such a row gets the new cells after its others: they are returned (what ``_set_cells``
@@ -1383,37 +1493,51 @@ class _RowWriter:
         if len(letters) != body.count(self.c_open, lo, hi) and \
                 len(letters) != sum(body.count(t, lo, hi) for t in self.any_cell):
             return None
-        cols = sorted(sets)
         if letters:
             try:
                 last = max(map(_col_numbers.__getitem__, letters))
             except KeyError:
                 last = max(map(_col_of, letters))
-            if last >= cols[0]:
+            if last >= min(sets):
                 return None
+        return self._new_cells(n, sets, row_style)
+
+    def _new_cells(self, n: int, sets: dict[int, Cell], row_style: int | None) -> bytes:
+        """``cell()`` for each of ``sets``, in column order, where no cell was: finite floats and
+        short texts without its detours, built as one text (the parts of each column's start
+        remembered, since every row repeats them)."""
         row = str(n)
-        return [self._new_cell(col, row, sets[col], self.style_for(col, row_style, n)) for col in cols]
+        key = (row_style, n in self.at_rows)
+        heads = self._heads.get(key)
+        if heads is None:
+            heads = self._heads[key] = {}
+        c_open, v_open, v_close, c_close = self.str_tags
+        texts, changed = self._texts, self.changed
+        out = []
+        for col in sorted(sets):
+            value = sets[col]
+            head = heads.get(col)
+            if head is None:
+                style = self.style_for(col, row_style, n)
+                head = heads[col] = (_col_name(col), f'" s="{style}' if style else "", style)
+            letters, s, style = head
+            if type(value) is float and value - value == 0:  # finite
+                out.append(f'{c_open} r="{letters}{row}{s}">{v_open}{value!r}{v_close}{c_close}')
+            elif type(value) is str and len(value) < 256:
+                body = texts.get(value)
+                if body is None:
+                    body = self._text(value)
+                out.append(f'{c_open} r="{letters}{row}{s}" t="inlineStr">{body}{c_close}')
+            else:
+                out.append(self.cell(letters + row, value, style).decode("utf-8"))
+                continue
+            changed.append(letters + row)
+        return "".join(out).encode("utf-8")
 
-    def _new_cell(self, col: int, row: str, value: Cell, style: int | None) -> bytes:
-        """``cell()`` for a cell with no predecessor; finite floats and short texts without its detours."""
-        if type(value) is float and value - value == 0:  # finite
-            body = self.v_open + repr(value).encode() + self.v_close
-            t = b'">'
-        elif type(value) is str and len(value) < 256:
-            known = self._texts.get(value)
-            body = known if known is not None else self._text(value)
-            t = b'" t="inlineStr">'
-        else:
-            return self.cell(_col_name(col) + row, value, style)
-        ref = _col_name(col) + row
-        self.changed.append(ref)
-        s = b'" s="' + str(style).encode() if style else b""
-        return self.c_open + b' r="' + ref.encode() + s + t + body + self.c_close
-
-    def _text(self, text: str) -> bytes:
+    def _text(self, text: str) -> str:
         """An inline string's ``<is>`` element, as ``cell()`` writes it (remembered: texts repeat)."""
         space = b' xml:space="preserve"' if text != text.strip() or "\n" in text else b""
-        body = self.is_open + space + b">" + _escape(text) + self.is_close
+        body = (self.is_open + space + b">" + _escape(text) + self.is_close).decode("utf-8")
         if len(self._texts) < 10_000:
             self._texts[text] = body
         return body
@@ -1429,7 +1553,7 @@ class _RowWriter:
     def _set_cells(self, body: bytes, n: int, sets: dict[int, Cell], row_style: int | None) -> bytes:
         added = self._appended(body, n, sets, row_style)
         if added is not None:
-            return body + b"".join(added)
+            return body + added
         starts = self._starts(body)
         if starts is None:
             return self._set_cells_any(body, n, sets, row_style)

@@ -1,0 +1,109 @@
+"""Rows read and edited in runs: the same bytes whatever the block size, whatever the rows look like."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from test_writer import calamine, part, rezip
+
+from addin.actions import AppendRows, SetCells, row
+from addin.workbook import writer
+from addin.workbook.writer import apply
+
+TARGET = "xl/worksheets/sheet1.xml"
+HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<dimension ref="A1:C9"/><sheetData>')
+TAIL = b'</sheetData><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
+
+
+def text(ref: str, value: str) -> bytes:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'.encode()
+
+
+def number(ref: str, value: float) -> bytes:
+    return f'<c r="{ref}"><v>{value}</v></c>'.encode()
+
+
+# Rows as Excel writes them, with what other programs do in between: line breaks between rows,
+# empty formatted rows, a row whose Paid cell exists, a row with a cell right of Paid.
+PLAIN_ROWS = [
+    b'<row r="1">' + text("A1", "Invoice No") + text("B1", "Amount") + text("C1", "Paid") + text("D1", "Note") + b"</row>",
+    b'<row r="2">' + text("A2", "INV-1") + number("B2", 10) + b"</row>",
+    b"\n  ",
+    b'<row r="3" spans="1:4">' + text("A3", "INV-2") + number("B3", 20) + number("C3", 5) + b"</row>",
+    b'<row r="4" spans="1:4" customHeight="1" ht="20"/>',
+    b'<row r="5">' + text("A5", "INV-3") + number("B5", 30) + b"</row>",
+    b'<row r="6"/><row r="7">' + text("A7", "INV-4") + number("B7", 40) + text("D7", "keep") + b"</row>\n",
+    b'<row r="8">' + text("A8", "INV-5") + b'<c r="B8" s="0"/>' + b"</row>",
+    b'<row r="9">' + text("A9", "INV-6") + number("B9", 60) + b"</row>",
+]
+# The same rows without ``r`` first in some row tags: pass two takes every row the general way.
+ODD_ROWS = [r.replace(b'<row r="5">', b'<row spans="1:4" r="5">') for r in PLAIN_ROWS]
+
+UPDATES = [SetCells("Invoices", "Invoice No", f"INV-{k}", row(Paid=float(k), Note=f"n{k}")) for k in range(1, 7)]
+
+
+@pytest.fixture(params=[PLAIN_ROWS, ODD_ROWS], ids=["r-first", "r-elsewhere"])
+def sheet(request: pytest.FixtureRequest, make_workbook) -> Path:
+    src = make_workbook({"Invoices": [["x"]]}, required=False)
+    rezip(src, {TARGET: HEAD + b"".join(request.param) + TAIL})
+    return src
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 300])
+def test_rows_come_out_the_same_whatever_the_block_size(sheet: Path, tmp_path: Path, block: int,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = tmp_path / "whole.xlsx"
+    whole_report = apply(sheet, whole, UPDATES)
+    monkeypatch.setattr(writer, "BLOCK", block)
+    small = tmp_path / "small.xlsx"
+    small_report = apply(sheet, small, UPDATES)
+    assert part(small, TARGET) == part(whole, TARGET)
+    assert small_report == whole_report
+
+
+def test_every_shape_of_row_gets_its_cells(sheet: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.xlsx"
+    report = apply(sheet, out, [*UPDATES, AppendRows("Invoices", (row(Invoice_No="INV-7", Amount=70),))])
+    assert report.problems == []
+    values = calamine(out, "Invoices")
+    assert values[1:] == [
+        ["INV-1", 10.0, 1.0, "n1"],
+        ["INV-2", 20.0, 2.0, "n2"],
+        ["", "", "", ""],
+        ["INV-3", 30.0, 3.0, "n3"],
+        ["", "", "", ""],
+        ["INV-4", 40.0, 4.0, "n4"],
+        ["INV-5", "", 5.0, "n5"],
+        ["INV-6", 60.0, 6.0, "n6"],
+        ["INV-7", 70.0, "", ""],
+    ]
+    xml = part(out, TARGET)
+    assert b'<row r="4" spans="1:4" customHeight="1" ht="20"/>' in xml and b"</row>\n  <row" in xml
+
+
+def test_a_row_that_vanished_between_the_two_passes_is_refused(make_workbook, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    src = make_workbook({"Invoices": [["x"]]}, required=False)
+    rezip(src, {TARGET: HEAD + b"".join(PLAIN_ROWS) + TAIL})
+    opened: list[int] = []
+
+    def open_renumbered_the_second_time(self: writer._SheetPlan) -> io.BytesIO:
+        opened.append(1)
+        xml = part(src, TARGET)
+        return io.BytesIO(xml if len(opened) == 1 else xml.replace(b'<row r="5">', b'<row r="50">'))
+
+    monkeypatch.setattr(writer._SheetPlan, "open", open_renumbered_the_second_time)
+    with pytest.raises(writer.BadWorkbook, match="row 5 vanished"):
+        apply(src, tmp_path / "out.xlsx", UPDATES)
+
+
+def test_dates_in_runs_still_take_a_date_format(make_workbook, tmp_path: Path) -> None:
+    src = make_workbook({"Invoices": [["Invoice No", "Amount", "Paid On"], ["INV-1", 10, None], ["INV-2", 20, None]]})
+    out = tmp_path / "out.xlsx"
+    apply(src, out, [SetCells("Invoices", "Invoice No", "INV-2", row(Paid_On=dt.date(2026, 4, 1)))])
+    assert calamine(out, "Invoices")[2] == ["INV-2", 20.0, dt.date(2026, 4, 1)]
