@@ -113,21 +113,26 @@ class Ledger:
     """Indexes invoices and payments once; answers as-of questions for any date."""
 
     def __init__(self, invoices: Iterable[Invoice], payments: Iterable[Payment]) -> None:
-        self._invoice_rows = tuple(invoices)
-        self._payment_rows = tuple(payments)
+        self.invoices = tuple(invoices)
+        self.payments = tuple(payments)
         self._dates: dict[dt.date, _AsOf] = {}
 
     @classmethod
     def from_book(cls, book: Book) -> Ledger:
-        return cls(book.invoices, book.payments)
+        """The book's ledger, made once per book (the reader makes it while reading)."""
+        found = book.memo.get("ledger")
+        if isinstance(found, Ledger) and found.invoices is book.invoices and found.payments is book.payments:
+            return found
+        ledger = book.memo["ledger"] = cls(book.invoices, book.payments)
+        return ledger
 
     @cached_property
     def _rows(self) -> _Rows:
-        return _Rows(self._invoice_rows, self._payment_rows)
+        return _Rows(self.invoices, self.payments)
 
     @cached_property
     def _columns(self) -> _Columns:
-        return _Columns(self._invoice_rows, self._payment_rows)
+        return _Columns(self.invoices, self.payments)
 
     def _at(self, as_of: dt.date) -> _AsOf:
         at = self._dates.get(as_of)
@@ -174,10 +179,14 @@ class Ledger:
     def settled(self, invoices: Sequence[Invoice], as_of: dt.date) -> tuple[list[Decimal], list[Decimal]]:
         """Paid and balance as of the date of each invoice, as ``item`` says; computed at once when
         ``invoices`` is the sequence the ledger was made from (``from_book``: the book's)."""
-        if invoices is self._invoice_rows:
+        if invoices is self.invoices:
             return self._at(as_of).settled()
         items = [self.item(i, as_of) for i in invoices]
         return [i.paid for i in items], [i.balance for i in items]
+
+    def overapplied(self) -> list[Invoice]:
+        """Invoices whose applied payments, of any date, add up to more than their amount."""
+        return [self.invoices[i] for i in self._at(dt.date.max).over()]
 
     def balance(self, invoice: Invoice, as_of: dt.date) -> Decimal:
         return self.item(invoice, as_of).balance
@@ -386,6 +395,12 @@ class _AsOf:
 
         paid = np.minimum(self._on_invoice, self._cents)
         return list(map(from_cents, paid.tolist())), list(map(from_cents, (self._cents - paid).tolist()))
+
+    def over(self) -> list[int]:
+        """Indexes of the invoices with more applied than their amount."""
+        import numpy as np
+
+        return np.flatnonzero(self._on_invoice > self._cents).tolist()  # type: ignore[no-any-return]
 
     def applied(self, key: str) -> Decimal:
         index = self._keys.get(key)

@@ -218,7 +218,7 @@ def test_every_invoice_settled_at_once_is_what_item_says_of_each(book, day):
     invoices, payments = book
     as_of = START + dt.timedelta(days=day)
     ledger = Ledger(invoices, payments)
-    paid, balance = ledger.settled(ledger._invoice_rows, as_of)  # the vectors
+    paid, balance = ledger.settled(ledger.invoices, as_of)  # the vectors
     assert (paid, balance) == ledger.settled(list(invoices), as_of)  # item by item
     items = [ledger.item(i, as_of) for i in invoices]
     assert paid == [it.paid for it in items]

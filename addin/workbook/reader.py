@@ -27,7 +27,7 @@ import datetime as dt
 import difflib
 import operator
 import re
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from functools import partial
@@ -35,6 +35,7 @@ from itertools import compress, repeat
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
+from ..ledger import Ledger
 from ..model import (
     Book,
     Customer,
@@ -587,11 +588,13 @@ class _Reader:
         pending = self.payments(customers)  # while Invoices is still parsed
         invoices = self.invoices(customers)
         payments = self.link(pending, invoices)
+        ledger = Ledger(tuple(invoices.values()), payments)  # kept with the book: Ledger.from_book
+        self.over_applied(pending.table if pending else None, ledger)
         book = Book(
             settings=settings,
             customers=tuple(customers.values()),
-            invoices=tuple(invoices.values()),
-            payments=payments,
+            invoices=ledger.invoices,
+            payments=ledger.payments,
             groups=self.groups(),
             rules=self.rules(),
             members=self.members(customers),
@@ -603,6 +606,7 @@ class _Reader:
             sheet_names=dict(self.names),
             fingerprint=fingerprint,
             as_read=self.as_read,
+            memo={"ledger": ledger},
         )
         self.found.sort(key=lambda item: item[0])
         return dataclasses.replace(book, problems=tuple(p for _, p in self.found))
@@ -802,32 +806,15 @@ class _Reader:
         table.columns[k_inv] = linked
         table.columns["__invoice"] = applied
         table.keep(mask)
-        kept = list(compress(records, mask))
-        self._over_applied(table, kept, table.columns["__invoice"])
-        return tuple(kept)
+        return tuple(compress(records, mask))
 
-    def _over_applied(self, table: Table, payments: list[Payment], applied: list[Invoice | None]) -> None:
+    def over_applied(self, table: Table | None, ledger: Ledger) -> None:
         """A warning on each payment row that takes an invoice's applied total past its amount."""
-        is_applied = list(map(operator.is_not, applied, repeat(None)))
-        invoices: list[Invoice] = list(compress(applied, is_applied))  # type: ignore[arg-type]
-        amounts = list(compress(table.column("Amount"), is_applied))
-        numbers = list(map(operator.attrgetter("number"), invoices))
-        counts = Counter(numbers)
-        over = set()
-        if any(map(operator.gt, amounts, map(operator.attrgetter("amount"), invoices))):
-            over = {i.number for i, a in zip(invoices, amounts, strict=True) if a > i.amount}
-        if len(counts) < len(numbers):  # invoices paid in several rows: add them up
-            several = {n for n, count in counts.items() if count > 1}
-            rows = list(map(several.__contains__, numbers))
-            totals: dict[str, Decimal] = {}
-            for number, amount in zip(compress(numbers, rows), compress(amounts, rows), strict=True):
-                totals[number] = totals.get(number, 0) + amount
-            by_number = {i.number: i for i in compress(invoices, rows)}
-            over |= {n for n, total in totals.items() if total > by_number[n].amount}
-        if not over:
+        over = {i.number for i in ledger.overapplied()}
+        if table is None or not over:
             return
         by_invoice: dict[str, list[tuple[Payment, Invoice]]] = {}
-        for payment, invoice in zip(payments, applied, strict=True):
+        for payment, invoice in zip(ledger.payments, table.columns["__invoice"], strict=True):
             if invoice is not None and invoice.number in over:
                 by_invoice.setdefault(invoice.number, []).append((payment, invoice))
         amount_key = table.spec.column("Amount").key
