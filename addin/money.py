@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 ZERO = Decimal("0.00")
@@ -81,6 +81,15 @@ def from_number(value: float | int) -> Decimal:
     if len(_cache) < 200_000:
         _cache[value] = result
     return result
+
+
+def from_numbers(values: Sequence[float | int]) -> list[Decimal]:
+    """``from_number`` of each value; the cached ones are looked up at C speed."""
+    found: list[Decimal | None] = list(map(_cache.get, values))
+    if None in found:
+        for i in [i for i, value in enumerate(found) if value is None]:
+            found[i] = from_number(values[i])
+    return found  # type: ignore[return-value]
 
 
 _EN = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")

@@ -56,3 +56,11 @@ def test_french_text_uses_the_decimal_comma(text, expected):
 def test_ambiguous_or_wrong_text_is_refused_with_the_reason(text, why):
     with pytest.raises(AmountError, match=f"^{why.replace('(', '[(]').replace(')', '[)]').replace('?', '[?]')}$"):
         parse_amount(text)
+
+
+def test_numbers_in_bulk_are_what_each_one_gives():
+    from addin.money import from_number, from_numbers
+
+    values = [0.1 + 0.2, 1234.5, 3, 1e-9, 1234.5, 2.675, 98765.4321]
+    assert from_numbers(values) == [from_number(v) for v in values]
+    assert [str(d) for d in from_numbers(values)] == ["0.30", "1234.50", "3.00", "0.00", "1234.50", "2.68", "98765.43"]

@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..money import AmountError, from_number, parse_amount
+from ..money import AmountError, from_number, from_numbers, parse_amount
 from ..problems import Severity
 from .schema import FALSE_WORDS, TRUE_WORDS, Column, Kind, normalize
 
@@ -352,7 +352,7 @@ def _money(name: str, required: bool, language: str, positive: bool) -> Conv:
             return None
         if positive and min(values) < 0:  # type: ignore[type-var,operator]
             return None
-        return list(map(from_number, values))  # type: ignore[arg-type]
+        return from_numbers(values)  # type: ignore[arg-type,return-value]
 
     return Conv(money, column)
 

@@ -166,24 +166,27 @@ def _load(path: Path, workbook: Any, fingerprint: Any) -> Book:
 class _Sheets:
     """The sheets' cells and error cells, made ready in two threads while the reader converts.
 
-    One thread parses Settings, Customers and then Invoices, the largest sheet; the other
-    parses Payments (with its own calamine handle), then scans the Invoices XML for error cells,
-    then the small sheets. So Customers and Payments are ready early and converted while
-    Invoices is parsed: two busy threads on a two-core PC, the main thread waiting least.
-    ``get`` hands each result over once (its memory goes with it).
+    One thread parses Settings and Customers, scans the Payments XML for error cells, then
+    parses Invoices, the largest sheet; the other parses Payments (with its own calamine handle),
+    scans the Invoices XML, then does the small sheets. So Customers and Payments are ready
+    early and converted while Invoices is parsed: two busy threads on a two-core PC, the main
+    thread waiting least. ``get`` hands each result over once (its memory goes with it).
     """
 
     def __init__(self, path: Path, workbook: Any, order: list[str]) -> None:
-        early = {schema.SETTINGS_SHEET.key, schema.CUSTOMERS.key}
-        self.big = [name for name in order if schema.normalize(name) == schema.INVOICES.key]
-        first = [name for name in order if schema.normalize(name) in early]
-        rest = [name for name in order if name not in first and name not in self.big]
+        def named(key: str) -> list[str]:
+            return [name for name in order if schema.normalize(name) == key]
+
+        settings, customers = named(schema.SETTINGS_SHEET.key), named(schema.CUSTOMERS.key)
+        payments, invoices = named(schema.PAYMENTS.key), named(schema.INVOICES.key)
+        rest = [name for name in order if name not in (*settings, *customers, *payments, *invoices)]
         # Each thread has its own calamine handle and zip reader.
         self.parsers = (_Parser(path, workbook), _Parser(path))
         self.error_cells = (ErrorCells(path), ErrorCells(path))
         tasks = (
-            [*((_BOTH, n) for n in first), *((_PARSE, n) for n in self.big)],
-            [*((_BOTH, n) for n in rest[:1]), *((_SCAN, n) for n in self.big), *((_BOTH, n) for n in rest[1:])],
+            [*((_BOTH, n) for n in (*settings, *customers)), *((_SCAN, n) for n in payments),
+             *((_PARSE, n) for n in invoices)],
+            [*((_PARSE, n) for n in payments), *((_SCAN, n) for n in invoices), *((_BOTH, n) for n in rest)],
         )
         self.ahead = {task: ahead for thread, listed in enumerate(tasks)
                       for ahead in [Ahead(listed, partial(self._work, thread)).start()] for task in listed}
@@ -198,7 +201,7 @@ class _Sheets:
 
     def get(self, name: str) -> tuple[list[list[Any]], dict[int, dict[int, str]]]:
         """The sheet's cells (``to_python``) and its error cells; raises what calamine raised."""
-        if name in self.big:
+        if (_PARSE, name) in self.ahead:  # parsed in one thread, scanned in the other
             errors = self._get((_SCAN, name))[1]
             return self._get((_PARSE, name))[0] or [], errors
         data, errors = self._get((_BOTH, name))
