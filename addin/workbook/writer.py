@@ -15,8 +15,10 @@ import datetime as dt
 import html
 import io
 import posixpath
+import queue
 import re
 import struct
+import threading
 import zipfile
 import zlib
 from bisect import bisect_left
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from ..actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, Update
 from ..perf import quiet_gc
@@ -479,6 +481,102 @@ class _Styles:
 
 # --- reading a sheet as a stream of rows ---------------------------------------------------
 
+
+class _ReadAhead:
+    """A stream read BLOCK by BLOCK in a thread, up to ``depth`` blocks ahead of its reader.
+
+    Inflating a sheet (zlib releases the GIL) then runs on the other core while the calling
+    thread works through the rows of the blocks before. ``read`` gives the next block whatever
+    size is asked. Use it as a context manager: leaving it stops and joins the thread, so the
+    stream can be closed after.
+    """
+
+    def __init__(self, stream: BinaryIO, depth: int = 2) -> None:
+        self._stream = stream
+        self._blocks: queue.Queue[bytes | BaseException] = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(target=self._run, name="receivables-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while self._offer(data := self._stream.read(BLOCK)) and data:
+                pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+            self._offer(exc)
+
+    def _offer(self, item: bytes | BaseException) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._blocks.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read(self, size: int = -1) -> bytes:
+        if self._done:
+            return b""
+        item = self._blocks.get()
+        if isinstance(item, BaseException):
+            self._done = True
+            raise item
+        self._done = not item
+        return item
+
+    def __enter__(self) -> _ReadAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+_T = TypeVar("_T")
+_NO_MORE = object()  # ends the queue of _consumed_in_thread
+
+
+def _consumed_in_thread(consume: Callable[[Iterable[bytes]], _T], chunks: Iterable[bytes], depth: int = 2) -> _T:
+    """``consume(chunks)`` with ``consume`` running in a thread, fed through a short queue.
+
+    The calling thread makes the chunks (Python work, holding the GIL) while the thread
+    consumes the ones before (zlib's deflate and crc32 release the GIL): on two cores the two
+    overlap. An exception on either side stops both and is raised here; ``consume`` then sees
+    its input end early, and what it returns is dropped.
+    """
+    items: queue.Queue[object] = queue.Queue(depth)
+    outcome: dict[str, object] = {}
+    ended = threading.Event()
+
+    def fed() -> Iterator[bytes]:
+        while (item := items.get()) is not _NO_MORE:
+            yield item  # type: ignore[misc]
+        ended.set()
+
+    def run() -> None:
+        try:
+            outcome["value"] = consume(fed())
+        except BaseException as exc:  # noqa: BLE001 - raised in the calling thread
+            outcome["error"] = exc
+        while not ended.is_set():  # keep taking what comes, so the calling thread never blocks
+            if items.get() is _NO_MORE:
+                ended.set()
+
+    thread = threading.Thread(target=run, name="receivables-deflate", daemon=True)
+    thread.start()
+    try:
+        for chunk in chunks:
+            if "error" in outcome:
+                break
+            items.put(chunk)
+    finally:
+        items.put(_NO_MORE)
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
 HEAD, GAP, ROW, TAIL = range(4)
 
 
@@ -777,8 +875,8 @@ class _SheetPlan:
     # pass one
 
     def scan(self) -> None:
-        with self.open() as stream:
-            first = stream.read(8192)
+        with self.open() as raw, _ReadAhead(raw) as stream:
+            first = stream.read()
             self.rx = _rx(_root_prefix(first, b"worksheet"))
             reader = _SheetStream(_Prepend(first, stream), self.rx)  # type: ignore[arg-type]
             self.head = reader.head()
@@ -1217,8 +1315,8 @@ class _SheetPlan:
         last_final = 0
         changed = self.report.changed.setdefault(self.name, [])
         writer = _RowWriter(self, ctx, changed)
-        with self.open() as stream:
-            reader = _SheetStream(stream, rx)
+        with self.open() as raw, _ReadAhead(raw) as stream:
+            reader = _SheetStream(stream, rx)  # type: ignore[arg-type]
             yield self._head(reader.head())
             if self.r_first and not reader.empty:
                 # rows before `dense` are copied as raw bytes, except those that change
@@ -1722,7 +1820,11 @@ def _deflate(chunks: Iterable[bytes]) -> _Deflated:
     import tempfile
 
     spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 - closed by apply
-    crc, size, csize = _compress(chunks, spool.write, "a sheet")
+    try:
+        crc, size, csize = _consumed_in_thread(partial(_compress, write=spool.write, what="a sheet"), chunks)
+    except BaseException:
+        spool.close()
+        raise
     spool.seek(0)
     return _Deflated(spool, crc, size, csize)  # type: ignore[arg-type]
 
