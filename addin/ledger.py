@@ -310,8 +310,12 @@ class _Columns:
             return list(map(ids.__getitem__, written))
 
         inv_keys = list(map(operator.attrgetter("key"), invoices))
-        keys = dict(zip(dict.fromkeys(inv_keys), count()))
-        inv_key = list(map(keys.__getitem__, inv_keys))
+        keys = dict(zip(inv_keys, count()))
+        if len(keys) == len(inv_keys):  # numbers are unique (as the reader makes them)
+            inv_key = list(range(len(inv_keys)))
+        else:
+            keys = dict(zip(dict.fromkeys(inv_keys), count()))
+            inv_key = list(map(keys.__getitem__, inv_keys))
         # Applied numbers are mostly written as on their invoice: look those up as written.
         by_number = dict(zip(map(operator.attrgetter("number"), invoices), inv_key, strict=True))
         by_number[""] = -1

@@ -224,3 +224,14 @@ def test_every_invoice_settled_at_once_is_what_item_says_of_each(book, day):
     assert paid == [it.paid for it in items]
     assert balance == [it.balance for it in items]
     assert all(str(b) == str(it.balance) for b, it in zip(balance, items, strict=True))  # cents, as Decimal("0.00")
+
+
+def test_a_number_on_two_invoices_takes_its_payments_on_both():
+    """The reader refuses a repeated number; a ledger made from such rows still adds up per row."""
+    ledger = Ledger([inv("A-1", "100.00"), inv("a-1 ", "50.00", customer="C2"), inv("B", "10.00")],
+                    [pay("P1", "30.00", "2026-03-05", invoice="A-1")])
+    as_of = d("2026-03-31")
+    assert ledger.summary("C1", as_of).balance == Decimal("80.00")
+    assert ledger.summary("C2", as_of).balance == Decimal("20.00")
+    assert ledger.settled(ledger.invoices, as_of) == ([Decimal("30.00"), Decimal("30.00"), Decimal("0.00")],
+                                                     [Decimal("70.00"), Decimal("20.00"), Decimal("10.00")])
