@@ -106,10 +106,7 @@ class Customer:
         return who.split()[0] if who.split() else ""
 
 
-@dataclass(frozen=True)
-class Invoice:
-    """A row of Invoices. ``status`` and ``last_reminder`` are the add-in's columns as read."""
-
+class _InvoiceRow(NamedTuple):
     number: str
     customer_id: str
     invoice_date: dt.date
@@ -120,19 +117,38 @@ class Invoice:
     status: str = ""
     last_reminder: dt.date | None = None
     origin: Origin = NOWHERE
-    key: str = field(init=False, repr=False, compare=False)  # the number as compared
+    key: str = ""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "key", normalize(self.number))
+
+class Invoice(_InvoiceRow):
+    """A row of Invoices. ``status`` and ``last_reminder`` are the add-in's columns as read.
+
+    Invoices and payments are named tuples, as ``Origin`` is: a large book has 160,000 of them,
+    made by the reader at C speed (``tuple.__new__``). ``key`` is the number as compared
+    (``normalize(number)``), worked out when an invoice is made; ``_replace`` keeps it right.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, number: str, customer_id: str, invoice_date: dt.date, due_date: dt.date, amount: Decimal,
+                emails: tuple[str, ...] = (), memo: str = "", status: str = "", last_reminder: dt.date | None = None,
+                origin: Origin = NOWHERE, key: str | None = None) -> Invoice:
+        return tuple.__new__(cls, (number, customer_id, invoice_date, due_date, amount, emails, memo, status,
+                                   last_reminder, origin, normalize(number) if key is None else key))
+
+    def _replace(self, **changes: Any) -> Invoice:
+        if "number" in changes and "key" not in changes:
+            changes["key"] = None
+        return Invoice(**{**self._asdict(), **changes})
 
 
 PAYMENT = "Payment"
 CREDIT_NOTE = "Credit Note"
 
 
-@dataclass(frozen=True)
-class Payment:
-    """A row of Payments: a payment or a credit note, applied to an invoice or not.
+class Payment(NamedTuple):
+    """A row of Payments: a payment or a credit note, applied to an invoice or not (a named
+    tuple, as ``Invoice`` is).
 
     Attributes:
       invoice_no: the invoice it is applied to ('' = unapplied: a prepayment or credit).

@@ -28,10 +28,10 @@ import difflib
 import operator
 import re
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import partial
-from itertools import compress, repeat
+from itertools import compress, islice, repeat
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -277,27 +277,39 @@ class Same:
 
 
 def _build(cls: type, count: int, values: dict[str, Sequence[Any] | Same]) -> list[Any]:
-    """``count`` frozen ``cls`` records from aligned columns (field -> values or Same), at C speed.
+    """``count`` ``cls`` records from aligned columns (field -> values or Same), at C speed.
 
-    Each record's ``__dict__`` is made by a comprehension compiled for the fields (``_filler``)
-    and assigned directly instead of running the generated ``__init__`` (about three times
-    dearer): the values are already typed and checked. Fields not given take their default.
+    The values are already typed and checked. A named tuple (Invoice, Payment) is made by
+    ``tuple.__new__`` from the zipped columns. A frozen dataclass gets its ``__dict__`` from a
+    comprehension compiled for its fields (``_filler``), assigned directly instead of running the
+    generated ``__init__`` (about three times dearer). Fields not given take their default.
     """
+    if issubclass(cls, tuple):
+        defaults = cls._field_defaults  # type: ignore[attr-defined]
+        columns: list[Iterable[Any]] = []
+        for name in cls._fields:  # type: ignore[attr-defined]
+            given = values.get(name)
+            if given is None and name not in defaults:
+                raise TypeError(f"{cls.__name__}.{name} needs a value")  # pragma: no cover - a bug
+            fixed = defaults.get(name) if given is None else given.value if isinstance(given, Same) else _VARYING
+            columns.append(given if fixed is _VARYING else repeat(fixed))  # type: ignore[arg-type]
+        # Fixed fields repeat without end: the varying columns (count long) or count stop it.
+        return list(map(tuple.__new__, repeat(cls), islice(zip(*columns, strict=False), count)))
     proto: dict[str, Any] = {}
-    columns = {}
-    for f in dataclasses.fields(cls):
+    varying = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         given = values.get(f.name)
         if isinstance(given, Same):
             proto[f.name] = given.value
         elif given is not None:
             proto[f.name] = None
-            columns[f.name] = given
+            varying[f.name] = given
         elif f.default is not dataclasses.MISSING:
             proto[f.name] = f.default
         else:
             raise TypeError(f"{cls.__name__}.{f.name} needs a value")  # pragma: no cover - a bug
-    if columns:
-        fields = _filler(tuple(proto), tuple(columns))(proto, *columns.values())
+    if varying:
+        fields = _filler(tuple(proto), tuple(varying))(proto, *varying.values())
     else:
         fields = list(map(dict.copy, repeat(proto, count)))
     records: list[Any] = list(map(object.__new__, repeat(cls, count)))
@@ -305,6 +317,7 @@ def _build(cls: type, count: int, values: dict[str, Sequence[Any] | Same]) -> li
     return records
 
 
+_VARYING = object()
 _FILLERS: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
 
 
@@ -805,7 +818,7 @@ class _Reader:
                 applied[i] = None
         linked = list(map(getattr, applied, repeat("number"), repeat("")))
         for i in compress(range(len(linked)), map(operator.ne, linked, numbers)):
-            records[i] = dataclasses.replace(records[i], invoice_no=linked[i])  # spelled as on Invoices
+            records[i] = records[i]._replace(invoice_no=linked[i])  # spelled as on Invoices
         table.columns[k_inv] = linked
         table.columns["__invoice"] = applied
         table.keep(mask)
