@@ -178,9 +178,6 @@ def _norm(value: str) -> str:
     return schema.normalize(value)
 
 
-_header_key = lru_cache(maxsize=1024)(_norm)  # headers repeat in every update
-
-
 def _ranges(text: str) -> Iterator[tuple[int, int]]:
     """(top row, bottom row) of every range in a ``sqref``/``ref``/formula text."""
     for part in re.split(r"[\s,;]+", text):
@@ -864,6 +861,7 @@ class _SheetPlan:
         self.max_col = 0
         self.problem_keys: set[tuple[str, str]] = set()
         self.norm_keys: dict[str, str] = {}  # key as given -> normalized
+        self.header_cols: dict[str, int | None] = {}  # header as given -> column (see _column)
         self.at_sets: dict[int, dict[int, Cell]] = {}  # SetAt: row -> column -> value
         self.at_new: list[tuple[int, dict[int, Cell]]] = []  # SetAt rows the sheet does not have
 
@@ -946,16 +944,17 @@ class _SheetPlan:
             if has_v in chunk or has_is in chunk:
                 candidates(n)
                 recent((n, chunk))
-                if readers:
-                    keys = {}
-                    for col, key_of in readers:
-                        key = key_of(chunk, col, n)
-                        if key is not None:
-                            keys[col] = key
-                    if keys:
-                        row = _Row(n, keys)
-                        self.rows.append(row)
-                        self._add(row)
+                keys = None
+                for col, key_of in readers:
+                    key = key_of(chunk, col, n)
+                    if key is not None:
+                        if keys is None:
+                            keys = {}
+                        keys[col] = key
+                if keys is not None:
+                    row = _Row(n, keys)
+                    self.rows.append(row)
+                    self._add(row)
 
     def _read_header(self, chunk: bytes) -> None:
         for c in _cells(chunk, self.rx):
@@ -968,13 +967,21 @@ class _SheetPlan:
     def _lookup_columns(self) -> None:
         """The columns rows are looked up by, and the values looked for in each."""
         wanted: dict[int, set[str]] = {}
-        header, norm_keys, index = self.header, self.norm_keys, self.index
+        norm_keys, index, column = self.norm_keys, self.index, self._column
+        self.header_cols.clear()  # the header may have just been read
         for _, u in self.updates:
-            pairs = [(u.key_header, u.key)] if isinstance(u, SetCells) else list(u.where) if isinstance(u, ReplaceRows) else []
+            if isinstance(u, SetCells):
+                pairs: Iterable[tuple[str, str]] = ((u.key_header, u.key),)
+            elif isinstance(u, ReplaceRows):
+                pairs = u.where
+            else:
+                continue
             for h, v in pairs:
-                col = header.get(_header_key(h))
+                col = column(h)
                 if col:
-                    key = norm_keys[v] = schema.normalize(v)
+                    key = norm_keys.get(v)
+                    if key is None:
+                        key = norm_keys[v] = _norm(v)
                     keys = wanted.get(col)
                     if keys is None:
                         keys = wanted[col] = set()
@@ -1082,10 +1089,19 @@ class _SheetPlan:
         make = error if severity == "error" else warning
         self.report.problems.append(make(self.name, cell, message, fix))
 
+    def _column(self, header: str) -> int | None:
+        """The column of a header as an update names it (remembered: 100,000 updates name a few)."""
+        try:
+            return self.header_cols[header]
+        except KeyError:
+            col = self.header_cols[header] = self.header.get(_norm(header))
+            return col
+
     def _columns(self, values: Iterable[tuple[str, Cell]]) -> dict[int, Cell]:
         out: dict[int, Cell] = {}
+        column = self._column
         for h, v in values:
-            col = self.header.get(_header_key(h))
+            col = column(h)
             if col is None:
                 self._problem("warning", "1", f'column "{h}" is missing, so it was not written',
                               f'add the header "{h}" in row 1')
@@ -1094,7 +1110,7 @@ class _SheetPlan:
         return out
 
     def _set(self, i: int, u: SetCells) -> None:
-        col = self.header.get(_header_key(u.key_header))
+        col = self._column(u.key_header)
         if col is None:
             self.report.skipped.append(i)
             self._problem("warning", "1", f'column "{u.key_header}" is missing, so "{u.key}" could not be updated',
@@ -1395,16 +1411,25 @@ class _SheetPlan:
                 j = run.rfind(row_r) + at
                 last = int(run[j:run.find(b'"', j)])  # the run's last row
                 pos = 0
+                row_sets, appended = self.row_sets, writer._appended
                 while k < len(targets) and targets[k] <= last:
                     n = targets[k]
-                    start = run.find(self._row_marker(n), pos)
+                    k += 1
+                    marker = row_r + str(n).encode() + b'"'
+                    start = run.find(marker, pos)
                     if start < 0:
                         raise BadWorkbook(f"{self.name}: row {n} vanished between two reads")
                     tag_end = run.find(b">", start)
+                    if tag_end == start + len(marker):  # <row r="N">: what edit_row does first, in place
+                        end = run.find(close, tag_end)
+                        added = appended(run, n, row_sets[n], None, tag_end + 1, end)
+                        if added is not None:
+                            out += (run[pos:end], added)  # the </row> goes out with what follows
+                            pos = end
+                            continue
                     end = tag_end + 1 if run[tag_end - 1] == 47 else run.find(close, tag_end) + len(close)
-                    out += (run[pos:start], writer.edit_row(run[start:end], n, n, self.row_sets[n]))
+                    out += (run[pos:start], writer.edit_row(run[start:end], n, n, row_sets[n]))
                     pos = end
-                    k += 1
                 out.append(run[pos:] if pos else run)
                 size += len(run)
             if size > BLOCK:
@@ -1489,7 +1514,7 @@ class _RowWriter:
         self.any_cell = tuple(b"<" + p + b"c" + end for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
         self.at_rows = set(plan.at_sets)
         self._texts: dict[str, str] = {}
-        self._heads: dict[tuple[int | None, bool], dict[int, tuple[str, str, int | None]]] = {}
+        self._shapes: dict[tuple[tuple[int, ...], int | None, bool], list[tuple[int, str, str, int | None]]] = {}
         self.str_tags = tuple(t.decode() for t in (self.c_open, self.v_open, self.v_close, self.c_close))
         self.plain_row = b"<" + p + b'row r="'
 
@@ -1602,23 +1627,20 @@ class _RowWriter:
 
     def _new_cells(self, n: int, sets: dict[int, Cell], row_style: int | None) -> bytes:
         """``cell()`` for each of ``sets``, in column order, where no cell was: finite floats and
-        short texts without its detours, built as one text (the parts of each column's start
-        remembered, since every row repeats them)."""
-        row = str(n)
-        key = (row_style, n in self.at_rows)
-        heads = self._heads.get(key)
-        if heads is None:
-            heads = self._heads[key] = {}
+        short texts without its detours, built as one text. The columns' letters and styles are
+        worked out once for each shape of row (which columns, which row style), as rows repeat them."""
+        key = (tuple(sets), row_style, n in self.at_rows)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shapes[key] = [
+                (col, _col_name(col), f'" s="{style}' if style else "", style)
+                for col in sorted(sets) for style in (self.style_for(col, row_style, n),)]
         c_open, v_open, v_close, c_close = self.str_tags
         texts, changed = self._texts, self.changed
+        row = str(n)
         out = []
-        for col in sorted(sets):
+        for col, letters, s, style in shape:
             value = sets[col]
-            head = heads.get(col)
-            if head is None:
-                style = self.style_for(col, row_style, n)
-                head = heads[col] = (_col_name(col), f'" s="{style}' if style else "", style)
-            letters, s, style = head
             if type(value) is float and value - value == 0:  # finite
                 out.append(f'{c_open} r="{letters}{row}{s}">{v_open}{value!r}{v_close}{c_close}')
             elif type(value) is str and len(value) < 256:
