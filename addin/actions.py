@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Union
+from typing import NamedTuple, Union
 
 from .problems import Problem
 
@@ -17,9 +17,9 @@ Cell = Union[str, int, float, bool, dt.date, dt.datetime, None]  # noqa: UP007 -
 # Money is written as float: the only place floats appear, at the very edge (STYLE lesson 1).
 
 
-@dataclass(frozen=True)
-class SetCells:
-    """Set add-in cells of one existing record, found by its key column.
+class SetCells(NamedTuple):
+    """Set add-in cells of one existing record, found by its key column (a named tuple: a
+    refresh makes 100,000 of them).
 
     Attributes:
       sheet: schema sheet name (e.g. "Invoices").
