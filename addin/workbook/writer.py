@@ -37,7 +37,7 @@ from . import schema
 
 MAX_ROWS = 1_048_576
 MAX_TEXT = 32_767
-BLOCK = 1 << 22  # bytes read from a sheet at a time
+BLOCK = 1 << 21  # bytes read from a sheet at a time: few hand-overs between the threads, little memory
 DEFLATE_LEVEL = 1  # rewritten sheets: 3x faster than level 6 for ~25% more bytes; Excel recompresses on save
 RECENT_ROWS = 64  # last data rows kept in memory to learn each column's cell style
 
@@ -488,7 +488,7 @@ class _ReadAhead:
     stream can be closed after.
     """
 
-    def __init__(self, stream: BinaryIO, depth: int = 2) -> None:
+    def __init__(self, stream: BinaryIO, depth: int = 1) -> None:
         self._stream = stream
         self._blocks: queue.Queue[bytes | BaseException] = queue.Queue(depth)
         self._stop = threading.Event()
@@ -534,7 +534,7 @@ _T = TypeVar("_T")
 _NO_MORE = object()  # ends the queue of _consumed_in_thread
 
 
-def _consumed_in_thread(consume: Callable[[Iterable[bytes]], _T], chunks: Iterable[bytes], depth: int = 2) -> _T:
+def _consumed_in_thread(consume: Callable[[Iterable[bytes]], _T], chunks: Iterable[bytes], depth: int = 1) -> _T:
     """``consume(chunks)`` with ``consume`` running in a thread, fed through a short queue.
 
     The calling thread makes the chunks (Python work, holding the GIL) while the thread
