@@ -32,8 +32,9 @@ else ``Open``. Any other text in the column is replaced (the column is the add-i
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import repeat
@@ -153,22 +154,66 @@ def invoice_status(invoice: Invoice, balance: Decimal, as_of: dt.date, current: 
     return OVERDUE if as_of > invoice.due_date else OPEN
 
 
+_MISSING = object()  # no such cell: a record the sheet does not have
+
+
+@dataclass
+class Cells:
+    """A sheet's add-in cells as they are: header key -> values, aligned with record ``keys``.
+
+    Columns, not a dict per row: a refresh compares 100,000 rows with the day's figures.
+    ``columns`` holds only the add-in columns the sheet has.
+    """
+
+    keys: list[str] = field(default_factory=list)
+    columns: dict[str, list[Any]] = field(default_factory=dict)
+    _index: dict[str, int] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of_rows(cls, rows: Mapping[str, Mapping[str, Any]], headers: Iterable[str]) -> Cells:
+        """From record key -> {header key: value} (headers: the columns the sheet has)."""
+        keys = list(rows)
+        return cls(keys, {h: [rows[k].get(h, "") for k in keys] for h in headers})
+
+    def along(self, keys: Sequence[str], header: str, default: Any = _MISSING) -> Sequence[Any]:
+        """The values under ``header`` for ``keys`` in their order (``default`` for an unknown key)."""
+        values = self.columns.get(header)
+        if values is None:
+            return [default] * len(keys)
+        if keys == self.keys:  # made from the same records: the usual case
+            return values
+        where = self._where()
+        return [values[where[k]] if k in where else default for k in keys]
+
+    def set(self, key: str, header: str, value: Any) -> None:
+        """The cell of record ``key`` under ``header`` now holds ``value`` (when both exist)."""
+        values = self.columns.get(header)
+        i = self._where().get(key)
+        if values is not None and i is not None:
+            values[i] = value
+
+    def _where(self) -> dict[str, int]:
+        """Record key -> position (the first, should a key repeat)."""
+        if self._index is None:
+            self._index = {}
+            for i, k in enumerate(self.keys):
+                self._index.setdefault(k, i)
+        return self._index
+
+
 @dataclass
 class Current:
     """What the add-in cells hold now (the file plus updates still waiting in the journal).
 
     Attributes:
-      invoices: normalized Invoice No -> {header key: cell value} for Paid, Balance, Status.
-      customers: normalized Customer ID -> {header key: cell value} for Balance, Overdue.
+      invoices: Paid, Balance and Status by normalized Invoice No.
+      customers: Balance and Overdue by normalized Customer ID.
       dashboard: cell address -> value (None when the Dashboard sheet is missing).
-      invoice_columns / customer_columns: the add-in headers (keys) the sheets have.
     """
 
-    invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
-    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invoices: Cells = field(default_factory=Cells)
+    customers: Cells = field(default_factory=Cells)
     dashboard: dict[str, Any] | None = None
-    invoice_columns: frozenset[str] = frozenset()
-    customer_columns: frozenset[str] = frozenset()
 
 
 def plan_refresh(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d: int,
@@ -228,19 +273,19 @@ def _columns(sheet: schema.Sheet, headers: Iterable[str], present: frozenset[str
 
 def _customer_updates(book: Book, sums: Mapping[str, CustomerSummary], current: Current | None,
                       problems: list[Problem]) -> Iterable[SetCells]:
-    present = current.customer_columns if current is not None else None
+    present = frozenset(current.customers.columns) if current is not None else None
     headers = _columns(schema.CUSTOMERS, (CUSTOMER_BALANCE, CUSTOMER_OVERDUE), present, problems)
     if not headers:
         return
-    columns = [(h, normalize(h), h == CUSTOMER_BALANCE) for h in headers]
-    old_rows = current.customers if current is not None else {}
-    for c in book.customers:
+    keys = [normalize(c.id) for c in book.customers]
+    olds = [current.customers.along(keys, normalize(h)) if current is not None else repeat(_MISSING)
+            for h in headers]
+    for c, *old in zip(book.customers, *olds, strict=False):
         s = sums[c.id]
-        old = old_rows.get(normalize(c.id)) if current is not None else None
         values = []
-        for h, k, is_balance in columns:
-            value = s.balance if is_balance else s.overdue_balance
-            if old is None or k not in old or not same(old[k], value):
+        for h, was in zip(headers, old, strict=True):
+            value = s.balance if h == CUSTOMER_BALANCE else s.overdue_balance
+            if was is _MISSING or not same(was, value):
                 values.append((h, _float(value)))
         if values:
             yield SetCells(schema.CUSTOMERS.name, CUSTOMER_ID, c.id, tuple(values))
@@ -248,38 +293,40 @@ def _customer_updates(book: Book, sums: Mapping[str, CustomerSummary], current: 
 
 def _invoice_updates(book: Book, ledger: Ledger, as_of: dt.date, current: Current | None,
                      problems: list[Problem]) -> Iterable[SetCells]:
-    present = current.invoice_columns if current is not None else None
+    present = frozenset(current.invoices.columns) if current is not None else None
     headers = _columns(schema.INVOICES, (INVOICE_PAID, INVOICE_BALANCE, INVOICE_STATUS), present, problems)
     if not headers:
         return
-    k_paid, k_balance, k_status = normalize(INVOICE_PAID), normalize(INVOICE_BALANCE), normalize(INVOICE_STATUS)
     w_paid, w_balance, w_status = (INVOICE_PAID in headers, INVOICE_BALANCE in headers, INVOICE_STATUS in headers)
-    old_rows = current.invoices if current is not None else {}
-    empty: dict[str, Any] = {}
-    for inv, paid, balance in zip(book.invoices, *ledger.settled(book.invoices, as_of), strict=True):
-        if current is None:
-            old, status_now = None, inv.status
-        else:
-            old = old_rows.get(inv.key, empty)
-            status_now = old.get(k_status, "")
+    invoices = book.invoices
+    paid, balance = ledger.settled(invoices, as_of)
+    if current is None:  # every amount is written; Status where it differs from what was read
+        old_paid: Iterable[Any] = repeat(_MISSING)
+        old_balance: Iterable[Any] = repeat(_MISSING)
+        old_status: Iterable[Any] = map(operator.attrgetter("status"), invoices)
+    else:
+        keys = [i.key for i in invoices]
+        old_paid = current.invoices.along(keys, normalize(INVOICE_PAID))
+        old_balance = current.invoices.along(keys, normalize(INVOICE_BALANCE))
+        old_status = current.invoices.along(keys, normalize(INVOICE_STATUS), "")
+    sheet = schema.INVOICES.name
+    for inv, p, b, was_p, was_b, was_s in zip(invoices, paid, balance, old_paid, old_balance, old_status,
+                                               strict=False):
         values: list[tuple[str, Cell]] = []
-        if w_paid and (old is None or _changed(old.get(k_paid, _MISSING), paid)):
-            values.append((INVOICE_PAID, _float(paid)))
-        if w_balance and (old is None or _changed(old.get(k_balance, _MISSING), balance)):
-            values.append((INVOICE_BALANCE, _float(balance)))
+        if w_paid and _changed(was_p, p):
+            values.append((INVOICE_PAID, _float(p)))
+        if w_balance and _changed(was_b, b):
+            values.append((INVOICE_BALANCE, _float(b)))
         if w_status:
-            status = invoice_status(inv, balance, as_of, status_now if isinstance(status_now, str) else "")
-            if status != status_now:
+            status = invoice_status(inv, b, as_of, was_s if isinstance(was_s, str) else "")
+            if status != was_s:
                 values.append((INVOICE_STATUS, status))
         if values:
-            yield SetCells(schema.INVOICES.name, INVOICE_NO, inv.number, tuple(values))
-
-
-_MISSING = object()
+            yield SetCells(sheet, INVOICE_NO, inv.number, tuple(values))
 
 
 def _changed(old: Any, new: Decimal) -> bool:
-    """A cell holding ``old`` (``_MISSING``: no such cell) must be written to show ``new``."""
+    """A cell holding ``old`` (``_MISSING``: none, or not compared) must be written to show ``new``."""
     if type(old) is float:  # the usual case, without same()'s dispatch
         return old != _float(new) and from_number(old) != new
     return old is _MISSING or not same(old, new)
@@ -344,22 +391,14 @@ def reminders_sent(journal: Journal, day: dt.date, zone: dt.tzinfo | None = None
 
 def current_cells(book: Book, dashboard: dict[str, Any] | None) -> Current:
     """What the add-in cells hold: the columns the reader kept as read, and the Dashboard's cells."""
+    def cells(sheet: schema.Sheet, keys: list[str]) -> Cells:
+        return Cells(keys, {h: list(v) for h, v in book.as_read.get(sheet.key, {}).items()})
+
     return Current(
-        invoices=_as_read(book, schema.INVOICES, [i.key for i in book.invoices]),
-        customers=_as_read(book, schema.CUSTOMERS, [normalize(c.id) for c in book.customers]),
+        invoices=cells(schema.INVOICES, [i.key for i in book.invoices]),
+        customers=cells(schema.CUSTOMERS, [normalize(c.id) for c in book.customers]),
         dashboard=dashboard,
-        invoice_columns=frozenset(book.as_read.get(schema.INVOICES.key, ())),
-        customer_columns=frozenset(book.as_read.get(schema.CUSTOMERS.key, ())),
     )
-
-
-def _as_read(book: Book, sheet: schema.Sheet, keys: list[str]) -> dict[str, dict[str, Any]]:
-    """Record key -> {header key: cell value as read} for the sheet's add-in columns."""
-    columns = book.as_read.get(sheet.key, {})
-    names = list(columns)
-    if not names:
-        return {key: {} for key in keys}
-    return dict(zip(keys, map(dict, map(zip, repeat(names), zip(*columns.values(), strict=True))), strict=True))
 
 
 def read_dashboard(path: Path) -> dict[str, Any] | None:
@@ -402,10 +441,9 @@ def overlay(current: Current, pending: Iterable[Update]) -> None:
         if isinstance(u, SetAt) and key == schema.DASHBOARD.key and current.dashboard is not None:
             current.dashboard.update(u.cells)
         elif isinstance(u, SetCells) and key in (schema.INVOICES.key, schema.CUSTOMERS.key):
-            rows = current.invoices if key == schema.INVOICES.key else current.customers
-            row = rows.get(normalize(u.key))
-            if row is not None:
-                row.update((normalize(h), v) for h, v in u.values if normalize(h) in row)
+            cells = current.invoices if key == schema.INVOICES.key else current.customers
+            for h, v in u.values:
+                cells.set(normalize(u.key), normalize(h), v)
 
 
 @dataclass

@@ -11,6 +11,7 @@ import pytest
 from addin.actions import SetAt, SetCells
 from addin.aging import aging_report
 from addin.dashboard import (
+    Cells,
     Current,
     figures,
     invoice_status,
@@ -145,17 +146,17 @@ def test_without_current_values_every_amount_is_written_and_status_where_it_chan
 
 def current_after(plan_updates: tuple, columns: bool = True) -> Current:
     """What the cells hold once ``plan_updates`` are written."""
-    cur = Current(dashboard={}, invoice_columns=frozenset({"paid", "balance", "status"}),
-                  customer_columns=frozenset({"balance", "overdue"}))
+    dashboard: dict = {}
+    rows: dict[str, dict[str, dict]] = {"Invoices": {}, "Customers": {}}
     for u in plan_updates:
         if isinstance(u, SetAt):
-            cur.dashboard.update(u.cells)  # type: ignore[union-attr]
+            dashboard.update(u.cells)
         else:
-            rows = cur.invoices if u.sheet == "Invoices" else cur.customers
-            rows.setdefault(u.key.casefold(), {}).update((h.casefold(), v) for h, v in u.values)
+            rows[u.sheet].setdefault(u.key.casefold(), {}).update((h.casefold(), v) for h, v in u.values)
     for inv in BOOK.invoices:
-        cur.invoices.setdefault(inv.key, {}).setdefault("status", inv.status)
-    return cur
+        rows["Invoices"].setdefault(inv.key, {}).setdefault("status", inv.status)
+    return Current(invoices=Cells.of_rows(rows["Invoices"], ("paid", "balance", "status")),
+                   customers=Cells.of_rows(rows["Customers"], ("balance", "overdue")), dashboard=dashboard)
 
 
 def test_with_current_values_only_changed_cells_are_written() -> None:
@@ -166,7 +167,7 @@ def test_with_current_values_only_changed_cells_are_written() -> None:
     assert again.updates == ()
     assert again.lines == ("Nothing to write: the Dashboard and the add-in columns are up to date for 2026-04-30.",)
 
-    current.invoices["inv-2"]["balance"] = 499.99  # someone typed over it
+    current.invoices.set("inv-2", "balance", 499.99)  # someone typed over it
     current.dashboard[layout.FIGURES_BY_KEY["reminders_sent_30"].cell] = 1.0  # type: ignore[index]
     fixed = plan_refresh(BOOK, ledger, AS_OF, 0, current)
     assert fixed.updates == (SetAt("Dashboard", (("B9", 0),)),
@@ -182,8 +183,8 @@ def test_the_next_day_moves_the_as_of_date_and_the_overdue_figures() -> None:
 
 
 def test_a_missing_dashboard_sheet_or_column_is_a_notice_and_is_not_written() -> None:
-    current = Current(dashboard=None, invoice_columns=frozenset({"paid", "balance", "status"}),
-                      customer_columns=frozenset({"balance"}))
+    current = Current(invoices=Cells([], {"paid": [], "balance": [], "status": []}),
+                      customers=Cells([], {"balance": []}), dashboard=None)
     plan = plan_refresh(BOOK, Ledger.from_book(BOOK), AS_OF, 0, current)
     assert [str(p) for p in plan.problems] == [
         "notice: Dashboard: no such sheet, so the figures were not written — "
@@ -217,3 +218,18 @@ def test_reminders_sent_counts_automatic_and_manual_reminders_of_the_last_30_day
             journal.conn.execute("UPDATE sends SET updated = ? WHERE key = ?", (f"{day}T12:00:00+00:00", key))
         journal.begin("reminder:INV-5:1", "<m@x>", ["a@example.com"])  # sending, not sent
         assert reminders_sent(journal, AS_OF, dt.UTC) == 2
+
+
+def test_cells_line_up_with_any_record_order_and_take_updates_waiting_in_the_journal() -> None:
+    from addin.dashboard import overlay
+
+    cells = Cells(["inv-1", "inv-2"], {"paid": [10.0, ""], "status": ["Open", "Paid"]})
+    current = Current(invoices=cells, customers=Cells(["c1"], {"balance": [5.0]}), dashboard={"B4": 1.0})
+    overlay(current, [SetCells("Invoices", "Invoice No", " INV-2", (("Paid", 20.0), ("Balance", 0.0))),
+                      SetCells("Customers", "Customer ID", "C1", (("Balance", 7.0),)),
+                      SetCells("Invoices", "Invoice No", "INV-9", (("Paid", 1.0),)),  # not on the sheet
+                      SetAt("Dashboard", (("B4", 2.0),))])
+    assert cells.along(["inv-2", "inv-9", "inv-1"], "paid") == [20.0, cells.along(["x"], "paid")[0], 10.0]
+    assert cells.along(["inv-2", "inv-1"], "status", "") == ["Paid", "Open"]
+    assert cells.along(["inv-1"], "balance", "none") == ["none"]  # the sheet has no Balance column
+    assert current.customers.columns == {"balance": [7.0]} and current.dashboard == {"B4": 2.0}
