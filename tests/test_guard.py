@@ -108,3 +108,15 @@ def test_verify_accepts_a_workbook_and_rejects_a_broken_one(book: Path, tmp_path
     broken.write_bytes(book.read_bytes()[:500])
     problems = guard.verify(broken)
     assert len(problems) == 1 and "did not open again" in problems[0].message
+
+
+def test_verify_reads_several_sheets_and_names_a_broken_one(make_workbook) -> None:
+    from test_writer import rezip
+
+    book = make_workbook({"Invoices": [["Invoice No"], ["INV-1"]], "Log": [["Time"]], "Dashboard": [["x"]]},
+                         required=False)
+    assert guard.verify(book, ["Invoices", "Log", "Dashboard"]) == []
+    rezip(book, {"xl/worksheets/sheet2.xml": b'<worksheet xmlns="http://schemas.openxmlformats.org/'
+                 b'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="bogus"><v>1</v></row>'})
+    problems = guard.verify(book, ["Invoices", "Log", "Dashboard"])
+    assert len(problems) == 1 and "did not open again" in problems[0].message
