@@ -1420,7 +1420,8 @@ class _SheetPlan:
                     if start < 0:
                         raise BadWorkbook(f"{self.name}: row {n} vanished between two reads")
                     tag_end = run.find(b">", start)
-                    if tag_end == start + len(marker):  # <row r="N">: what edit_row does first, in place
+                    plain = tag_end == start + len(marker)
+                    if plain:  # <row r="N">: what edit_row does first, in place
                         end = run.find(close, tag_end)
                         added = appended(run, n, row_sets[n], None, tag_end + 1, end)
                         if added is not None:
@@ -1428,7 +1429,7 @@ class _SheetPlan:
                             pos = end
                             continue
                     end = tag_end + 1 if run[tag_end - 1] == 47 else run.find(close, tag_end) + len(close)
-                    out += (run[pos:start], writer.edit_row(run[start:end], n, n, row_sets[n]))
+                    out += (run[pos:start], writer.edit_row(run[start:end], n, n, row_sets[n], tried=plain))
                     pos = end
                 out.append(run[pos:] if pos else run)
                 size += len(run)
@@ -1570,15 +1571,18 @@ class _RowWriter:
         cells = b"".join(self.cell(f"{col_letters(c)}{n}", sets[c], self.style_for(c, None, n)) for c in sorted(sets))
         return b"<" + p + b'row r="' + str(n).encode() + b'">' + cells + b"</" + p + b"row>"
 
-    def edit_row(self, chunk: bytes, orig: int, final: int, sets: dict[int, Cell]) -> bytes:
+    def edit_row(self, chunk: bytes, orig: int, final: int, sets: dict[int, Cell], tried: bool = False) -> bytes:
+        """The row with ``sets`` written and renumbered ``final``; ``tried``: ``_appended`` already
+        said no for this plain row (so it is not asked again)."""
         rx = self.rx
-        if sets and final == orig:
+        if sets and final == orig and not tried:
             start = self.plain_row + str(final).encode() + b'">'
             if chunk.startswith(start):  # a row tag with nothing else to change, and its cells
                 end = len(chunk) - len(rx.close_row)
                 added = self._appended(chunk, final, sets, None, len(start), end)
                 if added is not None:
                     return chunk[:end] + added + rx.close_row
+                tried = True
         tag_end = chunk.find(b">") + 1
         start = chunk[:tag_end]
         closed = start.endswith(b"/>")
@@ -1596,7 +1600,7 @@ class _RowWriter:
             body = rx.cell_r.sub(lambda c: c.group(1) + n + c.group(3), body)
         if sets:
             row_s = _S_ATTR.search(start) if b"customFormat=\"1\"" in start else None
-            body = self._set_cells(body, final, sets, int(row_s.group(1)) if row_s else None)
+            body = self._set_cells(body, final, sets, int(row_s.group(1)) if row_s else None, tried)
             spans = _SPANS.search(start)
             if spans:
                 lo = min(int(spans.group(1)), *sets)
@@ -1670,8 +1674,9 @@ class _RowWriter:
         total = sum(body.count(t) for t in self.any_cell)  # <color> and the like also start <c
         return found if len(found) == total else None
 
-    def _set_cells(self, body: bytes, n: int, sets: dict[int, Cell], row_style: int | None) -> bytes:
-        added = self._appended(body, n, sets, row_style)
+    def _set_cells(self, body: bytes, n: int, sets: dict[int, Cell], row_style: int | None,
+                   tried: bool = False) -> bytes:
+        added = None if tried else self._appended(body, n, sets, row_style)
         if added is not None:
             return body + added
         starts = self._starts(body)
