@@ -667,14 +667,14 @@ class _SheetStream:
                 self._more()
                 continue
             limit = self.end_at if self.end_at >= 0 else len(buf)
-            stopped = stop and (s := buf.find(stop, pos, limit)) >= 0
-            if stopped:
-                limit = s
+            at_stop = buf.find(stop, pos, limit) if stop else -1
+            if at_stop >= 0:
+                limit = at_stop
             e = buf.rfind(close, pos, limit)
             if e >= 0:
                 self.pos = e + len(close)
                 return buf[pos:self.pos]
-            if stopped or self.end_at >= 0 or self.eof:
+            if at_stop >= 0 or self.end_at >= 0 or self.eof:
                 return None
             self._more()
         return None
@@ -851,6 +851,7 @@ class _SheetPlan:
         self.appended: list[_Row] = []
         self.index: dict[int, dict[str, list[_Row]]] = {}
         self.lookup: set[int] = set()
+        self.key_rx: dict[int, Callable[[bytes], re.Match[bytes] | None]] = {}  # lookup column -> search
         self.candidates: list[int] = []
         self.recent: deque[tuple[int, bytes]] = deque(maxlen=RECENT_ROWS)
         self.formula_rows: list[int] = []
@@ -932,12 +933,12 @@ class _SheetPlan:
         rx = self.rx
         f_tag, (has_v, has_is) = rx.f_tag, rx.has_value
         present, candidates, recent = self.present.append, self.candidates.append, self.recent.append
-        readers = self._key_readers()
+        key_of, lookup = self._key, self.key_rx
         for n, chunk in rows:
             present(n)
             if n == 1:
                 self._read_header(chunk)
-                readers = self._key_readers()
+                lookup = self.key_rx
                 continue
             if formulas and f_tag in chunk and rx.f.search(chunk):
                 self.formula_rows.append(n)
@@ -945,7 +946,7 @@ class _SheetPlan:
                 candidates(n)
                 recent((n, chunk))
                 keys = None
-                for col, key_of in readers:
+                for col in lookup:
                     key = key_of(chunk, col, n)
                     if key is not None:
                         if keys is None:
@@ -988,13 +989,9 @@ class _SheetPlan:
                         index.setdefault(col, {})
                     keys.add(key)
         self.lookup = set(wanted)
+        self.key_rx = {col: _key_cell(self.rx.p, col).search for col in wanted}  # see _key
         self.wanted = {col: frozenset(keys) for col, keys in wanted.items()}
         self.wanted_sst: dict[int, dict[int, str]] = {}
-
-    def _key_readers(self) -> list[tuple[int, Callable[[bytes, int, int], str | None]]]:
-        """(column, reader) for each lookup column; the readers' regexes compiled once."""
-        self.key_rx = {col: _key_cell(self.rx.p, col).search for col in self.lookup}
-        return [(col, self._key) for col in self.lookup]
 
     def _key(self, chunk: bytes, col: int, n: int) -> str | None:
         """The normalized value of a lookup cell, when an update looks for it (else None)."""
