@@ -32,19 +32,24 @@ def test_chunks_made_here_are_consumed_in_the_thread_in_order() -> None:
 
 def test_a_consumer_that_fails_stops_the_producer_and_its_error_is_raised_here() -> None:
     made: list[int] = []
+    closed: list[bool] = []
 
     def produce() -> Iterator[bytes]:
-        for i in range(10_000):
-            made.append(i)
-            yield b"x"
+        try:
+            for i in range(10_000):
+                made.append(i)
+                yield b"x"
+        finally:
+            closed.append(True)  # at once, not whenever the generator is collected
 
     def consume(chunks: Iterable[bytes]) -> None:
         for i, _ in enumerate(chunks):
             if i == 3:
                 raise zlib.error("out of memory")
 
-    with pytest.raises(zlib.error, match="out of memory"):
+    with pytest.raises(zlib.error, match="out of memory") as raised:
         writer._consumed_in_thread(consume, produce())
+    assert closed == [True] and raised.value is not None
     assert len(made) < 10_000 and helper_threads() == []
 
 

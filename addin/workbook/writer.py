@@ -570,6 +570,9 @@ def _consumed_in_thread(consume: Callable[[Iterable[bytes]], _T], chunks: Iterab
     finally:
         items.put(_NO_MORE)
         thread.join()
+        close = getattr(chunks, "close", None)
+        if close is not None:  # a generator left early lets go of what it holds (its streams, threads)
+            close()
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["value"]  # type: ignore[return-value]
