@@ -12,17 +12,20 @@ import datetime as dt
 import hashlib
 import os
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections import deque
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..problems import Problem, error, warning
 from .files import REPLACE_FIRST_WAIT, REPLACE_TRIES, fsync_dir, fsync_file, replace_with_retry
 
+if TYPE_CHECKING:
+    from python_calamine import CalamineWorkbook
+
 BACKUP_DIR = ".receivables-backups"
 STALE_OWNER = dt.timedelta(days=1)
-VERIFY_THREADS = 2  # sheets read at once by verify
 
 
 def owner_candidates(path: Path) -> list[Path]:
@@ -152,32 +155,63 @@ def _is_stamp(text: str) -> bool:
 def verify(path: Path, sheets: list[str] | tuple[str, ...] = ()) -> list[Problem]:
     """Check the file opens: python-calamine reads every sheet name and the given sheets.
 
-    Each sheet is read through its own reader, two at a time: calamine parses without holding
-    the GIL, so on two cores a refresh's Customers and Dashboard are read while Invoices is.
+    Two readers share the sheets: this thread takes them from the front, a helper thread from
+    the back. calamine parses without holding the GIL, so on two cores a refresh's Customers and
+    Dashboard are read while Invoices is. Two readers, not one per sheet: each reader parses the
+    shared strings again when it opens.
     """
     from python_calamine import CalamineWorkbook
 
     try:
         with CalamineWorkbook.from_path(str(path)) as wb:
             names = set(wb.sheet_names)
-        for name in sheets:
-            if name not in names:
-                return [error(name, "", "the written workbook lacks this sheet", "report this as a bug")]
-        if len(sheets) > 1:
-            with ThreadPoolExecutor(VERIFY_THREADS, thread_name_prefix="receivables-verify") as pool:
-                list(pool.map(partial(_read_sheet, path), sheets))
-        elif sheets:
-            _read_sheet(path, sheets[0])
+            for name in sheets:
+                if name not in names:
+                    return [error(name, "", "the written workbook lacks this sheet", "report this as a bug")]
+            todo = deque(sheets)
+            failed: list[BaseException] = []
+            helper = None
+            if len(todo) > 1:
+                helper = threading.Thread(target=_read_sheets_from_back, args=(path, todo, failed),
+                                          name="receivables-verify", daemon=True)
+                helper.start()
+            try:
+                while todo:
+                    try:
+                        name = todo.popleft()
+                    except IndexError:  # the helper took the last one
+                        break
+                    _read_sheet(wb, name)
+            finally:
+                if helper is not None:
+                    todo.clear()  # on a failure here, the helper stops after its current sheet
+                    helper.join()
+            if failed:
+                raise failed[0]
     except Exception as exc:  # noqa: BLE001 - any failure means the file must not replace the workbook
         return [error("", "", f"the updated workbook did not open again ({exc}), so it was not saved",
                       "the workbook is unchanged; report this as a bug")]
     return []
 
 
-def _read_sheet(path: Path, name: str) -> None:
+def _read_sheet(wb: CalamineWorkbook, name: str) -> None:
     """Read every row of one sheet (raises what calamine raises)."""
+    for _ in wb.get_sheet_by_name(name).iter_rows():
+        pass
+
+
+def _read_sheets_from_back(path: Path, todo: deque[str], failed: list[BaseException]) -> None:
+    """verify's helper: its own reader, sheets taken from the back of ``todo`` until none is left."""
     from python_calamine import CalamineWorkbook
 
-    with CalamineWorkbook.from_path(str(path)) as wb:
-        for _ in wb.get_sheet_by_name(name).iter_rows():
-            pass
+    try:
+        with CalamineWorkbook.from_path(str(path)) as wb:
+            while todo:
+                try:
+                    name = todo.pop()
+                except IndexError:
+                    return
+                _read_sheet(wb, name)
+    except Exception as exc:  # noqa: BLE001 - raised by verify in its own thread
+        failed.append(exc)
+        todo.clear()
