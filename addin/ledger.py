@@ -21,8 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cached_property
-from itertools import count
-from typing import TYPE_CHECKING, Any
+from itertools import count, repeat
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .model import CREDIT_NOTE, Book, Invoice, Payment
 from .money import ZERO, from_cents, to_cents
@@ -112,9 +112,11 @@ class CustomerSummary:
 class Ledger:
     """Indexes invoices and payments once; answers as-of questions for any date."""
 
-    def __init__(self, invoices: Iterable[Invoice], payments: Iterable[Payment]) -> None:
+    def __init__(self, invoices: Iterable[Invoice], payments: Iterable[Payment], columns: Columns | None = None) -> None:
+        """``columns``: what the ledger needs of these rows, when the caller has it already (the reader)."""
         self.invoices = tuple(invoices)
         self.payments = tuple(payments)
+        self._given = columns
         self._dates: dict[dt.date, _AsOf] = {}
 
     @classmethod
@@ -132,7 +134,7 @@ class Ledger:
 
     @cached_property
     def _columns(self) -> _Columns:
-        return _Columns(self.invoices, self.payments)
+        return _Columns(self._given or Columns.of(self.invoices, self.payments))
 
     def _at(self, as_of: dt.date) -> _AsOf:
         at = self._dates.get(as_of)
@@ -282,6 +284,31 @@ def _invoice_keys(payments: Sequence[Payment], invoices: Sequence[Invoice]) -> l
     return list(map(keys.__getitem__, numbers))
 
 
+class Columns(NamedTuple):
+    """What the ledger needs of the invoices and payments, a list per field, aligned with them."""
+
+    invoice_customers: Sequence[str]
+    invoice_keys: Sequence[str]  # normalized numbers
+    invoice_dates: Sequence[dt.date]
+    due_dates: Sequence[dt.date]
+    invoice_amounts: Sequence[Decimal]
+    payment_customers: Sequence[str]
+    payment_keys: Sequence[str]  # the normalized number of the invoice each is applied to ('' for none)
+    payment_dates: Sequence[dt.date]
+    payment_amounts: Sequence[Decimal]
+    payment_types: Sequence[str]
+
+    @classmethod
+    def of(cls, invoices: Sequence[Invoice], payments: Sequence[Payment]) -> Columns:
+        def get(rows: Sequence[Any], name: str) -> list[Any]:
+            return list(map(operator.attrgetter(name), rows))
+
+        return cls(get(invoices, "customer_id"), get(invoices, "key"), get(invoices, "invoice_date"),
+                   get(invoices, "due_date"), get(invoices, "amount"), get(payments, "customer_id"),
+                   _invoice_keys(payments, invoices), get(payments, "date"), get(payments, "amount"),
+                   get(payments, "type"))
+
+
 class _Columns:
     """Invoices and payments as NumPy columns: customer and invoice indexes, day numbers, cents.
 
@@ -292,14 +319,14 @@ class _Columns:
     total could pass 2**62, then Python integers (object arrays: slower, still exact).
     """
 
-    def __init__(self, invoices: Sequence[Invoice], payments: Sequence[Payment]) -> None:
+    def __init__(self, given: Columns) -> None:
         import numpy as np
 
         customers: dict[str, int] = {}  # normalized ID -> index
         names: list[str] = []  # index -> the ID as first written
         ids: dict[str, int] = {}  # each spelling -> index
 
-        def numbered(written: list[str]) -> list[int]:
+        def numbered(written: Sequence[str]) -> list[int]:
             for cid in dict.fromkeys(written):  # each spelling once, in sheet order
                 if cid not in ids:
                     norm = normalize(cid)
@@ -309,41 +336,34 @@ class _Columns:
                     ids[cid] = customers[norm]
             return list(map(ids.__getitem__, written))
 
-        inv_keys = list(map(operator.attrgetter("key"), invoices))
+        inv_keys = given.invoice_keys
         keys = dict(zip(inv_keys, count()))
         if len(keys) == len(inv_keys):  # numbers are unique (as the reader makes them)
-            inv_key = list(range(len(inv_keys)))
+            inv_key: Iterable[int] = range(len(inv_keys))
         else:
             keys = dict(zip(dict.fromkeys(inv_keys), count()))
-            inv_key = list(map(keys.__getitem__, inv_keys))
-        # Applied numbers are mostly written as on their invoice: look those up as written.
-        by_number = dict(zip(map(operator.attrgetter("number"), invoices), inv_key, strict=True))
-        by_number[""] = -1
-        pay_numbers = list(map(operator.attrgetter("invoice_no"), payments))
-        for number in set(pay_numbers).difference(by_number):
-            by_number[number] = keys.get(normalize(number), -1)
-        pay_keys = list(map(by_number.__getitem__, pay_numbers))
-        inv_cents = to_cents(map(operator.attrgetter("amount"), invoices))
-        pay_cents = to_cents(map(operator.attrgetter("amount"), payments))
+            inv_key = map(keys.__getitem__, inv_keys)
+        inv_cents = to_cents(given.invoice_amounts)
+        pay_cents = to_cents(given.payment_amounts)
         largest = max(map(abs, (*inv_cents, *pay_cents)), default=0)
         money = np.int64 if largest * (len(inv_cents) + len(pay_cents) + 1) < 2**62 else object
 
         def column(values: Iterable[Any], dtype: Any = np.int64) -> np.ndarray:
             return np.fromiter(values, dtype=dtype) if dtype is not object else np.array(list(values), dtype)
 
-        self.inv_customer = column(numbered(list(map(operator.attrgetter("customer_id"), invoices))))
-        self.pay_customer = column(numbered(list(map(operator.attrgetter("customer_id"), payments))))
+        self.inv_customer = column(numbered(given.invoice_customers))
+        self.pay_customer = column(numbered(given.payment_customers))
         self.customers = customers
         self.names = names
         self.keys = keys
         self.inv_key = column(inv_key)
-        self.inv_date = column(map(dt.date.toordinal, map(operator.attrgetter("invoice_date"), invoices)))
-        self.inv_due = column(map(dt.date.toordinal, map(operator.attrgetter("due_date"), invoices)))
+        self.inv_date = column(map(dt.date.toordinal, given.invoice_dates))
+        self.inv_due = column(map(dt.date.toordinal, given.due_dates))
         self.inv_cents = column(inv_cents, money)
-        self.pay_key = column(pay_keys)
-        self.pay_date = column(map(dt.date.toordinal, map(_date, payments)))
+        self.pay_key = column(map(keys.get, given.payment_keys, repeat(-1)))
+        self.pay_date = column(map(dt.date.toordinal, given.payment_dates))
         self.pay_cents = column(pay_cents, money)
-        self.pay_counts = column(map(CREDIT_NOTE.__ne__, map(operator.attrgetter("type"), payments)), bool)
+        self.pay_counts = column(map(CREDIT_NOTE.__ne__, given.payment_types), bool)
         self.money = money
 
 

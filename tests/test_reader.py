@@ -457,3 +457,26 @@ def test_the_add_in_columns_are_kept_as_read_aligned_with_the_records_and_never_
 
     plain = load(make_workbook({"Customers": CUSTOMERS}))
     assert plain.as_read == {"customers": {}, "invoices": {}}  # no add-in columns on these sheets
+
+
+def test_the_ledger_made_while_reading_sees_what_the_records_say(make_workbook):
+    from addin.ledger import Columns, Ledger
+
+    book = load(make_workbook({
+        "Customers": CUSTOMERS,
+        "Invoices": [["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount"],
+                     ["INV-1", " c1 ", D1, D31, 100], ["INV-2", "C9", D1, D31, 50], ["Inv-3", "C2", D1, D31, 70]],
+        "Payments": [["Payment ID", "Customer ID", "Date", "Amount", "Invoice No"],  # no Type column
+                     ["P1", "C1", D31, 40, "inv-1"], ["P2", "C2", D31, 15, "INV-1"], ["P3", "C1", D31, 5, "INV-2"],
+                     ["P4", "c2", D31, 90, " INV-3"], ["P5", "C7", D31, 1, None]],
+    }))
+
+    ledger = Ledger.from_book(book)
+    assert ledger is Ledger.from_book(book)  # made once, by the reader
+    made = [list(column) for column in ledger._given]  # type: ignore[union-attr]
+    assert made == [list(column) for column in Columns.of(book.invoices, book.payments)]
+    assert ledger.summary("C2", D31) == Ledger(book.invoices, book.payments).summary("C2", D31)
+    assert [str(p) for p in book.problems if "reach" in p.message] == [
+        'warning: Payments!D5: payments applied to invoice "Inv-3" reach 90.00, more than its amount 70.00 — '
+        "the excess 20.00 counts as an unapplied credit; correct the amount or the invoice number if that is "
+        "not intended"]

@@ -35,7 +35,7 @@ from itertools import compress, islice, repeat
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
-from ..ledger import Ledger
+from ..ledger import Columns, Ledger
 from ..model import (
     Book,
     Customer,
@@ -433,6 +433,9 @@ class _Reader:
         self.language = "en"
         self.dropped_invoices: set[str] = set()
         self.as_read: dict[str, dict[str, list[Any]]] = {}
+        # What the ledger needs of the invoices and payments (ledger.Columns), as read.
+        self.ledger_invoices: tuple[Sequence[Any], ...] = ([], [], [], [], [])
+        self.ledger_payments: tuple[Sequence[Any], ...] = ([], [], [], [], [])
 
     # --- problems -------------------------------------------------------------------------
 
@@ -604,7 +607,8 @@ class _Reader:
         pending = self.payments(customers)  # while Invoices is still parsed
         invoices = self.invoices(customers)
         payments = self.link(pending, invoices)
-        ledger = Ledger(tuple(invoices.values()), payments)  # kept with the book: Ledger.from_book
+        # The book's ledger (Ledger.from_book), made from the columns at hand.
+        ledger = Ledger(tuple(invoices.values()), payments, Columns(*self.ledger_invoices, *self.ledger_payments))
         self.over_applied(pending.table if pending else None, ledger)
         book = Book(
             settings=settings,
@@ -767,6 +771,8 @@ class _Reader:
             "key": table.columns["__key"],  # what Invoice.__post_init__ would compute
         })
         self.as_read[table.spec.key] = table.as_read
+        self.ledger_invoices = (table.column("Customer ID"), table.columns["__key"], table.column("Invoice Date"),
+                                table.column("Due Date"), table.column("Amount"))
         return dict(zip(table.columns["__key"], records, strict=True))
 
     def payments(self, customers: dict[str, Customer]) -> _Payments | None:
@@ -822,7 +828,12 @@ class _Reader:
         table.columns[k_inv] = linked
         table.columns["__invoice"] = applied
         table.keep(mask)
-        return tuple(compress(records, mask))
+        kept = tuple(compress(records, mask))
+        self.ledger_payments = (table.column("Customer ID"), list(map(getattr, table.columns["__invoice"],
+                                                                       repeat("key"), repeat(""))),
+                                table.column("Date"), table.column("Amount"),
+                                table.column("Type", schema.PAYMENTS.column("Type").default))
+        return kept
 
     def over_applied(self, table: Table | None, ledger: Ledger) -> None:
         """A warning on each payment row that takes an invoice's applied total past its amount."""
