@@ -237,8 +237,9 @@ class Ledger:
 
     def summaries(self, as_of: dt.date, customer_ids: Iterable[str] | None = None) -> dict[str, CustomerSummary]:
         """Summaries keyed by customer ID as given (default: every customer with invoices or payments)."""
-        ids = customer_ids if customer_ids is not None else self._columns.names
-        return {cid: self.summary(cid, as_of) for cid in ids}
+        if customer_ids is None:  # each as first written
+            return {s.customer_id: s for s in map(self._at(as_of).summary, self._columns.customers)}
+        return {cid: self.summary(cid, as_of) for cid in customer_ids}
 
 
 class _Rows:
@@ -297,6 +298,8 @@ class Columns(NamedTuple):
     payment_dates: Sequence[dt.date]
     payment_amounts: Sequence[Decimal]
     payment_types: Sequence[str]
+    invoice_cents: Sequence[int] | None = None  # the amounts in cents, when known already
+    payment_cents: Sequence[int] | None = None
 
     @classmethod
     def of(cls, invoices: Sequence[Invoice], payments: Sequence[Payment]) -> Columns:
@@ -343,8 +346,8 @@ class _Columns:
         else:
             keys = dict(zip(dict.fromkeys(inv_keys), count()))
             inv_key = map(keys.__getitem__, inv_keys)
-        inv_cents = to_cents(given.invoice_amounts)
-        pay_cents = to_cents(given.payment_amounts)
+        inv_cents = given.invoice_cents if given.invoice_cents is not None else to_cents(given.invoice_amounts)
+        pay_cents = given.payment_cents if given.payment_cents is not None else to_cents(given.payment_amounts)
         largest = max(map(abs, (*inv_cents, *pay_cents)), default=0)
         money = np.int64 if largest * (len(inv_cents) + len(pay_cents) + 1) < 2**62 else object
 

@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from addin.money import ZERO, AmountError, D, from_number, parse_amount
 
@@ -64,3 +66,25 @@ def test_numbers_in_bulk_are_what_each_one_gives():
     values = [0.1 + 0.2, 1234.5, 3, 1e-9, 1234.5, 2.675, 98765.4321]
     assert from_numbers(values) == [from_number(v) for v in values]
     assert [str(d) for d in from_numbers(values)] == ["0.30", "1234.50", "3.00", "0.00", "1234.50", "2.68", "98765.43"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(
+    st.integers(-10**13, 10**13).map(lambda c: c / 100),  # what people type: two decimals
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),  # anything else
+    st.sampled_from([0.125, 2.675, 1.005, 0.1 + 0.2, 1e15, -0.0]),
+), min_size=1, max_size=20))
+def test_cents_in_bulk_are_those_of_each_amount_or_none(values):
+    from addin.money import cents_of_numbers, from_numbers, to_cents
+
+    cents = cents_of_numbers(values)
+    if cents is not None:
+        assert cents == to_cents(from_numbers(values))
+    if all(isinstance(v, float) and abs(v) < 1e12 and round(v, 2) == v for v in values):
+        assert cents is not None  # two decimals at most: always in bulk
+
+
+def test_cents_in_bulk_refuse_what_is_not_a_float():
+    from addin.money import cents_of_numbers
+
+    assert cents_of_numbers([1.5, 2]) is None and cents_of_numbers([]) is None and cents_of_numbers([1.5, ""]) is None

@@ -51,6 +51,7 @@ from ..model import (
     User,
     Vendor,
 )
+from ..money import cents_of_numbers
 from ..perf import quiet_gc, settle
 from ..problems import Problem, Severity, error, notice, warning
 from . import schema
@@ -129,6 +130,12 @@ AS_READ = {
     (schema.CUSTOMERS.key, schema.CUSTOMERS.column("Balance").key),
     (schema.CUSTOMERS.key, schema.CUSTOMERS.column("Overdue").key),
 }
+# Amounts the ledger adds up: kept in whole cents too (column CENTS_OF) when read in bulk.
+CENTS = {
+    (schema.INVOICES.key, schema.INVOICES.column("Amount").key),
+    (schema.PAYMENTS.key, schema.PAYMENTS.column("Amount").key),
+}
+CENTS_OF = "__cents"
 # Sheets whose rows stay when a required cell other than the ID is unusable.
 IDENTITY = {
     schema.CUSTOMERS.key: schema.CUSTOMERS.column("Customer ID").key,
@@ -433,9 +440,7 @@ class _Reader:
         self.language = "en"
         self.dropped_invoices: set[str] = set()
         self.as_read: dict[str, dict[str, list[Any]]] = {}
-        # What the ledger needs of the invoices and payments (ledger.Columns), as read.
-        self.ledger_invoices: tuple[Sequence[Any], ...] = ([], [], [], [], [])
-        self.ledger_payments: tuple[Sequence[Any], ...] = ([], [], [], [], [])
+        self.ledger: dict[str, Any] = {}  # what the ledger needs of the rows read (ledger.Columns)
 
     # --- problems -------------------------------------------------------------------------
 
@@ -551,6 +556,10 @@ class _Reader:
         for col, values in zip(cols, read, strict=True):
             typed, found = convert_column(col.conv, values)
             table.columns[col.key] = typed
+            if (table.spec.key, col.key) in CENTS and not found:
+                cents = cents_of_numbers(values)
+                if cents is not None:
+                    table.columns[CENTS_OF] = cents
             for i, issue in found.items():
                 issues.setdefault(i, []).append((col, issue))
         if errors:
@@ -608,7 +617,7 @@ class _Reader:
         invoices = self.invoices(customers)
         payments = self.link(pending, invoices)
         # The book's ledger (Ledger.from_book), made from the columns at hand.
-        ledger = Ledger(tuple(invoices.values()), payments, Columns(*self.ledger_invoices, *self.ledger_payments))
+        ledger = Ledger(tuple(invoices.values()), payments, Columns.of((), ())._replace(**self.ledger))
         self.over_applied(pending.table if pending else None, ledger)
         book = Book(
             settings=settings,
@@ -771,8 +780,9 @@ class _Reader:
             "key": table.columns["__key"],  # what Invoice.__post_init__ would compute
         })
         self.as_read[table.spec.key] = table.as_read
-        self.ledger_invoices = (table.column("Customer ID"), table.columns["__key"], table.column("Invoice Date"),
-                                table.column("Due Date"), table.column("Amount"))
+        self.ledger.update(invoice_customers=table.column("Customer ID"), invoice_keys=table.columns["__key"],
+                           invoice_dates=table.column("Invoice Date"), due_dates=table.column("Due Date"),
+                           invoice_amounts=table.column("Amount"), invoice_cents=table.columns.get(CENTS_OF))
         return dict(zip(table.columns["__key"], records, strict=True))
 
     def payments(self, customers: dict[str, Customer]) -> _Payments | None:
@@ -829,10 +839,11 @@ class _Reader:
         table.columns["__invoice"] = applied
         table.keep(mask)
         kept = tuple(compress(records, mask))
-        self.ledger_payments = (table.column("Customer ID"), list(map(getattr, table.columns["__invoice"],
-                                                                       repeat("key"), repeat(""))),
-                                table.column("Date"), table.column("Amount"),
-                                table.column("Type", schema.PAYMENTS.column("Type").default))
+        self.ledger.update(payment_customers=table.column("Customer ID"),
+                           payment_keys=list(map(getattr, table.columns["__invoice"], repeat("key"), repeat(""))),
+                           payment_dates=table.column("Date"), payment_amounts=table.column("Amount"),
+                           payment_types=table.column("Type", schema.PAYMENTS.column("Type").default),
+                           payment_cents=table.columns.get(CENTS_OF))
         return kept
 
     def over_applied(self, table: Table | None, ledger: Ledger) -> None:
