@@ -171,13 +171,14 @@ def _load(path: Path, workbook: Any, fingerprint: Any) -> Book:
 
 
 class _Sheets:
-    """The sheets' cells and error cells, made ready in two threads while the reader converts.
+    """The sheets' cells and error cells, made ready in threads while the reader converts.
 
-    One thread parses Settings and Customers, scans the Payments XML for error cells, then
-    parses Invoices, the largest sheet; the other parses Payments (with its own calamine handle),
-    scans the Invoices XML, then does the small sheets. So Customers and Payments are ready
-    early and converted while Invoices is parsed: two busy threads on a two-core PC, the main
-    thread waiting least. ``get`` hands each result over once (its memory goes with it).
+    One thread parses Invoices, the largest sheet, from the start (with its own calamine
+    handle); another parses Settings, Customers, Payments, then the small sheets; a third scans
+    the Payments and Invoices XML for error cells (mostly zlib, which leaves the GIL). So
+    Customers, then Payments, are ready early and converted while Invoices is parsed, and
+    Invoices is ready when the reader comes to it: on a two-core PC the main thread waits least.
+    ``get`` hands each result over once (its memory goes with it).
     """
 
     def __init__(self, path: Path, workbook: Any, order: list[str]) -> None:
@@ -188,19 +189,21 @@ class _Sheets:
         payments, invoices = named(schema.PAYMENTS.key), named(schema.INVOICES.key)
         rest = [name for name in order if name not in (*settings, *customers, *payments, *invoices)]
         # Each thread has its own calamine handle and zip reader.
-        self.parsers = (_Parser(path, workbook), _Parser(path))
-        self.error_cells = (ErrorCells(path), ErrorCells(path))
+        self.parsers = (_Parser(path, workbook), _Parser(path), None)
+        self.error_cells = (ErrorCells(path), ErrorCells(path), ErrorCells(path))
         tasks = (
-            [*((_BOTH, n) for n in (*settings, *customers)), *((_SCAN, n) for n in payments),
-             *((_PARSE, n) for n in invoices)],
-            [*((_PARSE, n) for n in payments), *((_SCAN, n) for n in invoices), *((_BOTH, n) for n in rest)],
+            [*((_BOTH, n) for n in (*settings, *customers)), *((_PARSE, n) for n in payments),
+             *((_BOTH, n) for n in rest)],
+            [(_PARSE, n) for n in invoices],
+            [(_SCAN, n) for n in (*payments, *invoices)],
         )
         self.ahead = {task: ahead for thread, listed in enumerate(tasks)
                       for ahead in [Ahead(listed, partial(self._work, thread)).start()] for task in listed}
 
     def _work(self, thread: int, task: tuple[str, str]) -> _Ready:
         what, name = task
-        data = self.parsers[thread](name) if what != _SCAN else None
+        parser = self.parsers[thread]
+        data = parser(name) if parser is not None and what != _SCAN else None
         return data, (self.error_cells[thread].sheet(name) if what != _PARSE else {})
 
     def _get(self, task: tuple[str, str]) -> _Ready:
@@ -208,7 +211,7 @@ class _Sheets:
 
     def get(self, name: str) -> tuple[list[list[Any]], dict[int, dict[int, str]]]:
         """The sheet's cells (``to_python``) and its error cells; raises what calamine raised."""
-        if (_PARSE, name) in self.ahead:  # parsed in one thread, scanned in the other
+        if (_PARSE, name) in self.ahead:  # parsed in one thread, scanned in another
             errors = self._get((_SCAN, name))[1]
             return self._get((_PARSE, name))[0] or [], errors
         data, errors = self._get((_BOTH, name))
@@ -220,7 +223,8 @@ class _Sheets:
         for cells in self.error_cells:
             cells.close()
         for parser in self.parsers:
-            parser.close()
+            if parser is not None:
+                parser.close()
 
 
 _BOTH, _PARSE, _SCAN = "both", "parse", "scan"
