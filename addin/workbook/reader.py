@@ -856,9 +856,10 @@ class _Reader:
         if table is None or not over:
             return
         by_invoice: dict[str, list[tuple[Payment, Invoice]]] = {}
-        for payment, invoice in zip(ledger.payments, table.columns["__invoice"], strict=True):
-            if invoice is not None and invoice.number in over:
-                by_invoice.setdefault(invoice.number, []).append((payment, invoice))
+        applied = table.columns["__invoice"]
+        numbers = table.column("Invoice No")  # as on Invoices ('' when not applied)
+        for i in compress(range(len(numbers)), map(over.__contains__, numbers)):
+            by_invoice.setdefault(numbers[i], []).append((ledger.payments[i], applied[i]))
         amount_key = table.spec.column("Amount").key
         for pairs in by_invoice.values():
             total = Decimal(0)
