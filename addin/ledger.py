@@ -110,7 +110,11 @@ class CustomerSummary:
 
 
 class Ledger:
-    """Indexes invoices and payments once; answers as-of questions for any date."""
+    """Indexes invoices and payments once; answers as-of questions for any date.
+
+    ``invoices`` and ``payments`` are kept as given (tuples); the columns of cents are made on
+    first use, or given by the reader, which has them at hand.
+    """
 
     def __init__(self, invoices: Iterable[Invoice], payments: Iterable[Payment], columns: Columns | None = None) -> None:
         """``columns``: what the ledger needs of these rows, when the caller has it already (the reader)."""

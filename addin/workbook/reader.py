@@ -1,7 +1,7 @@
 """Read a workbook into a Book: typed records plus every problem found (SPEC §2 "Rules for reading").
 
-``load(path)`` parses the sheets with python-calamine (a thread parses the next sheet while
-this one is converted; calamine releases the GIL) and turns each into a ``Table``: the row
+``load(path)`` parses the sheets with python-calamine in threads while the main thread converts
+the sheets already parsed (calamine releases the GIL; see ``_Sheets``) and turns each into a ``Table``: the row
 numbers of its records and, per header key, the column of typed values. That generic pass is
 driven by the schema's columns and ``cells`` converters; small per-sheet functions then make
 the frozen records and run the cross-row checks (duplicates, unknown customers and invoices,
@@ -15,9 +15,11 @@ dropped only for an unusable ID, so one bad cell does not orphan the customer's 
 payment applied to an invoice row that was dropped is left out without a second message.
 
 Speed: a large book has 160,000 records, so the work is done a column at a time with
-``map``/``zip`` over C-level callables wherever the column is uniform, and records are made by
-filling their ``__dict__`` (``_build``) rather than by calling the frozen ``__init__`` per row.
-The garbage collector is paused during the load (records hold no cycles).
+``map``/``zip`` over C-level callables wherever the column is uniform, and records are made
+from the columns at C speed (``_build``: ``tuple.__new__`` for the named-tuple records, a
+filled ``__dict__`` for the dataclasses) rather than by calling ``__init__`` per row. The
+book's ledger is made here too, from the same columns (``Ledger.from_book`` reuses it). The
+garbage collector is paused during the load (records hold no cycles).
 """
 
 from __future__ import annotations
