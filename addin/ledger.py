@@ -138,7 +138,7 @@ class Ledger:
 
     @cached_property
     def _columns(self) -> _Columns:
-        return _Columns(self._given or Columns.of(self.invoices, self.payments))
+        return _Columns(self._given if self._given is not None else Columns.of(self.invoices, self.payments))
 
     def _at(self, as_of: dt.date) -> _AsOf:
         at = self._dates.get(as_of)
