@@ -224,3 +224,11 @@ def test_a_number_on_two_invoices_takes_its_payments_on_both():
     assert ledger.summary("C2", as_of).balance == Decimal("20.00")
     assert ledger.settled(ledger.invoices, as_of) == ([Decimal("30.00"), Decimal("30.00"), Decimal("0.00")],
                                                      [Decimal("70.00"), Decimal("20.00"), Decimal("10.00")])
+
+
+def test_an_invoice_keeps_its_key_when_its_number_changes():
+    first = inv(" Inv-7 ", "10.00")
+    assert first.key == "inv-7"
+    assert first._replace(number="INV 8").key == "inv 8"
+    assert first._replace(memo="note").key == "inv-7" and first._replace(memo="note").memo == "note"
+    assert first == inv(" Inv-7 ", "10.00") and hash(first) == hash(inv(" Inv-7 ", "10.00"))
