@@ -141,6 +141,24 @@ def blank(name: str) -> CellIssue:
     return bad(f"{name} is blank", f"fill in the {name}")
 
 
+def _blank(value: object, name: str, required: bool, fix: str = "") -> bool:
+    """Whether the cell is blank; blank in a required column is an error (``fix``: what to type)."""
+    if not is_blank(value):
+        return False
+    if required:
+        raise bad(f"{name} is blank", fix or f"fill in the {name}")
+    return True
+
+
+def _text_of(value: object, name: str) -> str:
+    """The cell as trimmed text; an Excel error (``#N/A`` …) is an error."""
+    text = as_text(value)
+    code = error_value(text)
+    if code:
+        raise excel_error(name, code)
+    return text
+
+
 def converter(column: Column, *, language: str = "en", minimum: int | None = None,
               maximum: int | None = None, positive: bool = False, addin: bool = False) -> Conv:
     """The converter for a column (``minimum``/``maximum`` bound ints; ``positive`` refuses negative money)."""
@@ -263,9 +281,7 @@ def _slow_date(value: object, name: str, required: bool) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if is_blank(value):
-        if required:
-            raise blank(name)
+    if _blank(value, name, required):
         return None
     if isinstance(value, bool):
         raise bad(f'{name} "{shown(value)}" is not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
@@ -278,10 +294,7 @@ def _slow_date(value: object, name: str, required: bool) -> dt.date | None:
         raise bad(f'{name} "{shown(value)}" is not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
     if isinstance(value, (dt.time, dt.timedelta)):
         raise bad(f'{name} "{shown(value)}" is a time, not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
-    text = str(value).strip()
-    code = error_value(text)
-    if code:
-        raise excel_error(name, code)
+    text = _text_of(value, name)
     if _ISO.fullmatch(text):
         try:
             read = dt.date.fromisoformat(text)
@@ -320,14 +333,9 @@ def _datetime_conv(name: str, required: bool) -> Converter:
             return value
         if isinstance(value, dt.date):
             return dt.datetime(value.year, value.month, value.day)
-        if is_blank(value):
-            if required:
-                raise blank(name)
+        if _blank(value, name, required):
             return None
-        text = as_text(value)
-        code = error_value(text)
-        if code:
-            raise excel_error(name, code)
+        text = _text_of(value, name)
         try:
             return dt.datetime.fromisoformat(text)
         except ValueError:
@@ -363,9 +371,7 @@ def negative(name: str, value: object) -> CellIssue:
 
 
 def _slow_money(value: object, name: str, required: bool, language: str, positive: bool) -> Decimal | None:
-    if is_blank(value):
-        if required:
-            raise blank(name)
+    if _blank(value, name, required):
         return None
     if isinstance(value, (bool, dt.date, dt.time, dt.timedelta)):
         raise bad(f'{name} "{shown(value)}" is not an amount', "type the amount as a number, e.g. 1234.56")
@@ -373,10 +379,7 @@ def _slow_money(value: object, name: str, required: bool, language: str, positiv
         if positive and value < 0:
             raise negative(name, value)
         return from_number(value)
-    text = str(value).strip()
-    code = error_value(text)
-    if code:
-        raise excel_error(name, code)
+    text = _text_of(value, name)
     try:
         amount = parse_amount(text, language)
     except AmountError as exc:
@@ -401,14 +404,9 @@ def _number(name: str, required: bool, language: str) -> Converter:
     def number(value: object) -> object:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return Decimal(repr(float(value))) if not float(value).is_integer() else Decimal(int(value))
-        if is_blank(value):
-            if required:
-                raise blank(name)
+        if _blank(value, name, required):
             return None
-        text = as_text(value)
-        code = error_value(text)
-        if code:
-            raise excel_error(name, code)
+        text = _text_of(value, name)
         try:
             return Decimal(text.replace(",", ".") if language == "fr" else text.replace(",", ""))
         except InvalidOperation:
@@ -426,9 +424,7 @@ def _int(name: str, required: bool, default: object, minimum: int | None, maximu
         wanted = "type a whole number"
 
     def integer(value: object) -> object:
-        if is_blank(value):
-            if required:
-                raise bad(f"{name} is blank", wanted)
+        if _blank(value, name, required, wanted):
             return default
         number: int | None = None
         if isinstance(value, bool):
@@ -438,10 +434,7 @@ def _int(name: str, required: bool, default: object, minimum: int | None, maximu
         elif isinstance(value, float) and value.is_integer():
             number = int(value)
         elif isinstance(value, str):
-            text = value.strip()
-            code = error_value(text)
-            if code:
-                raise excel_error(name, code)
+            text = _text_of(value, name)
             if re.fullmatch(r"[+-]?\d+", text):
                 number = int(text)
         if number is None:
@@ -464,16 +457,11 @@ def _bool(name: str, required: bool, default: object) -> Conv:
     def boolean(value: object) -> object:
         if value is True or value is False:
             return value
-        if is_blank(value):
-            if required:
-                raise bad(f"{name} is blank", "type TRUE or FALSE")
+        if _blank(value, name, required, "type TRUE or FALSE"):
             return fallback
         if isinstance(value, (int, float)) and value in (0, 1):
             return bool(value)
-        text = as_text(value)
-        code = error_value(text)
-        if code:
-            raise excel_error(name, code)
+        text = _text_of(value, name)
         word = normalize(text)
         if word in TRUE_WORDS:
             return True
