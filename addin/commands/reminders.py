@@ -7,7 +7,6 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..problems import Problem
 from .common import (
     OK,
     PROBLEMS,
@@ -75,15 +74,21 @@ def read_history(workbook: Path, settings: Settings) -> dict[str, dt.date | None
                 for r in journal.sends() if r.state in DONE and r.key.startswith((AUTO_PREFIX, MANUAL_PREFIX))}
 
 
-def _visible(book: Book, ledger: Ledger, day: dt.date) -> tuple[frozenset[str] | None, Problem | None]:
-    """Customer IDs the current user may act on (None: all), or why they may act on none."""
+def _open(args: argparse.Namespace) -> tuple[Book, Ledger, dt.date, frozenset[str] | None] | int:
+    """The book, its ledger, the day and the customer IDs the current user may act on (None: all);
+    or, when the user may act on none, the exit status after saying why."""
     from ..access import access_for, visible_for
+    from ..ledger import Ledger
 
+    book = load_book(args.workbook)
+    ledger = Ledger.from_book(book)
+    day = as_of(args, book)
     access = access_for(book)
     refusal = access.refusal(book)
     if refusal is not None:
-        return frozenset(), refusal
-    return visible_for(book, ledger, day, access), None
+        print_problems([refusal])
+        return PROBLEMS
+    return book, ledger, day, visible_for(book, ledger, day, access)
 
 
 def _numbers(values: list[str]) -> list[str]:
@@ -116,23 +121,18 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _automatic(args: argparse.Namespace, *, preview: bool) -> tuple[Book, Plan, dt.date] | int:
     """The day's automatic reminders for the current user (no PDFs for a preview), or an exit status."""
-    from ..ledger import Ledger
     from ..reminders import plan_automatic
 
-    book = load_book(args.workbook)
-    ledger = Ledger.from_book(book)
-    day = as_of(args, book)
-    visible, refusal = _visible(book, ledger, day)
-    if refusal is not None:
-        print_problems([refusal])
-        return PROBLEMS
+    opened = _open(args)
+    if isinstance(opened, int):
+        return opened
+    book, ledger, day, visible = opened
     history = read_history(args.workbook, book.settings)
     return book, plan_automatic(book, ledger, history, day, attach_pdf=not preview, visible=visible), day
 
 
 def send_command(args: argparse.Namespace) -> int:
     """Manual reminders for the invoices named; refused ones are reported, the others sent."""
-    from ..ledger import Ledger
     from ..reminders import plan_manual
 
     for option in ("subject", "message"):
@@ -142,13 +142,10 @@ def send_command(args: argparse.Namespace) -> int:
     numbers = _numbers(args.invoices)
     if not numbers:
         raise CommandError("no invoice number given — name one or more, e.g. INV-1042")
-    book = load_book(args.workbook)
-    ledger = Ledger.from_book(book)
-    day = as_of(args, book)
-    visible, refusal = _visible(book, ledger, day)
-    if refusal is not None:
-        print_problems([refusal])
-        return PROBLEMS
+    opened = _open(args)
+    if isinstance(opened, int):
+        return opened
+    book, ledger, day, visible = opened
     plan = plan_manual(book, ledger, numbers, day, subject=args.subject, message=args.message,
                        history=read_history(args.workbook, book.settings), visible=visible)
     if not plan.emails:
