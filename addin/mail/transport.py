@@ -223,36 +223,36 @@ class SmtpTransport:
                 smtp.ehlo()
             if self.username:
                 smtp.login(self.username, self.__password or "")
-        except SetupError:
+        except Exception as exc:
             _close_quietly(smtp)
-            raise
-        except smtplib.SMTPAuthenticationError as exc:
-            _close_quietly(smtp)
-            raise SetupError(f"the mail server {where} refused the login of {self.username} "
-                             f"({_words(exc.smtp_code, exc.smtp_error)}) — {self._password_hint()}",
-                             exc.smtp_code) from None
-        except smtplib.SMTPNotSupportedError:
-            _close_quietly(smtp)
-            raise SetupError(f"the mail server {where} does not accept a login here — check smtp_security "
-                             "(starttls or ssl) and smtp_port") from None
-        except ssl.SSLCertVerificationError as exc:
-            _close_quietly(smtp)
-            raise SetupError(f"the certificate of {self.host} could not be verified ({exc.verify_message}) — "
-                             "if your server uses a private certificate authority, set smtp_ca_file") from None
-        except ssl.SSLError as exc:
-            _close_quietly(smtp)
-            raise SetupError(f"the secure connection to {where} failed ({exc.reason or exc}) — check "
-                             "smtp_security: starttls (usually port 587) or ssl (usually port 465)") from None
-        except smtplib.SMTPResponseException as exc:
-            _close_quietly(smtp)
-            raise ConnectFailure(f"the mail server {where} refused the connection "
-                                 f"({_words(exc.smtp_code, exc.smtp_error)})", exc.smtp_code) from None
-        except (OSError, smtplib.SMTPException) as exc:
-            _close_quietly(smtp)
-            raise ConnectFailure(f"the mail server {where} could not be reached ({_os_words(exc)}) — "
-                                 "check the network and smtp_host/smtp_port") from None
+            failure = self._failure(exc, where)
+            if failure is exc:
+                raise
+            raise failure from None
         self._smtp = smtp
         self.connections += 1
+
+    def _failure(self, exc: Exception, where: str) -> Exception:
+        """What a failure to connect or log in means, and how to fix it (``exc`` itself if unknown)."""
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            return SetupError(f"the mail server {where} refused the login of {self.username} "
+                              f"({_words(exc.smtp_code, exc.smtp_error)}) — {self._password_hint()}", exc.smtp_code)
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            return SetupError(f"the mail server {where} does not accept a login here — check smtp_security "
+                              "(starttls or ssl) and smtp_port")
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return SetupError(f"the certificate of {self.host} could not be verified ({exc.verify_message}) — "
+                              "if your server uses a private certificate authority, set smtp_ca_file")
+        if isinstance(exc, ssl.SSLError):
+            return SetupError(f"the secure connection to {where} failed ({exc.reason or exc}) — check "
+                              "smtp_security: starttls (usually port 587) or ssl (usually port 465)")
+        if isinstance(exc, smtplib.SMTPResponseException):
+            return ConnectFailure(f"the mail server {where} refused the connection "
+                                  f"({_words(exc.smtp_code, exc.smtp_error)})", exc.smtp_code)
+        if isinstance(exc, OSError | smtplib.SMTPException):
+            return ConnectFailure(f"the mail server {where} could not be reached ({_os_words(exc)}) — "
+                                  "check the network and smtp_host/smtp_port")
+        return exc  # SetupError raised above, or a bug: as it is
 
     def _password_hint(self) -> str:
         if self.password_env:
