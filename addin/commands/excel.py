@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from .common import USAGE, CommandError, add_as_of, add_outbox, add_workbook
@@ -38,22 +39,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def build_addin(args: argparse.Namespace) -> int:
-    from ..excel.build import ExcelUnavailable
     from ..excel.build import build_addin as build
 
-    try:
-        lines = build(args.out)
-    except ExcelUnavailable as exc:
-        raise CommandError(str(exc)) from None
-    print("\n".join(lines))
-    return 0
+    return _excel_step(lambda: build(args.out))
 
 
 def install_addin(args: argparse.Namespace) -> int:
-    from ..excel.build import ExcelUnavailable, install
+    from ..excel.build import install
+
+    return _excel_step(lambda: install(args.addin))
+
+
+def _excel_step(step: Callable[[], list[str]]) -> int:
+    """Run a step that needs Excel and print what it did; without Excel, say so (exit 2)."""
+    from ..excel.build import ExcelUnavailable
 
     try:
-        lines = install(args.addin)
+        lines = step()
     except ExcelUnavailable as exc:
         raise CommandError(str(exc)) from None
     print("\n".join(lines))
