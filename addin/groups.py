@@ -30,7 +30,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from .actions import Email, LogEntry, Plan, ReplaceRows, SetCells, Update
 from .model import Book, Customer, Group, Member, Rule, Vendor
@@ -503,18 +503,25 @@ class Table:
     def rows(self, group: Group) -> list[Member]:
         """The group's Group Members rows (indexed once per table)."""
         if self._rows is None:
-            self._rows = {}
-            for m in self._book.members:
-                self._rows.setdefault(normalize(m.group), []).append(m)
+            self._rows = _by_group(self._book.members)
         return self._rows.get(normalize(group.name), [])
 
     def rules(self, group: Group) -> list[Rule]:
         """The group's Group Rules rows (indexed once per table)."""
         if self._rules is None:
-            self._rules = {}
-            for r in self._book.rules:
-                self._rules.setdefault(normalize(r.group), []).append(r)
+            self._rules = _by_group(self._book.rules)
         return self._rules.get(normalize(group.name), [])
+
+
+_Row = TypeVar("_Row", "Rule", "Member")
+
+
+def _by_group(rows: Iterable[_Row]) -> dict[str, list[_Row]]:
+    """Rows (Group Rules, Group Members) by normalized group name, in sheet order."""
+    out: dict[str, list[_Row]] = {}
+    for row in rows:
+        out.setdefault(normalize(row.group), []).append(row)
+    return out
 
 
 def check_rules(book: Book, group: Group, fields: Mapping[str, Field] | None = None,
