@@ -190,6 +190,15 @@ class Ledger:
         items = [self.item(i, as_of) for i in invoices]
         return [i.paid for i in items], [i.balance for i in items]
 
+    def settled_cents(self, invoices: Sequence[Invoice], as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
+        """``settled`` in whole cents, as arrays (int64, or Python ints where totals could overflow)."""
+        import numpy as np
+
+        if invoices is self.invoices:
+            return self._at(as_of).settled_cents()
+        paid, balance = self.settled(invoices, as_of)
+        return np.array(to_cents(paid), dtype=object), np.array(to_cents(balance), dtype=object)
+
     def overapplied(self) -> list[Invoice]:
         """Invoices whose applied payments, of any date, add up to more than their amount."""
         return [self.invoices[i] for i in self._at(dt.date.max).over()]
@@ -422,10 +431,15 @@ class _AsOf:
 
     def settled(self) -> tuple[list[Decimal], list[Decimal]]:
         """Paid (applied, at most the amount) and balance (the rest) of each invoice."""
+        paid, balance = self.settled_cents()
+        return list(map(from_cents, paid.tolist())), list(map(from_cents, balance.tolist()))
+
+    def settled_cents(self) -> tuple[np.ndarray, np.ndarray]:
+        """``settled`` in whole cents."""
         import numpy as np
 
         paid = np.minimum(self._on_invoice, self._cents)
-        return list(map(from_cents, paid.tolist())), list(map(from_cents, (self._cents - paid).tolist()))
+        return paid, self._cents - paid
 
     def over(self) -> list[int]:
         """Indexes of the invoices with more applied than their amount."""

@@ -11,6 +11,10 @@ import re
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from itertools import repeat
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -102,15 +106,24 @@ def cents_of_numbers(values: Sequence[object]) -> list[int] | None:
     ``c = round(x * 100)``, and ``c / 100 == x`` means ``x`` is the float of the two-decimal
     number ``c / 100``, which is what ``repr(x)`` and so ``from_number(x)`` give.
     """
-    import numpy as np
-
     if not values or any(map(operator.is_not, map(type, values), repeat(float))):
         return None
-    x = np.fromiter(values, dtype=np.float64, count=len(values))
-    c = np.rint(x * 100)
-    if not (np.abs(c) < 2.0**50).all() or not (c / 100 == x).all():
-        return None
-    return c.astype(np.int64).tolist()  # type: ignore[no-any-return]
+    c, exact = cents_where_exact(values)
+    return c.tolist() if exact.all() else None  # type: ignore[no-any-return]
+
+
+def cents_where_exact(values: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
+    """Whole cents of cells (int64) and where they are exact: the floats of at most two
+    decimals, as ``cents_of_numbers`` says; anything else (text, blanks, other numbers) is not,
+    and its cents are 0."""
+    import numpy as np
+
+    nan = float("nan")
+    x = np.fromiter((v if type(v) is float else nan for v in values), dtype=np.float64, count=len(values))
+    with np.errstate(invalid="ignore", over="ignore"):
+        c = np.rint(x * 100)
+        exact = (np.abs(c) < 2.0**50) & (c / 100 == x)
+    return np.where(exact, c, 0).astype(np.int64), exact
 
 
 _EN = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")

@@ -7,6 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from addin.actions import SetAt, SetCells
 from addin.aging import aging_report
@@ -15,6 +17,7 @@ from addin.dashboard import (
     Current,
     figures,
     invoice_status,
+    invoice_statuses,
     plan_refresh,
     reminders_sent,
     same,
@@ -127,6 +130,49 @@ def test_top_ten_keeps_the_ten_largest_overdue_balances_ties_by_name() -> None:
 def test_invoice_status_reads_for_a_bookkeeper(balance: str, due: str, status: str, expected: str) -> None:
     inv = invoice("INV-1", "C1", "2026-03-01", due, "100.00")
     assert invoice_status(inv, D(balance), AS_OF, status) == expected
+
+
+def test_statuses_in_bulk_are_each_invoices_status() -> None:
+    dues = ["2026-04-01", "2026-04-29", "2026-04-30", "2026-05-31"]
+    currents = ["", "Paid", "Open", "Overdue", " Reminder 3 sent 2026-04-02 ", "Manual reminder sent 2026-04-20",
+                "Disputed", None, 12.5, "Reminder 1 sent 2026-4-7"]
+    invoices, owing, current = [], [], []
+    for due in dues:
+        for text in currents:
+            for owes in (True, False):
+                invoices.append(invoice("INV-1", "C1", "2026-03-01", due, "100.00"))
+                owing.append(owes)
+                current.append(text)
+    expected = [invoice_status(inv, D("1.00") if owes else D("0.00"), AS_OF, text if isinstance(text, str) else "")
+                for inv, owes, text in zip(invoices, owing, current, strict=True)]
+    assert invoice_statuses(invoices, owing, AS_OF, current) == expected
+    assert "Reminder 3 sent 2026-04-02" in expected and "Disputed" not in expected
+
+
+_CELL = st.one_of(st.sampled_from(["", None, "Paid", "n/a", True, 0, 400, 600.0, 400.004, 399.995, 600.001]),
+                  st.integers(-10**6, 10**6).map(lambda c: c / 100))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_CELL, _CELL), min_size=len(BOOK.invoices), max_size=len(BOOK.invoices)),
+       st.lists(st.integers(0, len(BOOK.invoices) - 1), max_size=2))
+def test_amount_cells_are_written_exactly_where_they_do_not_show_the_amount(cells, missing) -> None:
+    """The bulk comparison agrees with ``same`` cell by cell, whatever the cells hold."""
+    ledger = Ledger.from_book(BOOK)
+    rows = {inv.key: {"paid": p, "balance": b, "status": inv.status}
+            for n, (inv, (p, b)) in enumerate(zip(BOOK.invoices, cells, strict=True)) if n not in missing}
+    current = Current(invoices=Cells.of_rows(rows, ("paid", "balance", "status")), customers=Cells(), dashboard={})
+    plan = plan_refresh(BOOK, ledger, AS_OF, 0, current)
+    written = {(u.key, h): v for u in plan.updates if isinstance(u, SetCells) and u.sheet == "Invoices"
+               for h, v in u.values if h != "Status"}
+    expected = {}
+    for inv in BOOK.invoices:
+        item = ledger.item(inv, AS_OF)
+        for h, new in (("Paid", item.paid), ("Balance", item.balance)):
+            old = rows.get(inv.key, {}).get(h.casefold(), object())
+            if inv.key not in rows or not same(old, new):
+                expected[(inv.number, h)] = float(new)
+    assert written == expected
 
 
 def test_without_current_values_every_amount_is_written_and_status_where_it_changes() -> None:

@@ -88,3 +88,25 @@ def test_cents_in_bulk_refuse_what_is_not_a_float():
     from addin.money import cents_of_numbers
 
     assert cents_of_numbers([1.5, 2]) is None and cents_of_numbers([]) is None and cents_of_numbers([1.5, ""]) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(
+    st.integers(-10**13, 10**13).map(lambda c: c / 100),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.125, 2.675, -0.0, "", None, "12.50", 12, True, float("nan")]),
+), max_size=20))
+def test_cells_exact_in_cents_are_the_floats_of_two_decimals_at_most(values):
+    from addin.money import cents_where_exact, to_cents
+
+    cents, exact = cents_where_exact(values)
+    assert len(cents) == len(exact) == len(values)
+    for v, c, ok in zip(values, cents.tolist(), exact.tolist(), strict=True):
+        if ok:
+            assert type(v) is float and c == to_cents([from_number(v)])[0]
+        else:
+            assert c == 0
+        if type(v) is float and abs(v) < 1e12 and round(v, 2) == v:
+            assert ok
+        if type(v) is not float:
+            assert not ok
