@@ -518,13 +518,27 @@ def _refresh(book: Book, path: Path, day: dt.date, dashboard: Callable[[], dict[
         overlay(cells, (u for _, u in journal.pending_updates()))
         plan = plan_refresh(book, ledger, day, count, cells)
         result = write_updates(path, (), journal, book.fingerprint,  # type: ignore[arg-type]
-                               book.settings.backups_keep, derived=plan.updates)
+                               book.settings.backups_keep, derived=plan.updates, where=where_read(book))
     lines = list(plan.lines)
     if result.written:
         lines.append("The workbook was updated.")
     elif result.deferred or guard.find_owner(path)[0] is not None:
         lines.append("The workbook is open in Excel: the figures will be refreshed at the next run after it is closed.")
     return Refreshed(lines, [*plan.problems, *result.problems], result.written, result.deferred)
+
+
+def where_read(book: Book) -> dict[tuple[str, str], dict[str, int]]:
+    """The rows the reader found each invoice and customer in (``writer.Where``), so that the
+    writer need not look 105,000 keys up again in the same file."""
+    def rows(records: Sequence[Invoice] | Sequence[Customer], key: str) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for r in records:
+            if r.origin.row:
+                found.setdefault(getattr(r, key), r.origin.row)  # the first, as the writer looks
+        return found
+
+    return {(schema.INVOICES.key, normalize(INVOICE_NO)): rows(book.invoices, "number"),
+            (schema.CUSTOMERS.key, normalize(CUSTOMER_ID)): rows(book.customers, "id")}
 
 
 def refresh(workbook: Path, day: dt.date) -> list[str]:

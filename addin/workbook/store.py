@@ -23,7 +23,7 @@ from typing import Protocol
 from ..actions import Update
 from ..problems import Problem, error, notice
 from . import guard
-from .writer import BadWorkbook, WriteRefused, apply
+from .writer import BadWorkbook, Where, WriteRefused, apply
 
 LOCK_SUFFIX = ".receivables.lock"
 INTENT_SUFFIX = ".receivables.intent"
@@ -59,7 +59,7 @@ class StoreResult:
 
 def write_updates(path: Path, updates: Sequence[Update], journal: Journal,
                   read_fingerprint: guard.Fingerprint | None, keep_backups: int = 5,
-                  derived: Sequence[Update] = ()) -> StoreResult:
+                  derived: Sequence[Update] = (), where: Where | None = None) -> StoreResult:
     """Queue ``updates`` and write every pending update into the workbook if it is not open.
 
     ``read_fingerprint`` is the workbook as the caller read it. If it changed since, that is
@@ -69,15 +69,18 @@ def write_updates(path: Path, updates: Sequence[Update], journal: Journal,
     ``derived`` updates (Dashboard figures, Paid/Balance columns) are computed again at every
     run: they are written after the pending ones in the same write, but never queued — when the
     workbook is open they are simply dropped, and the next refresh recomputes them.
+
+    ``where`` tells the rows of the records the caller read (see ``writer.Where``); it is used
+    only while the file is still the one read (``read_fingerprint``).
     """
     if updates:
         journal.queue_updates(list(updates))
-    return flush_pending(path, journal, keep_backups, read_fingerprint, derived)
+    return flush_pending(path, journal, keep_backups, read_fingerprint, derived, where)
 
 
 def flush_pending(path: Path, journal: Journal, keep_backups: int = 5,
                   read_fingerprint: guard.Fingerprint | None = None,
-                  derived: Sequence[Update] = ()) -> StoreResult:
+                  derived: Sequence[Update] = (), where: Where | None = None) -> StoreResult:
     """Write the journal's pending updates (and ``derived`` ones) into the workbook (the daemon
     calls this each tick)."""
     path = Path(path)
@@ -91,10 +94,10 @@ def flush_pending(path: Path, journal: Journal, keep_backups: int = 5,
         return _defer(result, journal, path, BUSY)
     try:
         _recover_intent(path, journal)
-        _write_pending(path, journal, keep_backups, result, derived)
+        _write_pending(path, journal, keep_backups, result, derived,
+                       (read_fingerprint, where) if where and read_fingerprint is not None else None)
     finally:
         lock.release()
-    del read_fingerprint  # kept for callers; the write always starts from the current file
     return result
 
 
@@ -117,7 +120,10 @@ def _defer(result: StoreResult, journal: Journal, path: Path, why: str) -> Store
 
 
 def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
-                   derived: Sequence[Update] = ()) -> None:
+                   derived: Sequence[Update] = (), read: tuple[guard.Fingerprint, Where] | None = None) -> None:
+    """Apply the pending and derived updates onto the current file (the write always starts from
+    it: updates are keyed by content); ``read``: where the records were in the file the caller
+    read, used while the file is still that one."""
     pending: list[tuple[int | None, Update]] = [*journal.pending_updates(), *((None, u) for u in derived)]
     if not pending:
         return
@@ -131,7 +137,8 @@ def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.receivables-tmp{path.suffix}")
         try:
             try:
-                report = apply(path, tmp, [u for _, u in todo])
+                where = read[1] if read is not None and read[0].same_file(before) else None
+                report = apply(path, tmp, [u for _, u in todo], where)
             except WriteRefused as exc:
                 refused.add(todo[exc.index][0])
                 result.problems.append(exc.problem())

@@ -23,7 +23,7 @@ import zipfile
 import zlib
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache, partial
@@ -67,6 +67,15 @@ class WriteRefused(Exception):
 
 class BadWorkbook(Exception):
     """The file is not an .xlsx workbook this writer can update; the message says why."""
+
+
+Where = Mapping[tuple[str, str], Mapping[str, int]]
+"""Where records are in the very file being written, as its reader found them:
+(sheet, key header), both normalized -> {key as the updates give it -> row number}."""
+
+
+class _Misplaced(Exception):
+    """A row ``Where`` names does not hold its key: the write starts again, looking keys up."""
 
 
 @dataclass
@@ -844,8 +853,13 @@ class _SheetPlan:
     """Pass one over a touched sheet: find rows by key, then lay out what pass two writes."""
 
     def __init__(self, book: _Book, entry: _SheetEntry, updates: list[tuple[int, Update]],
-                 report: WriteReport, source: bytes | None = None) -> None:
+                 report: WriteReport, source: bytes | None = None,
+                 where: Mapping[str, Mapping[str, int]] | None = None) -> None:
         self.book, self.entry, self.updates, self.report = book, entry, updates, report
+        self.where = where or {}  # key header (normalized) -> {key -> row}: see Where
+        self.where_of: dict[str, Mapping[str, int] | None] = {}  # key header as given -> its rows
+        self.by_orig: dict[int, _Row] = {}  # the rows planned so far, by row number
+        self.expect: dict[int, tuple[int, str]] = {}  # row found by Where -> (column, key as given) it holds
         self.name = entry.name
         self.source = source  # the XML of a sheet this write creates
         self.header: dict[str, int] = {}
@@ -956,7 +970,7 @@ class _SheetPlan:
                             keys = {}
                         keys[col] = key
                 if keys is not None:
-                    row = _Row(n, keys)
+                    row = self.by_orig[n] = _Row(n, keys)
                     self.rows.append(row)
                     self._add(row)
 
@@ -975,6 +989,8 @@ class _SheetPlan:
         self.header_cols.clear()  # the header may have just been read
         for _, u in self.updates:
             if isinstance(u, SetCells):
+                if self._placed(u) is not None:
+                    continue  # its row is known
                 pairs: Iterable[tuple[str, str]] = ((u.key_header, u.key),)
             elif isinstance(u, ReplaceRows):
                 pairs = u.where
@@ -1116,8 +1132,13 @@ class _SheetPlan:
             self._problem("warning", "1", f'column "{u.key_header}" is missing, so "{u.key}" could not be updated',
                           f'add the header "{u.key_header}" in row 1')
             return
-        key = self.norm_keys.get(u.key) or _norm(u.key)
-        row = next((r for r in self.index.get(col, {}).get(key, ()) if not r.deleted and r.keys.get(col) == key), None)
+        n = self._placed(u)
+        if n is not None:
+            row: _Row | None = self._row_at(n, col, u.key)
+        else:
+            key = self.norm_keys.get(u.key) or _norm(u.key)
+            row = next((r for r in self.index.get(col, {}).get(key, ()) if not r.deleted and r.keys.get(col) == key),
+                       None)
         if row is None:  # the first row _find gives, without building the list
             self.report.skipped.append(i)
             self._problem("warning", "", f'{u.key_header} "{u.key}" was not found, so its row was not updated',
@@ -1129,6 +1150,42 @@ class _SheetPlan:
             if c in lookup:
                 row.keys[c] = _norm(_value_text(v))
                 self.index[c].setdefault(row.keys[c], []).append(row)
+
+    def _placed(self, u: SetCells) -> int | None:
+        """The row ``Where`` gives for the update's key, if it gives one."""
+        try:
+            rows = self.where_of[u.key_header]
+        except KeyError:
+            rows = self.where_of[u.key_header] = self.where.get(_norm(u.key_header))
+        return rows.get(u.key) if rows is not None else None
+
+    def _row_at(self, n: int, col: int, key: str) -> _Row:
+        """Row ``n``, which ``Where`` says holds ``key`` in ``col`` (checked when it is written)."""
+        row = self.by_orig.get(n)
+        if row is None:
+            row = self.by_orig[n] = _Row(n, {})
+            self.rows.append(row)
+        if self.expect.setdefault(n, (col, key)) != (col, key):
+            raise _Misplaced(f"{self.name}: row {n} is given for two keys")
+        return row
+
+    def _check_placed(self, data: bytes, start: int, end: int, n: int) -> None:
+        """Row ``n`` (``data[start:end]``) holds the key ``Where`` gave it for; else ``_Misplaced``."""
+        col, key = self.expect[n]
+        m = self.key_rx_any[col](data, start, end)
+        if m is not None:
+            kind, v, text = m.groups()
+            if kind == b"s":
+                text = self.book.sst[int(v)] if v is not None and v.isdigit() else ""
+            elif text is None:
+                text = _num_text(_unescape(v) if b"&" in v or b"_x" in v else v.decode("utf-8"))
+            else:
+                text = _unescape(text) if b"&" in text or b"_x" in text else text.decode("utf-8")
+        else:
+            c = _find_cell(data[start:end], self.rx, col, n)
+            text = _cell_text(c.attrs, c.inner, self.rx, self.book.sst) if c is not None else ""
+        if text != key and _norm(text) != _norm(key):
+            raise _Misplaced(f"{self.name}: row {n} does not hold {key!r}")
 
     def _set_at(self, u: SetAt) -> None:
         for ref, value in u.cells:
@@ -1170,6 +1227,10 @@ class _SheetPlan:
         self.deleted_set = set(self.deleted)
         self.row_sets: dict[int, dict[int, Cell]] = {
             r.orig: r.sets for r in self.rows if r.sets and not r.deleted and r.orig is not None}
+        if self.expect:
+            if not self.r_first or not set(self.expect) <= set(self.present):
+                raise _Misplaced(f"{self.name}: a row given by Where is not where it was said to be")
+            self.key_rx_any = {col: _key_cell(rx.p, col).search for col, _ in set(self.expect.values())}
         recent = dict(self.recent)
         last = 1
         self.last_record_orig = 1
@@ -1366,6 +1427,8 @@ class _SheetPlan:
                         sets = {**(sets or {}), **new_rows[k][1]}
                         k += 1
                     last_final = final
+                    if sets and orig in self.expect:
+                        self._check_placed(chunk, 0, len(chunk), orig)
                     if sets or final != orig or not explicit:
                         chunk = writer.edit_row(chunk, orig, final, sets or {})
                 elif kind == TAIL:
@@ -1394,6 +1457,7 @@ class _SheetPlan:
         """
         close, row_r = self.rx.close_row, self.rx.row_r_open
         at = len(row_r)
+        expect = self.expect
         out: list[bytes] = []
         size = k = 0
         while k < len(targets):
@@ -1404,6 +1468,8 @@ class _SheetPlan:
                 kind, chunk = reader.next()
                 if kind != ROW:
                     raise BadWorkbook(f"{self.name}: row {n} vanished between two reads")
+                if n in expect:
+                    self._check_placed(chunk, 0, len(chunk), n)
                 out += (raw, writer.edit_row(chunk, n, n, self.row_sets[n]))
                 size += len(raw) + len(chunk)
                 k += 1
@@ -1421,6 +1487,8 @@ class _SheetPlan:
                         raise BadWorkbook(f"{self.name}: row {n} vanished between two reads")
                     tag_end = run.find(b">", start)
                     plain = tag_end == start + len(marker)
+                    if n in expect:  # the row as far as its end (a row <row .../> has no cells)
+                        self._check_placed(run, start, tag_end if run[tag_end - 1] == 47 else run.find(close, tag_end), n)
                     if plain:  # <row r="N">: what edit_row does first, in place
                         end = run.find(close, tag_end)
                         added = appended(run, n, row_sets[n], None, tag_end + 1, end)
@@ -1887,28 +1955,37 @@ def _write_deflated(out: _ZipOut, name: str, part: _Deflated, date_time: tuple[i
                                      part.size, len(raw_name), 0, 0, 0, 0, 0, offset) + raw_name)
 
 
-def apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
+def apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None = None) -> WriteReport:
     """Write ``updates`` (in order) into a copy of the workbook ``src`` at ``dst``.
 
     Updates that cannot be applied (a key not found, a missing column) are reported in the
     returned report and the others are still applied. Raises WriteRefused when a deletion
     would have to move formulas or formatting, BadWorkbook when ``src`` cannot be updated.
+
+    ``where`` tells the rows of keys, when the caller read them from this very file: those
+    rows are not looked for (100,000 keys need not be read and matched), but each row written
+    is checked to hold its key; should one not, the write starts again and looks every key up.
     """
     src, dst = Path(src), Path(dst)
     if src.resolve() == dst.resolve():
         raise ValueError("apply() writes a new file: src and dst must differ")
     with quiet_gc():  # rows and cells by the 100,000: see addin.perf
+        if where:
+            try:
+                return _apply(src, dst, updates, where)
+            except _Misplaced:
+                pass  # the written copy is thrown away: it is written again below
         return _apply(src, dst, updates)
 
 
-def _apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
+def _apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None = None) -> WriteReport:
     report = WriteReport()
     pkg = _Package(src)
     deflated: dict[str, _Deflated] = {}
     try:
         book = _Book(pkg)
         ctx = _Context(book, _Styles(pkg.read(book.styles_part) if book.styles_part else None))
-        plans = _plan(book, updates, report)
+        plans = _plan(book, updates, report, where or {})
         edits: dict[str, bytes] = {}
         for plan in plans:
             deflated[plan.entry.part] = _deflate(plan.rewrite(ctx))
@@ -1941,7 +2018,7 @@ def _apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
     return report
 
 
-def _plan(book: _Book, updates: Sequence[Update], report: WriteReport) -> list[_SheetPlan]:
+def _plan(book: _Book, updates: Sequence[Update], report: WriteReport, where: Where) -> list[_SheetPlan]:
     """Group the updates by sheet (keeping their order) and plan each touched sheet."""
     groups: dict[str, list[tuple[int, Update]]] = {}
     keys: dict[str, str] = {}  # sheet name as given -> normalized (100,000 updates name 3 sheets)
@@ -1975,7 +2052,8 @@ def _plan(book: _Book, updates: Sequence[Update], report: WriteReport) -> list[_
             entry = _new_entry(book, name)
             source = _new_sheet_xml(name)
             report.created.append(name)
-        plan = _SheetPlan(book, entry, items, report, source)
+        placed = {header: rows for (sheet, header), rows in where.items() if sheet == key and source is None}
+        plan = _SheetPlan(book, entry, items, report, source, placed)
         plan.scan()
         if plan.plan():
             plans.append(plan)
