@@ -128,6 +128,35 @@ def raw_entries(path: Path) -> dict[str, tuple[int, bytes]]:
     return out
 
 
+def with_shared_strings(path: Path) -> Path:
+    """The workbook with its texts in a shared-strings table, as Excel saves them (openpyxl writes
+    them inline)."""
+    import re
+
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+    texts: dict[bytes, int] = {}
+
+    def shared(m: re.Match[bytes]) -> bytes:
+        return m.group(1) + b' t="s"><v>%d</v></c>' % texts.setdefault(m.group(2), len(texts))
+
+    inline = re.compile(rb'(<c r="[A-Z]+\d+"(?: s="\d+")?) t="inlineStr"><is><t>([^<]*)</t></is></c>')
+    changes: dict[str, bytes | None] = {
+        name: inline.sub(shared, data) for name, data in parts.items() if name.startswith("xl/worksheets/")}
+    changes["xl/sharedStrings.xml"] = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main" count="%d" uniqueCount="%d">' % (len(texts), len(texts))
+        + b"".join(b"<si><t>%s</t></si>" % t for t in texts) + b"</sst>")
+    changes["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/officeDocument/'
+        b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+    changes["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    rezip(path, changes)
+    return path
+
+
 def part(path: Path, name: str) -> bytes:
     with zipfile.ZipFile(path) as z:
         return z.read(name)

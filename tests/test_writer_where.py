@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from test_writer import calamine, part, rezip
+from test_writer import calamine, part, rezip, with_shared_strings
 from test_writer_runs import HEAD, ODD_ROWS, PLAIN_ROWS, TAIL, TARGET, UPDATES
 
 from addin.actions import SetCells, row
@@ -20,11 +20,13 @@ KEYS = ("invoices", "invoice no")
 ROWS = {"INV-1": 2, "INV-2": 3, "INV-3": 5, "INV-4": 7, "INV-5": 8, "INV-6": 9}  # as PLAIN_ROWS has them
 
 
-@pytest.fixture(params=[PLAIN_ROWS, ODD_ROWS], ids=["r-first", "r-elsewhere"])
+@pytest.fixture(params=[(PLAIN_ROWS, False), (ODD_ROWS, False), (PLAIN_ROWS, True)],
+                ids=["r-first", "r-elsewhere", "shared-strings"])
 def sheet(request: pytest.FixtureRequest, make_workbook) -> Path:
+    rows, shared = request.param
     src = make_workbook({"Invoices": [["x"]]}, required=False)
-    rezip(src, {TARGET: HEAD + b"".join(request.param) + TAIL})
-    return src
+    rezip(src, {TARGET: HEAD + b"".join(rows) + TAIL})
+    return with_shared_strings(src) if shared else src
 
 
 def written(src: Path, out: Path, where: writer.Where | None) -> tuple[bytes, writer.WriteReport]:
@@ -39,16 +41,33 @@ def test_rows_given_make_the_same_file_as_keys_looked_up(sheet: Path, tmp_path: 
     assert calamine(tmp_path / "rows.xlsx", "Invoices")[1] == ["INV-1", 10.0, 1.0, "n1"]
 
 
-def test_rows_given_are_not_looked_for(make_workbook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("shared", [False, True], ids=["inline", "shared-strings"])
+def test_rows_given_are_not_looked_for(make_workbook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       shared: bool) -> None:
     src = make_workbook({"Invoices": [["x"]]}, required=False)
     rezip(src, {TARGET: HEAD + b"".join(PLAIN_ROWS) + TAIL})
+    if shared:
+        with_shared_strings(src)
+        assert b't="s"' in part(src, TARGET)
     expected = written(src, tmp_path / "keys.xlsx", None)
 
     def no_lookup(*args: object) -> None:
         raise AssertionError("a key was read from every row")
 
     monkeypatch.setattr(writer._SheetPlan, "_key", no_lookup)
+    monkeypatch.setattr(writer, "_apply", once(writer._apply))  # no second try
     assert written(src, tmp_path / "rows.xlsx", {KEYS: ROWS}) == expected
+
+
+def once(function):
+    calls = []
+
+    def first_only(*args, **kwargs):
+        calls.append(1)
+        assert len(calls) == 1, "the rows given were not used"
+        return function(*args, **kwargs)
+
+    return first_only
 
 
 @pytest.mark.parametrize("wrong", [
@@ -76,9 +95,10 @@ def test_the_store_gives_rows_only_while_the_file_is_the_one_read(make_workbook,
     read = guard.fingerprint(src)
     given: list[object] = []
 
-    def spy(src: Path, dst: Path, updates: list, where: writer.Where | None = None) -> writer.WriteReport:
+    def spy(src: Path, dst: Path, updates: list, where: writer.Where | None = None,
+            watch: writer.Watch | None = None) -> writer.WriteReport:
         given.append(where)
-        return apply(src, dst, updates, where)
+        return apply(src, dst, updates, where, watch)
 
     monkeypatch.setattr(store, "apply", spy)
     where = {KEYS: {"INV-2": 3}}

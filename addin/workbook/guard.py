@@ -10,10 +10,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import os
+import queue
+import re
 import shutil
 import threading
+import zipfile
 from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -152,23 +157,153 @@ def _is_stamp(text: str) -> bool:
     return True
 
 
-def verify(path: Path, sheets: list[str] | tuple[str, ...] = ()) -> list[Problem]:
+class Pieces:
+    """Rewritten sheets checked while they are written, for ``verify``.
+
+    The writer hands each rewritten sheet's XML over as it writes it, in blocks of whole rows
+    (``watch``). Every few MB of rows, behind the sheet's head and closed, go to python-calamine
+    in a helper thread: calamine parses without holding the GIL, so on two cores the check runs
+    beside the writing instead of after it. ``verify`` then need not parse those sheets again;
+    it reads their parts back from the written file, which proves by CRC-32 that the file holds
+    exactly the bytes checked. ``close`` waits for the last piece.
+    """
+
+    SIZE = 8 << 20  # bytes of rows in a piece: each piece parses the shared strings again
+
+    def __init__(self) -> None:
+        self.parts: dict[str, str] = {}  # sheet checked whole -> its part in the zip
+        self.failures: list[tuple[str, BaseException]] = []
+        self._todo: queue.Queue[tuple[str, bytes, bytes | None] | None] = queue.Queue(2)
+        self._thread: threading.Thread | None = None
+
+    def watch(self, sheet: str, part: str, chunks: Iterable[bytes], shared_strings: bytes | None) -> Iterator[bytes]:
+        """``chunks`` as they come, checked on the way: the first is the sheet's head, up to and
+        with ``<sheetData>``; the last holds its end. A sheet of another shape is left to ``verify``."""
+        try:
+            yield from self._pieces(sheet, part, chunks, shared_strings)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:  # left early: the writer's generator lets go of its streams now
+                close()
+
+    def _pieces(self, sheet: str, part: str, chunks: Iterable[bytes], shared_strings: bytes | None) -> Iterator[bytes]:
+        head: bytes | None = None
+        close = end_rows = b""
+        ended = False
+        rows: list[bytes] = []
+        size = 0
+        for chunk in chunks:
+            yield chunk
+            if head is None:
+                head = chunk
+                m = _SHEET_DATA_OPEN.search(head[-200:])
+                prefix = (m.group(1) or b"") if m else b""
+                end_rows = b"</%ssheetData>" % prefix
+                close = end_rows + b"</%sworksheet>" % prefix if m else b""
+                continue
+            if not close:
+                continue
+            if size >= self.SIZE and not ended:  # the rows so far make a piece; this chunk may be the last
+                self._put(sheet, head + b"".join(rows) + close, shared_strings)
+                rows, size = [], 0
+            rows.append(chunk)
+            size += len(chunk)
+            ended = ended or end_rows in chunk  # the rows end here: the rest is one piece
+        if head is not None and close and rows:
+            self._put(sheet, head + b"".join(rows), shared_strings)  # the last piece ends as the sheet does
+            self.parts[sheet] = part
+
+    def _put(self, sheet: str, xml: bytes, shared_strings: bytes | None) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="receivables-check", daemon=True)
+            self._thread.start()
+        self._todo.put((sheet, xml, shared_strings))
+
+    def _run(self) -> None:
+        from python_calamine import CalamineWorkbook
+
+        while (item := self._todo.get()) is not None:
+            sheet, xml, shared_strings = item
+            if self.failures:
+                continue  # one is enough; keep taking pieces so the writer never waits
+            try:
+                with CalamineWorkbook.from_filelike(_one_sheet_package(xml, shared_strings)) as wb:
+                    wb.get_sheet_by_name("S")
+            except Exception as exc:  # noqa: BLE001 - reported by verify
+                self.failures.append((sheet, exc))
+
+    def close(self) -> None:
+        """Wait for the pieces handed over to be checked."""
+        if self._thread is not None:
+            self._todo.put(None)
+            self._thread.join()
+            self._thread = None
+
+
+_SHEET_DATA_OPEN = re.compile(rb"<(\w+:)?sheetData(?:\s[^>]*)?>\s*$")
+_NS_MAIN = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_NS_REL = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_NS_PKG_REL = b"http://schemas.openxmlformats.org/package/2006/relationships"
+_CT_MAIN = b"application/vnd.openxmlformats-officedocument.spreadsheetml"
+
+
+def _one_sheet_package(sheet_xml: bytes, shared_strings: bytes | None) -> io.BytesIO:
+    """An .xlsx in memory holding one sheet "S" (and the workbook's shared strings)."""
+    sst_type = b'<Override PartName="/xl/sharedStrings.xml" ContentType="%s.sharedStrings+xml"/>' % _CT_MAIN
+    sst_rel = b'<Relationship Id="rId2" Type="%s/sharedStrings" Target="sharedStrings.xml"/>' % _NS_REL
+    parts = {
+        "[Content_Types].xml": b'<?xml version="1.0" encoding="UTF-8"?><Types '
+        b'xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" '
+        b'ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+        b'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="%s.sheet.main+xml"/>'
+        b'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="%s.worksheet+xml"/>%s</Types>'
+        % (_CT_MAIN, _CT_MAIN, sst_type if shared_strings else b""),
+        "_rels/.rels": b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="%s"><Relationship Id="rId1" '
+        b'Type="%s/officeDocument" Target="xl/workbook.xml"/></Relationships>' % (_NS_PKG_REL, _NS_REL),
+        "xl/workbook.xml": b'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="%s" xmlns:r="%s"><sheets>'
+        b'<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>' % (_NS_MAIN, _NS_REL),
+        "xl/_rels/workbook.xml.rels": b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="%s">'
+        b'<Relationship Id="rId1" Type="%s/worksheet" Target="worksheets/sheet1.xml"/>%s</Relationships>'
+        % (_NS_PKG_REL, _NS_REL, sst_rel if shared_strings else b""),
+        "xl/worksheets/sheet1.xml": sheet_xml,
+    }
+    if shared_strings:
+        parts["xl/sharedStrings.xml"] = shared_strings
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    out.seek(0)
+    return out
+
+
+def verify(path: Path, sheets: list[str] | tuple[str, ...] = (), pieces: Pieces | None = None) -> list[Problem]:
     """Check the file opens: python-calamine reads every sheet name and the given sheets.
 
-    Two readers share the sheets: this thread takes them from the front, a helper thread from
-    the back. calamine parses without holding the GIL, so on two cores a refresh's Customers and
-    Dashboard are read while Invoices is. Two readers, not one per sheet: each reader parses the
-    shared strings again when it opens.
+    Sheets already checked in ``pieces`` while they were written are not parsed again: their
+    parts are read back from the file (zip checks each part's CRC-32, which the writer took of
+    the very bytes the pieces held), beside the parsing of the others.
+
+    Two readers share the sheets to parse: this thread takes them from the front, a helper
+    thread from the back. calamine parses without holding the GIL, so on two cores a refresh's
+    Customers and Dashboard are read while Invoices is. Two readers, not one per sheet: each
+    reader parses the shared strings again when it opens.
     """
     from python_calamine import CalamineWorkbook
 
+    if pieces is not None and pieces.failures:
+        sheet, exc = pieces.failures[0]
+        return [error("", "", f"the updated workbook did not open again ({sheet}: {exc}), so it was not saved",
+                      "the workbook is unchanged; report this as a bug")]
+    checked = {name: pieces.parts[name] for name in sheets if name in pieces.parts} if pieces is not None else {}
     try:
+        read_back = _ReadBack(path, list(checked.values()))
         with CalamineWorkbook.from_path(str(path)) as wb:
             names = set(wb.sheet_names)
             for name in sheets:
                 if name not in names:
                     return [error(name, "", "the written workbook lacks this sheet", "report this as a bug")]
-            todo = deque(sheets)
+            todo = deque(name for name in sheets if name not in checked)
             failed: list[BaseException] = []
             helper = None
             if len(todo) > 1:
@@ -188,10 +323,39 @@ def verify(path: Path, sheets: list[str] | tuple[str, ...] = ()) -> list[Problem
                     helper.join()
             if failed:
                 raise failed[0]
+        read_back.result()
     except Exception as exc:  # noqa: BLE001 - any failure means the file must not replace the workbook
         return [error("", "", f"the updated workbook did not open again ({exc}), so it was not saved",
                       "the workbook is unchanged; report this as a bug")]
     return []
+
+
+class _ReadBack:
+    """Parts of the zip at ``path`` read to their end in a helper thread: zipfile checks the
+    CRC-32 of each. ``result()`` waits and raises what the reading raised."""
+
+    def __init__(self, path: Path, parts: list[str]) -> None:
+        self.path, self.parts = path, parts
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="receivables-read-back", daemon=True)
+        if parts:
+            self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            with zipfile.ZipFile(self.path) as z:
+                for part in self.parts:
+                    with z.open(part) as f:
+                        while f.read(1 << 22):
+                            pass
+        except BaseException as exc:  # noqa: BLE001 - raised by result()
+            self.failure = exc
+
+    def result(self) -> None:
+        if self.parts:
+            self.thread.join()
+        if self.failure is not None:
+            raise self.failure
 
 
 def _read_sheet(wb: CalamineWorkbook, name: str) -> None:

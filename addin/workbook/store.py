@@ -138,7 +138,11 @@ def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
         try:
             try:
                 where = read[1] if read is not None and read[0].same_file(before) else None
-                report = apply(path, tmp, [u for _, u in todo], where)
+                pieces = guard.Pieces()  # the rewritten sheets are checked while they are written
+                try:
+                    report = apply(path, tmp, [u for _, u in todo], where, pieces.watch)
+                finally:
+                    pieces.close()
             except WriteRefused as exc:
                 refused.add(todo[exc.index][0])
                 result.problems.append(exc.problem())
@@ -147,7 +151,7 @@ def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
                 result.problems.append(error("", "", f"{path.name} could not be updated ({exc})",
                                              "check the file opens in Excel; the updates wait in the journal"))
                 return
-            problems = guard.verify(tmp, report.sheets)
+            problems = guard.verify(tmp, report.sheets, pieces)
             if problems:
                 result.problems += problems
                 return

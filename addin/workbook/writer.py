@@ -74,6 +74,11 @@ Where = Mapping[tuple[str, str], Mapping[str, int]]
 (sheet, key header), both normalized -> {key as the updates give it -> row number}."""
 
 
+Watch = Callable[[str, str, Iterable[bytes], "bytes | None"], Iterable[bytes]]
+"""Sees each rewritten sheet's XML go by as it is written: (sheet, part, chunks of whole rows
+after the head, the workbook's shared strings) -> the same chunks (``guard.Pieces.watch``)."""
+
+
 class _Misplaced(Exception):
     """A row ``Where`` names does not hold its key: the write starts again, looking keys up."""
 
@@ -1955,7 +1960,8 @@ def _write_deflated(out: _ZipOut, name: str, part: _Deflated, date_time: tuple[i
                                      part.size, len(raw_name), 0, 0, 0, 0, 0, offset) + raw_name)
 
 
-def apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None = None) -> WriteReport:
+def apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None = None,
+          watch: Watch | None = None) -> WriteReport:
     """Write ``updates`` (in order) into a copy of the workbook ``src`` at ``dst``.
 
     Updates that cannot be applied (a key not found, a missing column) are reported in the
@@ -1965,6 +1971,7 @@ def apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None =
     ``where`` tells the rows of keys, when the caller read them from this very file: those
     rows are not looked for (100,000 keys need not be read and matched), but each row written
     is checked to hold its key; should one not, the write starts again and looks every key up.
+    ``watch`` sees each rewritten sheet's XML as it is written (to check it meanwhile).
     """
     src, dst = Path(src), Path(dst)
     if src.resolve() == dst.resolve():
@@ -1972,13 +1979,14 @@ def apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None =
     with quiet_gc():  # rows and cells by the 100,000: see addin.perf
         if where:
             try:
-                return _apply(src, dst, updates, where)
+                return _apply(src, dst, updates, where, watch)
             except _Misplaced:
                 pass  # the written copy is thrown away: it is written again below
-        return _apply(src, dst, updates)
+        return _apply(src, dst, updates, None, watch)
 
 
-def _apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None = None) -> WriteReport:
+def _apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None = None,
+           watch: Watch | None = None) -> WriteReport:
     report = WriteReport()
     pkg = _Package(src)
     deflated: dict[str, _Deflated] = {}
@@ -1987,8 +1995,12 @@ def _apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None 
         ctx = _Context(book, _Styles(pkg.read(book.styles_part) if book.styles_part else None))
         plans = _plan(book, updates, report, where or {})
         edits: dict[str, bytes] = {}
+        shared_strings = pkg.read(book.sst_part) if watch is not None and book.sst_part else None
         for plan in plans:
-            deflated[plan.entry.part] = _deflate(plan.rewrite(ctx))
+            chunks: Iterable[bytes] = plan.rewrite(ctx)
+            if watch is not None:
+                chunks = watch(plan.name, plan.entry.part, chunks, shared_strings)
+            deflated[plan.entry.part] = _deflate(chunks)
             table = plan.table_xml()
             if table:
                 edits[pkg.find(table[0]) or table[0]] = table[1]

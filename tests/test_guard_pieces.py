@@ -1,0 +1,121 @@
+"""Rewritten sheets checked while they are written (guard.Pieces): every row once, and any fault caught."""
+
+from __future__ import annotations
+
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+from test_writer import calamine, part, with_shared_strings
+
+from addin.actions import SetCells, row
+from addin.journal import Journal
+from addin.workbook import guard, store, writer
+from addin.workbook.writer import apply
+
+ROWS = 300
+
+
+@pytest.fixture
+def big(make_workbook) -> Path:
+    """Invoices of 300 rows, their texts in a shared-strings table (as Excel saves them)."""
+    return with_shared_strings(make_workbook({"Invoices": [["Invoice No", "Amount", "Paid"],
+                                                           *([f"INV-{n}", n, None] for n in range(1, ROWS + 1))]}))
+
+
+UPDATES = [SetCells("Invoices", "Invoice No", f"INV-{n}", row(Paid=n / 4)) for n in range(1, ROWS + 1)]
+
+
+def invoices_part(path: Path) -> str:
+    pkg = writer._Package(path)
+    try:
+        return writer._Book(pkg).sheet("Invoices").part  # type: ignore[union-attr]
+    finally:
+        pkg.close()
+
+
+@pytest.fixture
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Pieces of about 2 KB from blocks of about 1.5 KB; returns the pieces' XML as parsed."""
+    monkeypatch.setattr(guard.Pieces, "SIZE", 2000)
+    monkeypatch.setattr(writer, "BLOCK", 1500)
+    seen: list[bytes] = []
+    package = guard._one_sheet_package
+
+    def spy(xml: bytes, shared_strings: bytes | None):
+        seen.append(xml)
+        assert shared_strings is not None and b"INV-7" in shared_strings
+        return package(xml, shared_strings)
+
+    monkeypatch.setattr(guard, "_one_sheet_package", spy)
+    return seen
+
+
+def test_the_pieces_hold_every_row_once_behind_the_sheets_head(big: Path, tmp_path: Path,
+                                                               small_pieces: list[bytes]) -> None:
+    out = tmp_path / "out.xlsx"
+    pieces = guard.Pieces()
+    try:
+        report = apply(big, out, UPDATES, watch=pieces.watch)
+    finally:
+        pieces.close()
+    assert pieces.failures == [] and pieces.parts == {"Invoices": invoices_part(big)}
+    xml = part(out, invoices_part(big))
+    head = xml[:xml.index(b"<sheetData>") + len(b"<sheetData>")]
+    close = b"</sheetData></worksheet>"
+    assert len(small_pieces) > 5 and all(p.startswith(head) for p in small_pieces)
+    assert all(p.endswith(b"</row>" + close) for p in small_pieces[:-1])  # whole rows, closed
+    body = b"".join(p[len(head):-len(close)] for p in small_pieces[:-1]) + small_pieces[-1][len(head):]
+    assert head + body == xml
+    assert guard.verify(out, report.sheets, pieces) == []
+    assert not [t for t in threading.enumerate() if t.name == "receivables-check"]
+    assert calamine(out, "Invoices")[150] == ["INV-150", 150.0, 37.5]
+
+
+def test_a_broken_row_is_caught_in_its_piece_and_the_workbook_is_left_as_it_was(
+        big: Path, small_pieces: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    new_cells = writer._RowWriter._new_cells
+
+    def broken_at_150(self: writer._RowWriter, n: int, sets: dict, row_style: int | None) -> bytes:
+        return b'<c r="C150" t="bogus"><v>1</v></c>' if n == 150 else new_cells(self, n, sets, row_style)
+
+    monkeypatch.setattr(writer._RowWriter, "_new_cells", broken_at_150)
+    before = guard.fingerprint(big)
+    with Journal.open(big) as journal:
+        result = store.write_updates(big, UPDATES, journal, before)
+        assert not result.written and len(journal.pending_updates()) == ROWS
+    assert [p.message.split(" (")[0] for p in result.problems] == ["the updated workbook did not open again"]
+    assert "(Invoices: " in result.problems[0].message  # found in a piece, before the file was complete
+    assert guard.fingerprint(big).sha256 == before.sha256
+
+
+def test_a_checked_sheet_the_file_does_not_hold_as_checked_is_caught(big: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.xlsx"
+    pieces = guard.Pieces()
+    try:
+        report = apply(big, out, UPDATES, watch=pieces.watch)
+    finally:
+        pieces.close()
+    assert guard.verify(out, report.sheets, pieces) == []
+    with zipfile.ZipFile(out) as z:
+        info = z.getinfo(invoices_part(big))
+    data = bytearray(out.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode())
+    data[start + info.compress_size // 2] ^= 0xFF  # one byte of the sheet's compressed data
+    out.write_bytes(bytes(data))
+    problems = guard.verify(out, report.sheets, pieces)
+    assert len(problems) == 1 and "did not open again" in problems[0].message
+
+
+def test_a_sheet_not_handed_over_whole_is_parsed_in_full(big: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.xlsx"
+    apply(big, out, UPDATES)
+    with zipfile.ZipFile(out) as z:
+        xml = z.read(invoices_part(big))
+    from test_writer import rezip
+
+    rezip(out, {invoices_part(big): xml.replace(b'<c r="C9"', b'<c r="C9" t="bogus"', 1)})
+    pieces = guard.Pieces()  # nothing was handed over
+    problems = guard.verify(out, ["Invoices"], pieces)
+    assert len(problems) == 1 and "did not open again" in problems[0].message
