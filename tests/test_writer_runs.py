@@ -107,3 +107,32 @@ def test_dates_in_runs_still_take_a_date_format(make_workbook, tmp_path: Path) -
     out = tmp_path / "out.xlsx"
     apply(src, out, [SetCells("Invoices", "Invoice No", "INV-2", row(Paid_On=dt.date(2026, 4, 1)))])
     assert calamine(out, "Invoices")[2] == ["INV-2", 20.0, dt.date(2026, 4, 1)]
+
+
+def blank_text(ref: str) -> bytes:
+    return f'<c r="{ref}" t="inlineStr"><is><t> </t></is></c>'.encode()
+
+
+@pytest.mark.parametrize("blank_tail", [0, 3, 64, 65, 66, 90])
+@pytest.mark.parametrize("block", [300, 5000, 1 << 21])
+def test_runs_noted_at_once_give_what_rows_noted_one_by_one_give(make_workbook, tmp_path: Path, blank_tail: int,
+                                                                   block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Appended rows go below the last record even when the rows above end in blank-looking ones."""
+    records = [b'<row r="%d">' % n + text(f"A{n}", f"INV-{n}") + number(f"B{n}", n) + b"</row>" for n in range(2, 120)]
+    blanks = [b'<row r="%d">' % n + blank_text(f"A{n}") + b"</row>" for n in range(120, 120 + blank_tail)]
+    src = make_workbook({"Invoices": [["x"]]}, required=False)
+    rezip(src, {TARGET: HEAD + PLAIN_ROWS[0] + b"".join(records + blanks) + TAIL})
+    monkeypatch.setattr(writer, "BLOCK", block)
+    updates = [AppendRows("Invoices", (row(Invoice_No="INV-NEW", Amount=1),))]
+    at_once = tmp_path / "at_once.xlsx"
+    noted: list[bool] = []
+    note_plain = writer._SheetPlan._note_plain
+    monkeypatch.setattr(writer._SheetPlan, "_note_plain", lambda self, run: noted.append(note_plain(self, run)) or noted[-1])
+    apply(src, at_once, updates)
+    assert any(noted) == (block < 1 << 21)  # a single run holds the header: taken row by row
+    monkeypatch.setattr(writer._SheetPlan, "_note_plain", lambda self, run: False)
+    one_by_one = tmp_path / "one_by_one.xlsx"
+    apply(src, one_by_one, updates)
+    assert part(at_once, TARGET) == part(one_by_one, TARGET)
+    if blank_tail <= writer.RECENT_ROWS:  # blank rows are looked at among the last 64 only
+        assert calamine(at_once, "Invoices")[119][0] == "INV-NEW"
