@@ -168,12 +168,12 @@ class Pieces:
     exactly the bytes checked. ``close`` waits for the last piece.
     """
 
-    SIZE = 8 << 20  # bytes of rows in a piece: each piece parses the shared strings again
+    SIZE = 4 << 20  # bytes of rows in a piece: each piece parses the shared strings again
 
     def __init__(self) -> None:
         self.parts: dict[str, str] = {}  # sheet checked whole -> its part in the zip
         self.failures: list[tuple[str, BaseException]] = []
-        self._todo: queue.Queue[tuple[str, bytes, bytes | None] | None] = queue.Queue(2)
+        self._todo: queue.Queue[tuple[str, bytes, bytes | None] | None] = queue.Queue(1)
         self._thread: threading.Thread | None = None
 
     def watch(self, sheet: str, part: str, chunks: Iterable[bytes], shared_strings: bytes | None) -> Iterator[bytes]:
