@@ -35,6 +35,15 @@ def invoices_part(path: Path) -> str:
         pkg.close()
 
 
+def written_in_pieces(src: Path, out: Path) -> tuple[guard.Pieces, writer.WriteReport]:
+    """UPDATES written from ``src`` to ``out``, checked in pieces on the way (as the store does)."""
+    pieces = guard.Pieces()
+    try:
+        return pieces, apply(src, out, UPDATES, watch=pieces.watch)
+    finally:
+        pieces.close()
+
+
 @pytest.fixture
 def small_pieces(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """Pieces of about 2 KB from blocks of about 1.5 KB; returns the pieces' XML as parsed."""
@@ -55,11 +64,7 @@ def small_pieces(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
 def test_the_pieces_hold_every_row_once_behind_the_sheets_head(big: Path, tmp_path: Path,
                                                                small_pieces: list[bytes]) -> None:
     out = tmp_path / "out.xlsx"
-    pieces = guard.Pieces()
-    try:
-        report = apply(big, out, UPDATES, watch=pieces.watch)
-    finally:
-        pieces.close()
+    pieces, report = written_in_pieces(big, out)
     assert pieces.failures == [] and pieces.parts == {"Invoices": invoices_part(big)}
     xml = part(out, invoices_part(big))
     head = xml[:xml.index(b"<sheetData>") + len(b"<sheetData>")]
@@ -92,11 +97,7 @@ def test_a_broken_row_is_caught_in_its_piece_and_the_workbook_is_left_as_it_was(
 
 def test_a_checked_sheet_the_file_does_not_hold_as_checked_is_caught(big: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.xlsx"
-    pieces = guard.Pieces()
-    try:
-        report = apply(big, out, UPDATES, watch=pieces.watch)
-    finally:
-        pieces.close()
+    pieces, report = written_in_pieces(big, out)
     assert guard.verify(out, report.sheets, pieces) == []
     with zipfile.ZipFile(out) as z:
         info = z.getinfo(invoices_part(big))

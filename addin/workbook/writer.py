@@ -827,6 +827,13 @@ def _key_cell(p: bytes, col: int) -> re.Pattern[bytes]:
         + p + rb"t></" + p + rb"is>)</" + p + rb"c>")
 
 
+def _plain_text(v: bytes, text: bytes | None) -> str:
+    """What a ``_key_cell`` match of a number (``v``) or an inline string (``text``) shows."""
+    if text is None:
+        return _num_text(_unescape(v) if b"&" in v or b"_x" in v else v.decode("utf-8"))
+    return _unescape(text) if b"&" in text or b"_x" in text else text.decode("utf-8")
+
+
 def _row_is_blank(chunk: bytes, rx: _Rx, sst: _SharedStrings) -> bool:
     return all(not _cell_text(c.attrs, c.inner, rx, sst).strip() for c in _cells(chunk, rx))
 
@@ -1069,10 +1076,7 @@ class _SheetPlan:
                 if col not in self.wanted_sst:
                     self.wanted_sst[col] = self.book.sst.matching(self.wanted[col])
                 return self.wanted_sst[col].get(int(v)) if v is not None and v.isdigit() else None
-            if text is None:
-                s = _num_text(_unescape(v) if b"&" in v or b"_x" in v else v.decode("utf-8"))
-            else:
-                s = _unescape(text) if b"&" in text or b"_x" in text else text.decode("utf-8")
+            s = _plain_text(v, text)
             t = s.casefold()
             wanted = self.wanted[col]
             if t in wanted:
@@ -1225,10 +1229,8 @@ class _SheetPlan:
             kind, v, text = m.groups()
             if kind == b"s":
                 text = self.book.sst[int(v)] if v is not None and v.isdigit() else ""
-            elif text is None:
-                text = _num_text(_unescape(v) if b"&" in v or b"_x" in v else v.decode("utf-8"))
             else:
-                text = _unescape(text) if b"&" in text or b"_x" in text else text.decode("utf-8")
+                text = _plain_text(v, text)
         else:
             c = _find_cell(data[start:end], self.rx, col, n)
             text = _cell_text(c.attrs, c.inner, self.rx, self.book.sst) if c is not None else ""
