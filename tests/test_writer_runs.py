@@ -136,3 +136,57 @@ def test_runs_noted_at_once_give_what_rows_noted_one_by_one_give(make_workbook, 
     assert part(at_once, TARGET) == part(one_by_one, TARGET)
     if blank_tail <= writer.RECENT_ROWS:  # blank rows are looked at among the last 64 only
         assert calamine(at_once, "Invoices")[119][0] == "INV-NEW"
+
+
+def varied_row(n: int) -> bytes:
+    """Row n in one of the shapes pass two meets: plain, with spans, with its Paid cell already,
+    with a cell right of the ones set, with cells out of order, with a formatted empty cell."""
+    key = text(f"A{n}", f"INV-{n}")
+    shapes = [
+        b'<row r="%d">' % n + key + number(f"B{n}", n) + b"</row>",
+        b'<row r="%d" spans="1:4">' % n + key + number(f"B{n}", n) + b"</row>",
+        b'<row r="%d">' % n + key + number(f"B{n}", n) + number(f"C{n}", 1) + b"</row>",
+        b'<row r="%d">' % n + key + text(f"D{n}", "keep") + b"</row>",
+        b'<row r="%d">' % n + number(f"B{n}", n) + key + b"</row>",
+        b'<row r="%d">' % n + key + f'<c r="C{n}" s="0"/>'.encode() + b"</row>",
+        b'<row r="%d">' % n + key + b"</row>",
+    ]
+    return shapes[n % len(shapes)]
+
+
+@pytest.mark.parametrize("odd", [b"", b'<row r="90" spans="1:4"/>', b"<row><c><v>1</v></c></row>"],
+                         ids=["plain-runs", "an-empty-row", "a-row-without-r"])
+@pytest.mark.parametrize("block", [700, 20_000, 1 << 21])
+def test_runs_edited_at_once_give_what_rows_edited_one_by_one_give(make_workbook, tmp_path: Path, odd: bytes,
+                                                                   block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [varied_row(n) for n in range(2, 300) if not (odd and n == 90)]
+    if odd:
+        rows.insert(88, odd)
+    src = make_workbook({"Invoices": [["x"]]}, required=False)
+    rezip(src, {TARGET: HEAD + PLAIN_ROWS[0] + b"".join(rows) + TAIL})
+    monkeypatch.setattr(writer, "BLOCK", block)
+    updates = [SetCells("Invoices", "Invoice No", f"INV-{n}", row(Paid=n / 4, Note=f"n{n}"))
+               for n in range(2, 300) if n != 90]
+    at_once = tmp_path / "at_once.xlsx"
+    edited: list[bool] = []
+    edit_run = writer._SheetPlan._edit_run
+    def spy(self: writer._SheetPlan, *args: object) -> object:
+        result = edit_run(self, *args)  # type: ignore[arg-type]
+        edited.append(result is not None)
+        return result
+
+    monkeypatch.setattr(writer._SheetPlan, "_edit_run", spy)
+    at_once_report = apply(src, at_once, updates)
+    if not odd and block > 700:  # runs of 64 rows to edit or more, all plain
+        assert any(edited)
+    monkeypatch.setattr(writer._SheetPlan, "_edit_run", lambda self, *args: None)
+    one_by_one = tmp_path / "one_by_one.xlsx"
+    assert apply(src, one_by_one, updates) == at_once_report
+    assert part(at_once, TARGET) == part(one_by_one, TARGET)
+    monkeypatch.setattr(writer._SheetPlan, "_edit_run", edit_run)
+    given = tmp_path / "given.xlsx"  # rows given by the reader: each checked in the run edited at once
+    where = {("invoices", "invoice no"): {f"INV-{n}": n for n in range(2, 300) if n != 90}}
+    assert apply(src, given, updates, where) == at_once_report
+    assert part(given, TARGET) == part(one_by_one, TARGET)
+    got = calamine(at_once, "Invoices")
+    assert got[10][2:] == [2.75, "n11"] and got[13][2:] == [3.5, "n14"]
