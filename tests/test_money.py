@@ -110,3 +110,22 @@ def test_cells_exact_in_cents_are_the_floats_of_two_decimals_at_most(values):
             assert ok
         if type(v) is not float:
             assert not ok
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(
+    st.integers(-10**13, 10**13).map(lambda c: c / 100),
+    st.floats(min_value=-1e9, max_value=1e9, allow_nan=False),
+    st.sampled_from([0.125, 2.675, -0.0, 0.0, 0.1 + 0.2]),
+), min_size=1, max_size=30))
+def test_amounts_in_bulk_read_exactly_as_each_one_reads(values):
+    """Through whole cents or not, the same Decimals, down to their text (-0.00 included)."""
+    import addin.money as money
+
+    bulk = money.BULK
+    money.BULK = 1
+    try:
+        found = money.from_numbers(values)
+    finally:
+        money.BULK = bulk
+    assert [str(d) for d in found] == [str(from_number(v)) for v in values]
