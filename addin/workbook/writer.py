@@ -895,6 +895,7 @@ class _SheetPlan:
         self.by_orig: dict[int, _Row] = {}  # the rows planned so far, by row number
         self.expect: dict[int, tuple[int, str]] = {}  # row found by Where -> (column, key as given) it holds
         self.placed_at: dict[int, int] = {}  # update index -> its row given by Where (_lookup_columns)
+        self.placed_sets: dict[int, dict[int, Cell]] = {}  # row given by Where -> cells to set (_plan_placed)
         self.name = entry.name
         self.source = source  # the XML of a sheet this write creates
         self.header: dict[str, int] = {}
@@ -1147,17 +1148,58 @@ class _SheetPlan:
                               "type the column headers in row 1; records start in row 2")
                 return False
             self._new_header()
-        for i, u in self.updates:
-            if isinstance(u, SetCells):
-                self._set(i, u)
-            elif isinstance(u, ReplaceRows):
-                self._replace(i, u)
-            elif isinstance(u, SetAt):
-                self._set_at(u)
-            else:
-                self._append(u.rows)
+        if self.placed_at and not self.lookup:
+            self._plan_placed()
+        else:
+            for i, u in self.updates:
+                self._plan_one(i, u)
         self._finish()
         return True
+
+    def _plan_one(self, i: int, u: Update) -> None:
+        if isinstance(u, SetCells):
+            self._set(i, u)
+        elif isinstance(u, ReplaceRows):
+            self._replace(i, u)
+        elif isinstance(u, SetAt):
+            self._set_at(u)
+        else:
+            self._append(u.rows)
+
+    def _plan_placed(self) -> None:
+        """``plan``'s loop when every key looked for is given by ``Where`` (no key is read, so
+        no row of the sheet is a ``_Row``): the cells of each row given go straight into
+        ``placed_sets``, a few dictionary steps an update (a refresh sets 100,000 rows)."""
+        placed, expect, sets_of, header_cols = self.placed_at, self.expect, self.placed_sets, self.header_cols
+        key_cols: dict[str, int | None] = {}
+        for i, u in self.updates:
+            n = placed.get(i)
+            if n is None:
+                self._plan_one(i, u)
+                continue
+            try:
+                col = key_cols[u.key_header]  # type: ignore[union-attr]
+            except KeyError:
+                col = key_cols[u.key_header] = self._column(u.key_header)  # type: ignore[union-attr]
+            if col is None:
+                self._set(i, u)  # type: ignore[arg-type]
+                continue
+            key = u.key  # type: ignore[union-attr]
+            was = expect.setdefault(n, (col, key))
+            if was[1] is not key and was != (col, key):
+                raise _Misplaced(f"{self.name}: row {n} is given for two keys")
+            sets = sets_of.get(n)
+            if sets is None:
+                sets = sets_of[n] = {}
+            for h, v in u.values:  # type: ignore[union-attr]
+                try:
+                    c = header_cols[h]
+                except KeyError:
+                    c = self._column(h)
+                if c is None:
+                    self._columns(((h, v),))  # says the column is missing
+                else:
+                    sets[c] = v
 
     def _new_header(self) -> None:
         """An empty sheet: headers from the schema (or from the rows to write)."""
@@ -1314,6 +1356,8 @@ class _SheetPlan:
         self.deleted_set = set(self.deleted)
         self.row_sets: dict[int, dict[int, Cell]] = {
             r.orig: r.sets for r in self.rows if r.sets and not r.deleted and r.orig is not None}
+        if self.placed_sets:  # no row is both a _Row and given by Where (_plan_placed)
+            self.row_sets.update((n, sets) for n, sets in self.placed_sets.items() if sets)
         if self.expect:
             if not self.r_first or not set(self.expect) <= set(self.present):
                 raise _Misplaced(f"{self.name}: a row given by Where is not where it was said to be")
