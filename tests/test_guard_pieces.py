@@ -120,3 +120,56 @@ def test_a_sheet_not_handed_over_whole_is_parsed_in_full(big: Path, tmp_path: Pa
     pieces = guard.Pieces()  # nothing was handed over
     problems = guard.verify(out, ["Invoices"], pieces)
     assert len(problems) == 1 and "did not open again" in problems[0].message
+
+
+FEW = [SetCells("Invoices", "Invoice No", f"INV-{n}", row(Paid=n / 4)) for n in (7, 150, 299)]
+
+
+def compared(src: Path, out: Path, updates: list,
+             parsed: frozenset[str] = frozenset({"invoices"})) -> tuple[guard.Pieces, writer.WriteReport]:
+    """``updates`` written from ``src``, checked against it as the store does after a refresh read it."""
+    pieces = guard.Pieces(src, parsed)
+    try:
+        return pieces, apply(src, out, updates, watch=pieces.watch)
+    finally:
+        pieces.close()
+
+
+def test_a_sheet_with_few_rows_changed_is_checked_by_the_rows_that_differ_from_the_file_read(
+        big: Path, tmp_path: Path, small_pieces: list[bytes]) -> None:
+    out = tmp_path / "out.xlsx"
+    pieces, report = compared(big, out, FEW)
+    assert pieces.failures == [] and "Invoices" in pieces.parts
+    assert guard.verify(out, report.sheets, pieces) == []
+    [checked] = small_pieces  # one piece: the head and row 1, the three rows changed, the end
+    assert checked.count(b"<row ") == 4
+    assert all(b'<row r="%d"' % n in checked for n in (1, 8, 151, 300))  # INV-n is on row n + 1
+    assert checked.endswith(b"</worksheet>") and calamine(out, "Invoices")[150] == ["INV-150", 150.0, 37.5]
+
+
+def test_a_broken_row_among_few_is_caught_by_the_comparison(big: Path, tmp_path: Path, small_pieces: list[bytes],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    new_cells = writer._RowWriter._new_cells
+
+    def broken_at_151(self: writer._RowWriter, n: int, sets: dict, row_style: int | None) -> bytes:
+        return b'<c r="C151" t="bogus"><v>1</v></c>' if n == 151 else new_cells(self, n, sets, row_style)
+
+    monkeypatch.setattr(writer._RowWriter, "_new_cells", broken_at_151)
+    pieces, report = compared(big, tmp_path / "out.xlsx", FEW)
+    assert [sheet for sheet, _ in pieces.failures] == ["Invoices"]
+    assert len(small_pieces) == 1 and small_pieces[0].count(b"<row ") == 4
+    assert "did not open again" in guard.verify(tmp_path / "out.xlsx", report.sheets, pieces)[0].message
+
+
+@pytest.mark.parametrize("case", ["many-rows", "rows-added", "not-parsed"])
+def test_otherwise_the_whole_sheet_is_checked(big: Path, tmp_path: Path, small_pieces: list[bytes], case: str) -> None:
+    from addin.actions import AppendRows
+
+    updates = {"many-rows": UPDATES, "rows-added": [*FEW, AppendRows("Invoices", (row(Invoice_No="INV-X"),))],
+               "not-parsed": FEW}[case]
+    parsed = frozenset() if case == "not-parsed" else frozenset({"invoices"})
+    out = tmp_path / "out.xlsx"
+    pieces, report = compared(big, out, updates, parsed)
+    assert pieces.failures == [] and guard.verify(out, report.sheets, pieces) == []
+    checked_rows = sum(p.count(b"<row ") for p in small_pieces)
+    assert checked_rows >= ROWS + 1  # every row, in one piece or several

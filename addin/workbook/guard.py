@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import io
+import operator
 import os
 import queue
 import re
@@ -18,13 +19,15 @@ import shutil
 import threading
 import zipfile
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import compress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..problems import Problem, error, warning
 from .files import REPLACE_FIRST_WAIT, REPLACE_TRIES, fsync_dir, fsync_file, replace_with_retry
+from .schema import normalize
 
 if TYPE_CHECKING:
     from python_calamine import CalamineWorkbook
@@ -166,21 +169,35 @@ class Pieces:
     beside the writing instead of after it. ``verify`` then need not parse those sheets again;
     it reads their parts back from the written file, which proves by CRC-32 that the file holds
     exactly the bytes checked. ``close`` waits for the last piece.
+
+    With ``source``, the workbook being updated, and ``parsed``, the sheets (normalized names)
+    its reader has just parsed whole from that very file: such a sheet of which the writer
+    changes few rows is compared, once written, with the same sheet in ``source``, row by row;
+    only the rows that differ (and the sheet's head and end) are parsed. The others are the
+    very bytes the reader parsed.
     """
 
     SIZE = 4 << 20  # bytes of rows in a piece: each piece parses the shared strings again
+    FEW = 10  # a sheet is compared with its source when at most one row in FEW changes
 
-    def __init__(self) -> None:
+    def __init__(self, source: Path | None = None, parsed: frozenset[str] = frozenset()) -> None:
+        self.source, self.parsed = source, parsed
         self.parts: dict[str, str] = {}  # sheet checked whole -> its part in the zip
         self.failures: list[tuple[str, BaseException]] = []
-        self._todo: queue.Queue[tuple[str, bytes, bytes | None] | None] = queue.Queue(1)
+        self._todo: queue.Queue[tuple[str, Callable[[], bytes], bytes | None] | None] = queue.Queue(1)
         self._thread: threading.Thread | None = None
 
-    def watch(self, sheet: str, part: str, chunks: Iterable[bytes], shared_strings: bytes | None) -> Iterator[bytes]:
+    def watch(self, sheet: str, part: str, chunks: Iterable[bytes], shared_strings: bytes | None,
+              edited: int = -1, rows: int = 0) -> Iterator[bytes]:
         """``chunks`` as they come, checked on the way: the first is the sheet's head, up to and
-        with ``<sheetData>``; the last holds its end. A sheet of another shape is left to ``verify``."""
+        with ``<sheetData>``; the last holds its end. A sheet of another shape is left to ``verify``.
+        ``edited``: how many of the sheet's ``rows`` the writer changes, adds or removes."""
+        few = self.source is not None and normalize(sheet) in self.parsed and 0 <= edited * self.FEW <= rows
         try:
-            yield from self._pieces(sheet, part, chunks, shared_strings)
+            if few:
+                yield from self._compared(sheet, part, chunks, shared_strings)
+            else:
+                yield from self._pieces(sheet, part, chunks, shared_strings)
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:  # left early: the writer's generator lets go of its streams now
@@ -213,20 +230,36 @@ class Pieces:
             self._put(sheet, head + b"".join(rows), shared_strings)  # the last piece ends as the sheet does
             self.parts[sheet] = part
 
-    def _put(self, sheet: str, xml: bytes, shared_strings: bytes | None) -> None:
+    def _compared(self, sheet: str, part: str, chunks: Iterable[bytes], shared_strings: bytes | None) -> Iterator[bytes]:
+        assert self.source is not None
+        source = _ReadBack(self.source, [part], keep=True)  # read meanwhile, in its own thread
+        written: list[bytes] = []
+        for chunk in chunks:
+            yield chunk
+            written.append(chunk)
+
+        def rows_that_differ() -> bytes:
+            source.result()
+            return _rows_that_differ(source.kept[0], b"".join(written))
+
+        self._put(sheet, rows_that_differ, shared_strings)
+        self.parts[sheet] = part
+
+    def _put(self, sheet: str, xml: bytes | Callable[[], bytes], shared_strings: bytes | None) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="receivables-check", daemon=True)
             self._thread.start()
-        self._todo.put((sheet, xml, shared_strings))
+        self._todo.put((sheet, xml if callable(xml) else (lambda: xml), shared_strings))
 
     def _run(self) -> None:
         from python_calamine import CalamineWorkbook
 
         while (item := self._todo.get()) is not None:
-            sheet, xml, shared_strings = item
+            sheet, make, shared_strings = item
             if self.failures:
                 continue  # one is enough; keep taking pieces so the writer never waits
             try:
+                xml = make()
                 with CalamineWorkbook.from_filelike(_one_sheet_package(xml, shared_strings)) as wb:
                     wb.get_sheet_by_name("S")
             except Exception as exc:  # noqa: BLE001 - reported by verify
@@ -241,6 +274,20 @@ class Pieces:
 
 
 _SHEET_DATA_OPEN = re.compile(rb"<(\w+:)?sheetData(?:\s[^>]*)?>\s*$")
+_ROOT = re.compile(rb"<(\w+:)?worksheet[\s>]")
+
+
+def _rows_that_differ(old: bytes, new: bytes) -> bytes:
+    """The sheet ``new`` with only its rows that are not, byte for byte, the row at the same
+    place in ``old``, behind its head (and first row) and before its end; all of ``new`` when
+    the two do not have as many rows."""
+    m = _ROOT.search(new[:65536])
+    close = b"</%srow>" % ((m.group(1) or b"") if m else b"")
+    before, after = old.split(close), new.split(close)
+    if len(before) != len(after) or len(after) < 3:
+        return new
+    differ = compress(after[1:-1], map(operator.ne, before[1:-1], after[1:-1]))
+    return close.join([after[0], *differ, after[-1]])
 _NS_MAIN = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _NS_PKG_REL = b"http://schemas.openxmlformats.org/package/2006/relationships"
@@ -334,8 +381,9 @@ class _ReadBack:
     """Parts of the zip at ``path`` read to their end in a helper thread: zipfile checks the
     CRC-32 of each. ``result()`` waits and raises what the reading raised."""
 
-    def __init__(self, path: Path, parts: list[str]) -> None:
-        self.path, self.parts = path, parts
+    def __init__(self, path: Path, parts: list[str], keep: bool = False) -> None:
+        self.path, self.parts, self.keep = path, parts, keep
+        self.kept: list[bytes] = []  # with ``keep``: each part's bytes
         self.failure: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="receivables-read-back", daemon=True)
         if parts:
@@ -346,6 +394,9 @@ class _ReadBack:
             with zipfile.ZipFile(self.path) as z:
                 for part in self.parts:
                     with z.open(part) as f:
+                        if self.keep:
+                            self.kept.append(f.read())
+                            continue
                         while f.read(1 << 22):
                             pass
         except BaseException as exc:  # noqa: BLE001 - raised by result()

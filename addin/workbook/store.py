@@ -138,7 +138,9 @@ def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
         try:
             try:
                 where = read[1] if read is not None and read[0].same_file(before) else None
-                pieces = guard.Pieces()  # the rewritten sheets are checked while they are written
+                # the rewritten sheets are checked while they are written; those the caller's reader
+                # parsed from this very file (where), by the rows that differ from it
+                pieces = guard.Pieces(path, frozenset(sheet for sheet, _ in where)) if where else guard.Pieces()
                 try:
                     report = apply(path, tmp, [u for _, u in todo], where, pieces.watch)
                 finally:

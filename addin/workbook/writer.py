@@ -77,9 +77,10 @@ Where = Mapping[tuple[str, str], Mapping[str, int]]
 (sheet, key header), both normalized -> {key as the updates give it -> row number}."""
 
 
-Watch = Callable[[str, str, Iterable[bytes], "bytes | None"], Iterable[bytes]]
+Watch = Callable[[str, str, Iterable[bytes], "bytes | None", int, int], Iterable[bytes]]
 """Sees each rewritten sheet's XML go by as it is written: (sheet, part, chunks of whole rows
-after the head, the workbook's shared strings) -> the same chunks (``guard.Pieces.watch``)."""
+after the head, the workbook's shared strings, rows changed, added or removed, rows the sheet
+had) -> the same chunks (``guard.Pieces.watch``)."""
 
 
 class _Misplaced(Exception):
@@ -2187,7 +2188,8 @@ def _apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None 
         for plan in plans:
             chunks: Iterable[bytes] = plan.rewrite(ctx)
             if watch is not None:
-                chunks = watch(plan.name, plan.entry.part, chunks, shared_strings)
+                edited = len(plan.row_sets) + len(plan.new_rows) + len(plan.at_new) + len(plan.deleted)
+                chunks = watch(plan.name, plan.entry.part, chunks, shared_strings, edited, len(plan.present))
             deflated[plan.entry.part] = _deflate(chunks)
             table = plan.table_xml()
             if table:
