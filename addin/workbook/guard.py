@@ -240,7 +240,10 @@ class Pieces:
 
         def rows_that_differ() -> bytes:
             source.result()
-            return _rows_that_differ(source.kept[0], b"".join(written))
+            new = b"".join(written)
+            written.clear()  # let go of what is not needed any more: two copies of a large sheet are
+            old = source.kept.pop()  # about to be split into rows
+            return _rows_that_differ(old, new)
 
         self._put(sheet, rows_that_differ, shared_strings)
         self.parts[sheet] = part
