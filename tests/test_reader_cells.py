@@ -73,8 +73,16 @@ def test_headers_read_as_words_in_messages(header, name):
     assert cells.label(header) == name
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.one_of(st.emails(), st.text(max_size=20), st.from_regex(r"[a-z.]{0,5}@[a-z.-]{0,8}", fullmatch=True)))
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(
+    st.emails(), st.text(max_size=20), st.from_regex(r"[a-z.]{0,5}@[a-z.-]{0,8}", fullmatch=True),
+    # domains the shortcut takes on itself, and their near misses
+    st.from_regex(r"[a-z0-9]{1,8}@(?:[a-zA-Z0-9-]{1,10}\.){1,3}(?:[a-zA-Z]{2,6}|test|local|localhost|onion|invalid|"
+                  r"arpa|[0-9]{2}|x[0-9])", fullmatch=True),
+    st.from_regex(r"[a-z]{1,4}@(?:[a-z0-9]{0,3}\.)?(?:[a-z0-9]{2}|xn)--[a-z0-9]{1,6}\.com", fullmatch=True),
+    st.integers(60, 66).map(lambda n: f"ap@{'b' * n}.example.com"),
+    st.integers(1, 9).map(lambda n: "ap@" + ".".join(["c" * 60] * n) + ".com"),
+))
 def test_the_address_shortcut_agrees_with_email_validator(address):
     from email_validator import EmailNotValidError, validate_email
 

@@ -537,13 +537,29 @@ def address_problem(address: str) -> str | None:
     if at and len(local) <= 64 and len(address) <= 254 and _SIMPLE_LOCAL.fullmatch(local) and domain.isascii():
         key = domain.lower()
         if key not in _domain_cache:
-            _domain_cache[key] = _validate("postmaster@" + domain)
+            _domain_cache[key] = None if _plain_domain(key) else _validate("postmaster@" + domain)
         reason = _domain_cache[key]
     else:
         reason = _validate(address)
     if len(_address_cache) < 100_000:
         _address_cache[address] = reason
     return reason
+
+
+# Letters, digits and inner hyphens, labels of at most 63, a dot, a top-level domain of letters:
+# what email-validator accepts without looking further (property-tested against it). Anything
+# else, and the special-use names, are left to it: its IDNA checks cost ~0.3 ms a domain, and
+# 5,000 customers may have 5,000 domains.
+_PLAIN_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def _plain_domain(domain: str) -> bool:
+    """A lower-case domain email-validator is known to accept (see _PLAIN_DOMAIN)."""
+    if len(domain) > 253 or "--" in domain or not _PLAIN_DOMAIN.fullmatch(domain):
+        return False
+    from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
+    return not any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES)
 
 
 def _validate(address: str) -> str | None:
