@@ -1666,8 +1666,8 @@ class _SheetPlan:
         if not (run.startswith(row_r) and run.count(close) == count == run.count(rx.row_open)
                 and run.count(close + row_r) == count - 1):
             return None
-        if run.count(writer.c_open) != len(writer.ref_start.findall(run)):
-            return None  # a cell without its reference: row by row
+        if run.count(writer.c_open) != run.count(writer.c_ref) or writer.odd_ref.search(run):
+            return None  # a cell without its reference (ref_start would not match every cell): row by row
         end = bisect_right(targets, last, k)
         row_sets = self.row_sets
         right_of = _cells_from(rx.p, min(min(row_sets[n]) for n in targets[k:end]))
@@ -1771,6 +1771,8 @@ class _RowWriter:
         self.is_open, self.is_close = b"<" + p + b"is><" + p + b"t", b"</" + p + b"t></" + p + b"is>"
         # every cell written by Excel, openpyxl and xlsxwriter starts <c r="..."
         self.ref_start = re.compile(rb"<" + re.escape(p) + rb"c r=\"([A-Z]{1,3})\d+\"")
+        self.c_ref = b"<" + p + b'c r="'  # what ref_start matches, unless the reference is odd:
+        self.odd_ref = re.compile(rb"<" + re.escape(p) + rb"c r=\"(?![A-Z]{1,3}\d+\")")
         self.any_cell = tuple(b"<" + p + b"c" + end for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
         self.at_rows = set(plan.at_sets)
         self._texts: dict[str, str] = {}
