@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache, partial
 from itertools import accumulate
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -1362,7 +1363,7 @@ class _SheetPlan:
         if self.expect:
             if not self.r_first or not set(self.expect) <= set(self.present):
                 raise _Misplaced(f"{self.name}: a row given by Where is not where it was said to be")
-            self.key_rx_any = {col: _key_cell(rx.p, col).search for col, _ in set(self.expect.values())}
+            self.key_rx_any = {col: _key_cell(rx.p, col).search for col in set(map(itemgetter(0), self.expect.values()))}
         recent = dict(self.recent)
         last = 1
         self.last_record_orig = 1
