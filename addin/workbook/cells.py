@@ -20,6 +20,7 @@ import re
 import zipfile
 from collections.abc import Callable, Hashable, Sequence
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -557,9 +558,16 @@ def _plain_domain(domain: str) -> bool:
     """A lower-case domain email-validator is known to accept (see _PLAIN_DOMAIN)."""
     if len(domain) > 253 or "--" in domain or not _PLAIN_DOMAIN.fullmatch(domain):
         return False
+    names, endings = _special_use()
+    return domain not in names and not domain.endswith(endings)
+
+
+@lru_cache(maxsize=1)
+def _special_use() -> tuple[frozenset[str], tuple[str, ...]]:
+    """email-validator's special-use domain names, and the endings of their subdomains."""
     from email_validator import SPECIAL_USE_DOMAIN_NAMES
 
-    return not any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES)
+    return frozenset(SPECIAL_USE_DOMAIN_NAMES), tuple("." + d for d in SPECIAL_USE_DOMAIN_NAMES)
 
 
 def _validate(address: str) -> str | None:
