@@ -1252,20 +1252,8 @@ class _SheetPlan:
                           f'add the header "{u.key_header}" in row 1')
             return
         n = self.placed_at.get(i)
-        if n is not None:
+        if n is not None:  # given by Where while other keys are looked up (else _plan_placed sets it)
             row: _Row | None = self._row_at(n, col, u.key)
-            if not self.lookup:  # the usual case, without _columns' dict: no key can change
-                sets, header_cols = row.sets, self.header_cols  # type: ignore[union-attr]
-                for h, v in u.values:
-                    try:
-                        c = header_cols[h]
-                    except KeyError:
-                        c = self._column(h)
-                    if c is None:
-                        self._columns(((h, v),))  # says the column is missing
-                    else:
-                        sets[c] = v
-                return
         else:
             key = self.norm_keys.get(u.key) or _norm(u.key)
             row = next((r for r in self.index.get(col, {}).get(key, ()) if not r.deleted and r.keys.get(col) == key),
