@@ -833,7 +833,7 @@ def _key_cell(p: bytes, col: int) -> re.Pattern[bytes]:
 
 @lru_cache(maxsize=64)
 def _cells_from(p: bytes, col: int) -> re.Pattern[bytes] | None:
-    """Cells referenced in column ``col`` or right of it (None past column ZZ)."""
+    """Cells referenced in column ``col`` or right of it, their letters in group 1 (None past column ZZ)."""
     letters = col_letters(col)
     three = "[A-Z]{3}"
     if len(letters) == 1:
@@ -845,7 +845,7 @@ def _cells_from(p: bytes, col: int) -> re.Pattern[bytes] | None:
             alternatives.insert(1, f"[{chr(ord(first) + 1)}-Z][A-Z]")
     else:
         return None
-    return re.compile(rb"<" + re.escape(p) + rb'c r="(?:' + "|".join(alternatives).encode() + rb")\d")
+    return re.compile(rb"<" + re.escape(p) + rb'c r="(' + "|".join(alternatives).encode() + rb")\d")
 
 
 def _plain_text(v: bytes, text: bytes | None) -> str:
@@ -1667,7 +1667,7 @@ class _SheetPlan:
         at = dict(zip(map(int, numbers), range(count), strict=True))
         ends = list(accumulate(len(part) + len(close) for part in parts))
         crowded = {bisect_right(ends, m.start()) for m in right_of.finditer(run)}
-        expect, new_cells, appended, first = self.expect, writer._new_cells, writer._appended, len(row_r) + 1
+        expect, new_cells, first = self.expect, writer._new_cells, len(row_r) + 1
         for n in targets[k:end]:
             i = at.get(n)
             if i is None:
@@ -1678,9 +1678,17 @@ class _SheetPlan:
             sets = row_sets[n]
             tag_end = first + len(numbers[i])
             if part[tag_end] == 62:  # <row r="N">: as _edit_before, new cells at its end if they can go there
-                added = new_cells(n, sets, None) if i not in crowded else appended(part, n, sets, None, tag_end + 1)
-                if added is not None:
-                    parts[i] = part + added
+                if i not in crowded:
+                    parts[i] = part + new_cells(n, sets, None)
+                    continue
+                # what _set_cells does when no cell is in the columns set: the new cells go, in
+                # order, before the first cell right of them
+                low, high = min(sets), max(sets)
+                right = _cells_from(rx.p, low)
+                m = right.search(part, tag_end + 1) if right is not None else None
+                if right is not None and (m is None or _col_of(m.group(1)) > high):
+                    at_cell = m.start() if m is not None else len(part)
+                    parts[i] = part[:at_cell] + new_cells(n, sets, None) + part[at_cell:]
                     continue
             parts[i] = writer.edit_row(part + close, n, n, sets, tried=part[tag_end] == 62)[:-len(close)]
         parts.append(b"")
