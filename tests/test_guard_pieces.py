@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -173,3 +174,26 @@ def test_otherwise_the_whole_sheet_is_checked(big: Path, tmp_path: Path, small_p
     assert pieces.failures == [] and guard.verify(out, report.sheets, pieces) == []
     checked_rows = sum(p.count(b"<row ") for p in small_pieces)
     assert checked_rows >= ROWS + 1  # every row, in one piece or several
+
+
+def test_a_write_that_stops_midway_lets_go_of_the_workbook(big: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """No thread still reads the workbook once the write failed (Windows could not replace it)."""
+    new_cells = writer._RowWriter._new_cells
+
+    def fails_at_151(self: writer._RowWriter, n: int, sets: dict, row_style: int | None) -> bytes:
+        if n == 151:
+            raise OSError("no space left on device")
+        return new_cells(self, n, sets, row_style)
+
+    monkeypatch.setattr(writer._RowWriter, "_new_cells", fails_at_151)
+    read = guard._ReadBack._run
+
+    def slow_read(self: guard._ReadBack) -> None:
+        time.sleep(0.3)  # still reading when the write fails
+        read(self)
+
+    monkeypatch.setattr(guard._ReadBack, "_run", slow_read)
+    with pytest.raises(OSError, match="no space"):
+        compared(big, tmp_path / "out.xlsx", FEW)
+    assert not [t for t in threading.enumerate() if t.name in ("receivables-read-back", "receivables-check")]

@@ -234,9 +234,13 @@ class Pieces:
         assert self.source is not None
         source = _ReadBack(self.source, [part], keep=True)  # read meanwhile, in its own thread
         written: list[bytes] = []
-        for chunk in chunks:
-            yield chunk
-            written.append(chunk)
+        try:
+            for chunk in chunks:
+                yield chunk
+                written.append(chunk)
+        except BaseException:
+            source.wait()  # the write stopped: let go of the workbook before the caller goes on
+            raise
 
         def rows_that_differ() -> bytes:
             source.result()
@@ -405,9 +409,12 @@ class _ReadBack:
         except BaseException as exc:  # noqa: BLE001 - raised by result()
             self.failure = exc
 
-    def result(self) -> None:
+    def wait(self) -> None:
         if self.parts:
             self.thread.join()
+
+    def result(self) -> None:
+        self.wait()
         if self.failure is not None:
             raise self.failure
 
