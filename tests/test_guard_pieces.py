@@ -197,3 +197,18 @@ def test_a_write_that_stops_midway_lets_go_of_the_workbook(big: Path, tmp_path: 
     with pytest.raises(OSError, match="no space"):
         compared(big, tmp_path / "out.xlsx", FEW)
     assert not [t for t in threading.enumerate() if t.name in ("receivables-read-back", "receivables-check")]
+
+
+def test_verify_lets_go_of_the_copy_whatever_it_finds(big: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out.xlsx"
+    pieces, report = written_in_pieces(big, out)
+    read = guard._ReadBack._run
+
+    def slow_read(self: guard._ReadBack) -> None:
+        time.sleep(0.3)
+        read(self)
+
+    monkeypatch.setattr(guard._ReadBack, "_run", slow_read)
+    problems = guard.verify(out, [*report.sheets, "Nope"], pieces)
+    assert [str(p) for p in problems] == ["Nope: the written workbook lacks this sheet — report this as a bug"]
+    assert not [t for t in threading.enumerate() if t.name == "receivables-read-back"]

@@ -350,8 +350,8 @@ def verify(path: Path, sheets: list[str] | tuple[str, ...] = (), pieces: Pieces 
         return [error("", "", f"the updated workbook did not open again ({sheet}: {exc}), so it was not saved",
                       "the workbook is unchanged; report this as a bug")]
     checked = {name: pieces.parts[name] for name in sheets if name in pieces.parts} if pieces is not None else {}
+    read_back = _ReadBack(path, list(checked.values()))
     try:
-        read_back = _ReadBack(path, list(checked.values()))
         with CalamineWorkbook.from_path(str(path)) as wb:
             names = set(wb.sheet_names)
             for name in sheets:
@@ -381,6 +381,8 @@ def verify(path: Path, sheets: list[str] | tuple[str, ...] = (), pieces: Pieces 
     except Exception as exc:  # noqa: BLE001 - any failure means the file must not replace the workbook
         return [error("", "", f"the updated workbook did not open again ({exc}), so it was not saved",
                       "the workbook is unchanged; report this as a bug")]
+    finally:
+        read_back.wait()  # the copy is deleted or replaces the workbook next: nothing may hold it
     return []
 
 
