@@ -295,6 +295,8 @@ def _rows_that_differ(old: bytes, new: bytes) -> bytes:
         return new
     differ = compress(after[1:-1], map(operator.ne, before[1:-1], after[1:-1]))
     return close.join([after[0], *differ, after[-1]])
+
+
 _NS_MAIN = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _NS_PKG_REL = b"http://schemas.openxmlformats.org/package/2006/relationships"
