@@ -831,6 +831,18 @@ def _key_cell(p: bytes, col: int) -> re.Pattern[bytes]:
         + p + rb"t></" + p + rb"is>)</" + p + rb"c>")
 
 
+def _plain_row_numbers(run: bytes, rx: _Rx) -> list[bytes] | None:
+    """The numbers of a run of whole rows (``_SheetStream.rows``) as written, when each row
+    starts ``<row r="N"`` right after the one before; None for a run of another shape."""
+    close, row_r = rx.close_row, rx.row_r_open
+    numbers = rx.row_numbers.findall(run)
+    count = len(numbers)
+    if run.startswith(row_r) and run.count(close) == count == run.count(rx.row_open) \
+            and run.count(close + row_r) == count - 1:
+        return numbers
+    return None
+
+
 @lru_cache(maxsize=64)
 def _cells_from(p: bytes, col: int) -> re.Pattern[bytes] | None:
     """Cells referenced in column ``col`` or right of it, their letters in group 1 (None past column ZZ)."""
@@ -963,12 +975,11 @@ class _SheetPlan:
         rx = self.rx
         if self.key_rx or rx.f_tag in run:
             return False
-        close, row_r = rx.close_row, rx.row_r_open
-        numbers = rx.row_numbers.findall(run)
+        close = rx.close_row
+        numbers = _plain_row_numbers(run, rx)
+        if numbers is None:
+            return False
         count = len(numbers)
-        if not (run.startswith(row_r) and run.count(close) == count == run.count(rx.row_open)
-                and run.count(close + row_r) == count - 1):
-            return False  # each row starts <row r="N" right after the one before and ends </row>
         rows = list(map(int, numbers))
         if rows[0] <= max(self.previous, 1) or not all(map(operator.lt, rows, rows[1:])):
             return False
@@ -1650,11 +1661,10 @@ class _SheetPlan:
         """
         rx = self.rx
         close, row_r = rx.close_row, rx.row_r_open
-        numbers = rx.row_numbers.findall(run)
-        count = len(numbers)
-        if not (run.startswith(row_r) and run.count(close) == count == run.count(rx.row_open)
-                and run.count(close + row_r) == count - 1):
+        numbers = _plain_row_numbers(run, rx)
+        if numbers is None:
             return None
+        count = len(numbers)
         if run.count(writer.c_open) != run.count(writer.c_ref) or writer.odd_ref.search(run):
             return None  # a cell without its reference (ref_start would not match every cell): row by row
         end = bisect_right(targets, last, k)
