@@ -147,17 +147,14 @@ def on_hold(book: Book, customer: Customer, as_of: dt.date) -> bool:
 
 def invoice_status(invoice: Invoice, balance: Decimal, as_of: dt.date, current: str = "") -> str:
     """``Paid``; else a reminder status the invoice has (``current``); else ``Overdue`` or ``Open``."""
-    if balance <= 0:
-        return PAID
-    if REMINDER_STATUS.fullmatch(current.strip()):
-        return current.strip()
-    return OVERDUE if as_of > invoice.due_date else OPEN
+    return invoice_statuses((invoice,), (balance > 0,), as_of, (current,))[0]
 
 
 def invoice_statuses(invoices: Sequence[Invoice], owing: Sequence[bool], as_of: dt.date,
                      current: Sequence[Any]) -> list[str]:
-    """``invoice_status`` of each invoice (``owing``: its balance is above zero; ``current``:
-    what its Status cell holds), at once."""
+    """The Status of each invoice (``owing``: its balance is above zero; ``current``: what its
+    Status cell holds), at once: ``Paid`` when nothing is owed; else a reminder status the cell
+    has; else ``Overdue`` once the due date has passed, or ``Open``."""
     day = as_of.toordinal()
     out = [(OVERDUE if day > due.toordinal() else OPEN) if owes else PAID
            for owes, due in zip(owing, map(operator.attrgetter("due_date"), invoices), strict=True)]
