@@ -138,8 +138,9 @@ def excel_error(name: str, code: str) -> CellIssue:
     return bad(f'{name} "{code}" is an Excel error, not a value', "correct the formula or type the value")
 
 
-def blank(name: str) -> CellIssue:
-    return bad(f"{name} is blank", f"fill in the {name}")
+def blank(name: str, fix: str = "") -> CellIssue:
+    """A required cell left blank (``fix``: what to type, else "fill in the …")."""
+    return bad(f"{name} is blank", fix or f"fill in the {name}")
 
 
 def _blank(value: object, name: str, required: bool, fix: str = "") -> bool:
@@ -147,7 +148,7 @@ def _blank(value: object, name: str, required: bool, fix: str = "") -> bool:
     if not is_blank(value):
         return False
     if required:
-        raise bad(f"{name} is blank", fix or f"fill in the {name}")
+        raise blank(name, fix)
     return True
 
 
