@@ -1183,7 +1183,7 @@ class _SheetPlan:
         """``plan``'s loop when every key looked for is given by ``Where`` (no key is read, so
         no row of the sheet is a ``_Row``): the cells of each row given go straight into
         ``placed_sets``, a few dictionary steps an update (a refresh sets 100,000 rows)."""
-        placed, expect, sets_of, header_cols = self.placed_at, self.expect, self.placed_sets, self.header_cols
+        placed, expect_key, sets_of, header_cols = self.placed_at, self._expect_key, self.placed_sets, self.header_cols
         key_cols: dict[str, int | None] = {}
         for i, u in self.updates:
             n = placed.get(i)
@@ -1197,10 +1197,7 @@ class _SheetPlan:
             if col is None:
                 self._set(i, u)  # type: ignore[arg-type]
                 continue
-            key = u.key  # type: ignore[union-attr]
-            was = expect.setdefault(n, (col, key))
-            if was[1] is not key and was != (col, key):
-                raise _Misplaced(f"{self.name}: row {n} is given for two keys")
+            expect_key(n, col, u.key)  # type: ignore[union-attr]
             sets = sets_of.get(n)
             if sets is None:
                 sets = sets_of[n] = {}
@@ -1295,9 +1292,14 @@ class _SheetPlan:
         if row is None:
             row = self.by_orig[n] = _Row(n, {})
             self.rows.append(row)
+        self._expect_key(n, col, key)
+        return row
+
+    def _expect_key(self, n: int, col: int, key: str) -> None:
+        """Row ``n`` is to hold ``key`` in ``col`` (checked when it is written); a row given for
+        two keys is ``_Misplaced``."""
         if self.expect.setdefault(n, (col, key)) != (col, key):
             raise _Misplaced(f"{self.name}: row {n} is given for two keys")
-        return row
 
     def _check_placed(self, data: bytes, start: int, end: int, n: int) -> None:
         """Row ``n`` (``data[start:end]``) holds the key ``Where`` gave it for; else ``_Misplaced``."""
