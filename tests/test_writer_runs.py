@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 import io
 from pathlib import Path
 
@@ -192,3 +193,48 @@ def test_runs_edited_at_once_give_what_rows_edited_one_by_one_give(make_workbook
     assert part(given, TARGET) == part(one_by_one, TARGET)
     got = calamine(at_once, "Invoices")
     assert got[10][2:4] == [2.75, "n11"] and got[13][2:4] == [3.5, "n14"]
+
+
+def mixed_values(n: int) -> tuple[tuple[str, object], ...]:
+    """Cells a run's rows may set: not all the same columns, not all finite floats and short texts."""
+    kinds: list[tuple[tuple[str, object], ...]] = [
+        row(Paid=n / 4, Note=f"n{n}"),
+        row(Paid=n / 4),  # a row setting fewer columns
+        row(Note=f"n{n}"),
+        row(Paid=n / 4, Note=" spaced & <escaped> "),
+        row(Paid=n, Note="x" * 300),  # an int; a text past the short-text path
+        row(Paid=Decimal("1.10"), Note=None),
+        row(Paid=dt.date(2026, 1, n % 28 + 1), Note=True),
+    ]
+    return kinds[(n // 70) % len(kinds)] if n % 3 else kinds[n % len(kinds)]
+
+
+@pytest.mark.parametrize("shape", ["plain", "varied"])
+def test_rows_made_a_column_at_a_time_give_what_rows_made_one_by_one_give(make_workbook, tmp_path: Path, shape: str,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_RowWriter.cells_of_rows`` groups rows that set the same columns and makes each
+    column at once; rows it cannot (other values) are made one by one: the same bytes and the
+    same list of changed cells, in the same order, as making every row one by one."""
+    def line(n: int) -> bytes:
+        return varied_row(n) if shape == "varied" else b'<row r="%d">' % n + text(f"A{n}", f"INV-{n}") + b"</row>"
+
+    src = make_workbook({"Invoices": [["x"]]}, required=False)
+    rezip(src, {TARGET: HEAD + PLAIN_ROWS[0] + b"".join(map(line, range(2, 700))) + TAIL})
+    updates = [SetCells("Invoices", "Invoice No", f"INV-{n}", mixed_values(n)) for n in range(2, 700)]
+    at_once = tmp_path / "at_once.xlsx"
+    made: list[int] = []
+    cells_of_rows = writer._RowWriter.cells_of_rows
+    def spy(self: writer._RowWriter, rows: list[int], sets: list[dict]) -> list:
+        out = cells_of_rows(self, rows, sets)
+        made.append(sum(cells is not None for cells in out))
+        return out
+
+    monkeypatch.setattr(writer._RowWriter, "cells_of_rows", spy)
+    at_once_report = apply(src, at_once, updates)
+    assert sum(made) > 150  # many rows were made a column at a time
+    monkeypatch.setattr(writer._RowWriter, "cells_of_rows", lambda self, rows, sets: [None] * len(rows))
+    one_by_one = tmp_path / "one_by_one.xlsx"
+    assert apply(src, one_by_one, updates) == at_once_report
+    assert part(at_once, TARGET) == part(one_by_one, TARGET)
+    got = calamine(at_once, "Invoices")
+    assert got[4][0] == "INV-5" and got[4][2] == 1.25
