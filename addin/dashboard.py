@@ -41,7 +41,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .actions import Plan, SetAt, SetCells, Update
+from .actions import Plan, SetAt, SetCells, SetColumn, Update
 from .clock import zone
 from .ledger import Ageing, CustomerSummary, Ledger
 from .model import Book, Customer, Invoice
@@ -261,8 +261,8 @@ def plan_refresh(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d:
     ):
         written = list(rows)
         if written:
-            seen = {h for u in written for h, _ in u.values}
-            lines.append(f"{sheet.name}: {len(written)} row(s) ({', '.join(h for h in order if h in seen)})")
+            seen = {u.header for u in written}
+            lines.append(f"{sheet.name}: {_rows_in(written)} row(s) ({', '.join(h for h in order if h in seen)})")
         updates += written
     if not updates:
         lines.append(f"Nothing to write: the Dashboard and the add-in columns are up to date for {as_of.isoformat()}.")
@@ -282,30 +282,34 @@ def _columns(sheet: schema.Sheet, headers: Iterable[str], present: frozenset[str
     return out
 
 
+def _rows_in(columns: list[SetColumn]) -> int:
+    """How many records the columns set (a refresh's columns often share one tuple of keys)."""
+    keys = list({id(u.keys): u.keys for u in columns}.values())
+    return len(keys[0]) if len(keys) == 1 else len(set().union(*keys))
+
+
 def _customer_updates(book: Book, sums: Mapping[str, CustomerSummary], current: Current | None,
-                      problems: list[Problem]) -> Iterable[SetCells]:
+                      problems: list[Problem]) -> Iterable[SetColumn]:
     present = frozenset(current.customers.columns) if current is not None else None
     headers = _columns(schema.CUSTOMERS, (CUSTOMER_BALANCE, CUSTOMER_OVERDUE), present, problems)
     if not headers:
         return
     keys = [normalize(c.id) for c in book.customers]
-    olds = [current.customers.along(keys, normalize(h)) if current is not None else repeat(_MISSING)
-            for h in headers]
-    for c, *old in zip(book.customers, *olds, strict=False):
-        s = sums[c.id]
-        values = []
-        for h, was in zip(headers, old, strict=True):
-            value = s.balance if h == CUSTOMER_BALANCE else s.overdue_balance
-            if was is _MISSING or not same(was, value):
-                values.append((h, _float(value)))
-        if values:
-            yield SetCells(schema.CUSTOMERS.name, CUSTOMER_ID, c.id, tuple(values))
+    for h in headers:
+        olds = current.customers.along(keys, normalize(h)) if current is not None else repeat(_MISSING)
+        column = [(c.id, value) for c, was in zip(book.customers, olds, strict=False)
+                  for value in ((sums[c.id].balance if h == CUSTOMER_BALANCE else sums[c.id].overdue_balance),)
+                  if was is _MISSING or not same(was, value)]
+        if column:
+            yield SetColumn(schema.CUSTOMERS.name, CUSTOMER_ID, h, tuple(k for k, _ in column),
+                            tuple(_float(v) for _, v in column))
 
 
 def _invoice_updates(book: Book, ledger: Ledger, as_of: dt.date, current: Current | None,
-                     problems: list[Problem]) -> Iterable[SetCells]:
-    """Paid, Balance and Status of the invoices whose cells must change, compared column by
-    column (100,000 invoices: in bulk, cell by cell only for what is not a plain amount)."""
+                     problems: list[Problem]) -> Iterable[SetColumn]:
+    """Paid, Balance and Status of the invoices whose cells must change, a column each,
+    compared column by column (100,000 invoices: in bulk, cell by cell only for what is not a
+    plain amount)."""
     present = frozenset(current.invoices.columns) if current is not None else None
     headers = _columns(schema.INVOICES, (INVOICE_PAID, INVOICE_BALANCE, INVOICE_STATUS), present, problems)
     if not headers:
@@ -331,17 +335,18 @@ def _invoice_updates(book: Book, ledger: Ledger, as_of: dt.date, current: Curren
         columns.append((INVOICE_STATUS, statuses, list(map(operator.ne, statuses, old_status))))
     import numpy as np
 
-    masks = [np.asarray(w, dtype=bool) for _, _, w in columns]
-    rows = np.flatnonzero(np.logical_or.reduce(masks)).tolist()
-    every = np.logical_and.reduce(masks).tolist()
-    columns = [(h, v, m.tolist()) for (h, v, _), m in zip(columns, masks, strict=True)]
-    sheet = schema.INVOICES.name
-    for r in rows:
-        if every[r]:  # the first refresh: every cell of the row
-            values = tuple([(h, v[r]) for h, v, _ in columns])
-        else:
-            values = tuple([(h, v[r]) for h, v, w in columns if w[r]])
-        yield SetCells(sheet, INVOICE_NO, invoices[r].number, values)
+    numbers = [i.number for i in invoices]
+    every: tuple[str, ...] | None = None  # the keys of a column written whole, shared by all such columns
+    for h, values, write in columns:
+        rows = np.flatnonzero(np.asarray(write, dtype=bool))
+        if len(rows) == len(numbers):  # the first refresh: every cell of the column
+            if every is None:
+                every = tuple(numbers)
+            yield SetColumn(schema.INVOICES.name, INVOICE_NO, h, every, tuple(values))
+        elif len(rows):
+            picked = rows.tolist()
+            yield SetColumn(schema.INVOICES.name, INVOICE_NO, h, tuple([numbers[r] for r in picked]),
+                            tuple([values[r] for r in picked]))
 
 
 _BLANK = frozenset(("", None))  # an empty cell: an amount is always written there
@@ -476,6 +481,10 @@ def overlay(current: Current, pending: Iterable[Update]) -> None:
             cells = current.invoices if key == schema.INVOICES.key else current.customers
             for h, v in u.values:
                 cells.set(normalize(u.key), normalize(h), v)
+        elif isinstance(u, SetColumn) and key in (schema.INVOICES.key, schema.CUSTOMERS.key):
+            cells = current.invoices if key == schema.INVOICES.key else current.customers
+            for k, v in zip(u.keys, u.values, strict=True):
+                cells.set(normalize(k), normalize(u.header), v)
 
 
 @dataclass

@@ -37,7 +37,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, Update
+from .actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, SetColumn, Update
 from .workbook import schema
 
 SUFFIX = ".receivables.sqlite"
@@ -557,6 +557,9 @@ def encode_update(update: Update) -> dict[str, Any]:
     if isinstance(update, SetCells):
         return {"type": "SetCells", "sheet": update.sheet, "key_header": update.key_header,
                 "key": update.key, "values": _pairs_out(update.values)}
+    if isinstance(update, SetColumn):
+        return {"type": "SetColumn", "sheet": update.sheet, "key_header": update.key_header,
+                "header": update.header, "keys": list(update.keys), "values": list(map(_cell_out, update.values))}
     if isinstance(update, AppendRows):
         return {"type": "AppendRows", "sheet": update.sheet, "rows": [_pairs_out(r) for r in update.rows]}
     if isinstance(update, ReplaceRows):
@@ -571,6 +574,11 @@ def decode_update(data: dict[str, Any]) -> Update:
     kind = data.get("type")
     if kind == "SetCells":
         return SetCells(data["sheet"], data["key_header"], data["key"], _pairs_in(data["values"]))
+    if kind == "SetColumn":
+        keys, values = tuple(map(str, data["keys"])), tuple(map(_cell_in, data["values"]))
+        if len(keys) != len(values):
+            raise ValueError("a SetColumn with more keys than values, or fewer")
+        return SetColumn(data["sheet"], data["key_header"], data["header"], keys, values)
     if kind == "AppendRows":
         return AppendRows(data["sheet"], tuple(_pairs_in(r) for r in data["rows"]))
     if kind == "ReplaceRows":

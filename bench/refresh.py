@@ -42,7 +42,7 @@ from pathlib import Path
 mode, path, day = sys.argv[1], Path(sys.argv[2]), dt.date.fromisoformat(sys.argv[3])
 out = {}
 if mode == "openpyxl":
-    from addin.actions import SetAt, SetCells
+    from addin.actions import SetAt, SetColumn
     from addin.dashboard import plan_refresh
     from addin.ledger import Ledger
     from addin.workbook.reader import load
@@ -50,7 +50,6 @@ if mode == "openpyxl":
     plan = plan_refresh(book, Ledger.from_book(book), day, 0)
     t = time.perf_counter()
     import openpyxl
-    from openpyxl.utils import column_index_from_string
     wb = openpyxl.load_workbook(path)
     for u in plan.updates:
         if isinstance(u, SetAt):
@@ -63,12 +62,12 @@ if mode == "openpyxl":
         for r, key in enumerate(ws.iter_rows(min_row=2, max_col=1, values_only=True), 2):
             rows.setdefault(str(key[0]).casefold(), r)
         for u in plan.updates:
-            if isinstance(u, SetCells) and u.sheet == sheet:
-                r = rows[u.key.casefold()]
-                for h, value in u.values:
-                    ws.cell(r, head[h]).value = value
+            if isinstance(u, SetColumn) and u.sheet == sheet:
+                col = head[u.header]
+                for key, value in zip(u.keys, u.values):
+                    ws.cell(rows[key.casefold()], col).value = value
     wb.save(path)
-    out["cells"] = sum(len(u.values) if isinstance(u, SetCells) else len(u.cells) for u in plan.updates)
+    out["cells"] = sum(len(u.values) if isinstance(u, SetColumn) else len(u.cells) for u in plan.updates)
 else:
     t = time.perf_counter()
     from addin.dashboard import refresh

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addin.actions import SetAt, SetCells
+from addin.actions import SetAt, SetCells, SetColumn
 from addin.aging import aging_report
 from addin.dashboard import (
     Cells,
@@ -153,6 +153,16 @@ def test_statuses_in_bulk_read_for_a_bookkeeper_whatever_the_cell_holds() -> Non
     assert invoice_statuses(invoices, owing, AS_OF, current) == expected
 
 
+def by_key(updates: tuple, sheet: str) -> dict[str, dict[str, object]]:
+    """What the refresh's columns set on a sheet: key -> header -> value."""
+    out: dict[str, dict[str, object]] = {}
+    for u in updates:
+        if isinstance(u, SetColumn) and u.sheet == sheet:
+            for key, value in zip(u.keys, u.values, strict=True):
+                out.setdefault(key, {})[u.header] = value
+    return out
+
+
 _CELL = st.one_of(st.sampled_from(["", None, "Paid", "n/a", True, 0, 400, 600.0, 400.004, 399.995, 600.001]),
                   st.integers(-10**6, 10**6).map(lambda c: c / 100))
 
@@ -167,8 +177,8 @@ def test_amount_cells_are_written_exactly_where_they_do_not_show_the_amount(cell
             for n, (inv, (p, b)) in enumerate(zip(BOOK.invoices, cells, strict=True)) if n not in missing}
     current = Current(invoices=Cells.of_rows(rows, ("paid", "balance", "status")), customers=Cells(), dashboard={})
     plan = plan_refresh(BOOK, ledger, AS_OF, 0, current)
-    written = {(u.key, h): v for u in plan.updates if isinstance(u, SetCells) and u.sheet == "Invoices"
-               for h, v in u.values if h != "Status"}
+    written = {(key, h): v for key, values in by_key(plan.updates, "Invoices").items()
+               for h, v in values.items() if h != "Status"}
     expected = {}
     for inv in BOOK.invoices:
         item = ledger.item(inv, AS_OF)
@@ -183,11 +193,11 @@ def test_without_current_values_every_amount_is_written_and_status_where_it_chan
     plan = plan_refresh(BOOK, Ledger.from_book(BOOK), AS_OF, 0)
     dashboard = [u for u in plan.updates if isinstance(u, SetAt)]
     assert len(dashboard) == 1 and dict(dashboard[0].cells) == figures(BOOK, Ledger.from_book(BOOK), AS_OF, 0).cells()
-    invoices = {u.key: dict(u.values) for u in plan.updates if isinstance(u, SetCells) and u.sheet == "Invoices"}
+    invoices = by_key(plan.updates, "Invoices")
     assert invoices["INV-1"] == {"Paid": 400.0, "Balance": 600.0}  # its reminder status stays
     assert invoices["INV-2"] == {"Paid": 0.0, "Balance": 500.0, "Status": "Open"}
     assert invoices["INV-4"] == {"Paid": 300.0, "Balance": 0.0, "Status": "Paid"}
-    customers = {u.key: dict(u.values) for u in plan.updates if isinstance(u, SetCells) and u.sheet == "Customers"}
+    customers = by_key(plan.updates, "Customers")
     assert customers["C2"] == {"Balance": 150.0, "Overdue": 200.0}
     assert customers["C6"] == {"Balance": 0.0, "Overdue": 0.0}
     assert plan.lines == ("Dashboard: 59 cell(s) as of 2026-04-30", "Customers: 6 row(s) (Balance, Overdue)",
@@ -201,8 +211,9 @@ def current_after(plan_updates: tuple, columns: bool = True) -> Current:
     for u in plan_updates:
         if isinstance(u, SetAt):
             dashboard.update(u.cells)
-        else:
-            rows[u.sheet].setdefault(u.key.casefold(), {}).update((h.casefold(), v) for h, v in u.values)
+    for sheet in rows:
+        for key, values in by_key(plan_updates, sheet).items():
+            rows[sheet].setdefault(key.casefold(), {}).update((h.casefold(), v) for h, v in values.items())
     for inv in BOOK.invoices:
         rows["Invoices"].setdefault(inv.key, {}).setdefault("status", inv.status)
     return Current(invoices=Cells.of_rows(rows["Invoices"], ("paid", "balance", "status")),
@@ -221,14 +232,14 @@ def test_with_current_values_only_changed_cells_are_written() -> None:
     current.dashboard[layout.FIGURES_BY_KEY["reminders_sent_30"].cell] = 1.0  # type: ignore[index]
     fixed = plan_refresh(BOOK, ledger, AS_OF, 0, current)
     assert fixed.updates == (SetAt("Dashboard", (("B9", 0),)),
-                             SetCells("Invoices", "Invoice No", "INV-2", (("Balance", 500.0),)))
+                             SetColumn("Invoices", "Invoice No", "Balance", ("INV-2",), (500.0,)))
 
 
 def test_the_next_day_moves_the_as_of_date_and_the_overdue_figures() -> None:
     ledger = Ledger.from_book(BOOK)
     current = current_after(plan_refresh(BOOK, ledger, AS_OF, 0).updates)
     later = plan_refresh(BOOK, ledger, dt.date(2026, 5, 16), 0, current)
-    invoices = {u.key: dict(u.values) for u in later.updates if isinstance(u, SetCells) and u.sheet == "Invoices"}
+    invoices = by_key(later.updates, "Invoices")
     assert invoices == {"INV-2": {"Paid": 500.0, "Balance": 0.0, "Status": "Paid"}}  # P4 dated 2026-05-02
 
 
@@ -243,7 +254,7 @@ def test_a_missing_dashboard_sheet_or_column_is_a_notice_and_is_not_written() ->
         "to see it",
     ]
     assert not any(isinstance(u, SetAt) for u in plan.updates)
-    assert all(dict(u.values).keys() == {"Balance"} for u in plan.updates if u.sheet == "Customers")
+    assert [u.header for u in plan.updates if u.sheet == "Customers"] == ["Balance"]
 
 
 @pytest.mark.parametrize(("old", "new", "equal"), [
@@ -278,8 +289,9 @@ def test_cells_line_up_with_any_record_order_and_take_updates_waiting_in_the_jou
     overlay(current, [SetCells("Invoices", "Invoice No", " INV-2", (("Paid", 20.0), ("Balance", 0.0))),
                       SetCells("Customers", "Customer ID", "C1", (("Balance", 7.0),)),
                       SetCells("Invoices", "Invoice No", "INV-9", (("Paid", 1.0),)),  # not on the sheet
-                      SetAt("Dashboard", (("B4", 2.0),))])
+                      SetAt("Dashboard", (("B4", 2.0),)),
+                      SetColumn("Invoices", "Invoice No", "Status", ("INV-1 ", "INV-8"), ("Overdue", "Open"))])
     assert cells.along(["inv-2", "inv-9", "inv-1"], "paid") == [20.0, cells.along(["x"], "paid")[0], 10.0]
-    assert cells.along(["inv-2", "inv-1"], "status", "") == ["Paid", "Open"]
+    assert cells.along(["inv-2", "inv-1"], "status", "") == ["Paid", "Overdue"]
     assert cells.along(["inv-1"], "balance", "none") == ["none"]  # the sheet has no Balance column
     assert current.customers.columns == {"balance": [7.0]} and current.dashboard == {"B4": 2.0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from addin.actions import AppendRows, ReplaceRows, SetCells, row
+from addin.actions import AppendRows, ReplaceRows, SetCells, SetColumn, row
 from addin.excel.live import apply_updates
 
 
@@ -37,6 +37,16 @@ class MemoryGrid:
         while len(line) < c - 1 + len(values):
             line.append(None)
         line[c - 1:c - 1 + len(values)] = list(values)
+
+    def write_down(self, r: int, c: int, values: Sequence[object]) -> None:
+        self.writes += 1
+        for k, v in enumerate(values):
+            while len(self.rows) < r + k:
+                self.rows.append([])
+            line = self.rows[r + k - 1]
+            while len(line) < c:
+                line.append(None)
+            line[c - 1] = v
 
     def delete_rows(self, rows: Sequence[int]) -> None:
         assert list(rows) == sorted(rows, reverse=True)
@@ -193,3 +203,35 @@ def test_dashboard_cells_by_address_land_in_the_open_sheet():
     assert rows[1][1] == dt.date(2026, 6, 10)
     assert rows[4][1] == 1234.5
     assert rows[11][26] == "x"
+
+
+def test_a_column_is_written_a_run_of_rows_at_a_time_as_the_file_writer_writes_it(make_workbook, tmp_path):
+    """SetColumn: one write per run of consecutive rows; keys trimmed and case-insensitive, a key
+    given twice takes its last value, a missing key or column is the file writer's warning."""
+    from addin.workbook.writer import apply
+
+    invoices = [["Invoice No", "Customer ID", "Amount", "Paid", "Status"],
+                *([f"INV-{n}", "C1", 10.0 * n, None, None] for n in range(1, 9))]
+    src = make_workbook({"Invoices": invoices})
+    updates = [
+        SetColumn("Invoices", "Invoice No", "Paid", ("inv-3 ", "INV-1", "INV-2", "INV-404", "INV-7", "INV-6", "INV-1"),
+                  (3.0, 1.0, 2.0, 4.0, 7.0, 6.0, 1.5)),
+        SetColumn("Invoices", "Invoice No", "Status", ("INV-8",), ("Open",)),
+        SetColumn("Invoices", "Invoice No", "Nope", ("INV-8",), ("x",)),
+        SetColumn("Invoices", "Missing Key", "Status", ("INV-8", "INV-7"), ("x", "y")),
+    ]
+    dst = tmp_path / "written.xlsx"
+    report = apply(src, dst, updates)
+    grid = MemoryGrid(grid_of(src, "Invoices"))
+    problems = apply_updates(updates, open_with({"Invoices": grid}))
+    width = len(grid_of(dst, "Invoices")[0])
+    assert [(r + [None] * width)[:width] for r in grid.rows] == grid_of(dst, "Invoices")
+    assert [r[3] for r in grid.rows[1:]] == [1.5, 2.0, 3.0, None, None, 6.0, 7.0, None]
+    assert grid.writes == 3  # rows 2-4 and 7-8 of Paid, row 9 of Status
+    assert sorted(map(str, problems)) == sorted(map(str, report.problems)) == [
+        'warning: Invoices!1: column "Missing Key" is missing, so 2 row(s) could not be updated — '
+        'add the header "Missing Key" in row 1',
+        'warning: Invoices!1: column "Nope" is missing, so it was not written — add the header "Nope" in row 1',
+        'warning: Invoices: Invoice No "INV-404" was not found, so its row was not updated — '
+        "check that the row was not deleted or its key changed",
+    ]

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addin.actions import AppendRows, ReplaceRows, SetCells, row
+from addin.actions import AppendRows, ReplaceRows, SetCells, SetColumn, row
 from addin.journal import (
     VERSION,
     Journal,
@@ -196,6 +196,9 @@ cells = st.one_of(
 pairs = st.lists(st.tuples(st.text(min_size=1, max_size=12), cells), max_size=5).map(tuple)
 updates = st.one_of(
     st.builds(SetCells, st.text(max_size=12), st.text(max_size=12), st.text(max_size=12), pairs),
+    st.lists(st.tuples(st.text(max_size=12), cells), max_size=6).flatmap(lambda column: st.builds(
+        SetColumn, st.text(max_size=12), st.text(max_size=12), st.text(max_size=12),
+        st.just(tuple(k for k, _ in column)), st.just(tuple(v for _, v in column)))),
     st.builds(AppendRows, st.text(max_size=12), st.lists(pairs, max_size=3).map(tuple)),
     st.builds(ReplaceRows, st.text(max_size=12),
               st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=3).map(tuple),
@@ -217,6 +220,8 @@ def test_updates_survive_the_json_codec_exactly(update) -> None:  # noqa: ANN001
 def _cells(update):  # noqa: ANN001, ANN202
     if isinstance(update, SetCells):
         return list(update.values)
+    if isinstance(update, SetColumn):
+        return list(zip(update.keys, update.values, strict=True))
     return [p for r in update.rows for p in r]
 
 

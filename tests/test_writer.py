@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from addin.actions import AppendRows, ReplaceRows, SetCells, row
+from addin.actions import AppendRows, ReplaceRows, SetCells, SetColumn, row
 from addin.workbook.writer import WriteRefused, apply
 
 # openpyxl says it would drop our x14 validation when it reads the result; that is the point
@@ -541,3 +541,34 @@ def test_cells_appended_at_the_end_of_rows_are_the_bytes_the_general_path_writes
     assert fast_report == general_report
     assert '<c r="C2"><v>1.5</v></c><c r="D2" t="inlineStr"><is><t>Open</t></is></c></row>' in \
         part(fast, "xl/worksheets/sheet1.xml").decode()
+
+
+def test_a_column_sets_what_its_cells_would_set_one_after_the_other(make_workbook, tmp_path: Path) -> None:
+    """SetColumn: keys trimmed and case-insensitive, a key given twice takes its last value, a
+    missing key or column is a warning and the rest is written; the update counts as skipped
+    only when nothing of it could be written."""
+    src = make_workbook({"Invoices": [["Invoice No", "Customer ID", "Amount", "Paid", "Status"],
+                                      ["INV-1", "C1", 10, None, None], ["INV-2", "C1", 20, None, None],
+                                      ["INV-3", "C1", 30, None, None]]})
+    columns = [SetColumn("Invoices", "Invoice No", "Paid", (" inv-2", "INV-404", "INV-1", "INV-2"), (2.0, 4.0, 1.0, 2.5)),
+               SetColumn("Invoices", "Invoice No", "Nope", ("INV-1",), ("x",)),
+               SetColumn("Invoices", "Key?", "Paid", ("INV-1", "INV-2"), (9.0, 9.0)),
+               SetColumn("Invoices", "Invoice No", "Status", ("INV-404",), ("lost",)),
+               SetColumn("Vendors", "Vendor ID", "Name", ("V1",), ("x",))]
+    cells = [SetCells(u.sheet, u.key_header, k, ((u.header, v),)) for u in columns[:2]
+             for k, v in zip(u.keys, u.values, strict=True)]
+    report = apply(src, tmp_path / "columns.xlsx", columns)
+    apply(src, tmp_path / "cells.xlsx", cells)
+    from test_refresh_cli import sheet_parts
+
+    sheet = sheet_parts(src)["Invoices"]
+    assert part(tmp_path / "columns.xlsx", sheet) == part(tmp_path / "cells.xlsx", sheet) != part(src, sheet)
+    assert [r[3] for r in calamine(tmp_path / "columns.xlsx", "Invoices")[1:]] == [1.0, 2.5, ""]
+    assert report.skipped == [2, 3, 4]
+    assert sorted(map(str, report.problems)) == [
+        'warning: Invoices!1: column "Key?" is missing, so 2 row(s) could not be updated — add the header "Key?" in row 1',
+        'warning: Invoices!1: column "Nope" is missing, so it was not written — add the header "Nope" in row 1',
+        'warning: Invoices: Invoice No "INV-404" was not found, so its row was not updated — '
+        "check that the row was not deleted or its key changed",
+        'warning: Vendors: the sheet is missing, so 1 row(s) were not updated — add a sheet named "Vendors"',
+    ]

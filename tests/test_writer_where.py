@@ -9,7 +9,7 @@ import pytest
 from test_writer import calamine, part, rezip, with_shared_strings
 from test_writer_runs import HEAD, ODD_ROWS, PLAIN_ROWS, TAIL, TARGET, UPDATES
 
-from addin.actions import SetCells, row
+from addin.actions import SetCells, SetColumn, Update, row
 from addin.dashboard import refresh_book, where_read
 from addin.journal import Journal
 from addin.workbook import guard, store, writer
@@ -29,9 +29,29 @@ def sheet(request: pytest.FixtureRequest, make_workbook) -> Path:
     return with_shared_strings(src) if shared else src
 
 
-def written(src: Path, out: Path, where: writer.Where | None) -> tuple[bytes, writer.WriteReport]:
-    report = apply(src, out, UPDATES, where)
+def written(src: Path, out: Path, where: writer.Where | None,
+            updates: list[Update] | None = None) -> tuple[bytes, writer.WriteReport]:
+    report = apply(src, out, UPDATES if updates is None else updates, where)
     return part(out, TARGET), report
+
+
+def as_columns(updates: list[SetCells]) -> list[Update]:
+    """The same cells as SetColumns, a column each (as a refresh gives them)."""
+    headers = list(dict.fromkeys(h for u in updates for h, _ in u.values))
+    return [SetColumn(updates[0].sheet, updates[0].key_header, h, tuple(u.key for u in updates if h in dict(u.values)),
+                      tuple(dict(u.values)[h] for u in updates if h in dict(u.values))) for h in headers]
+
+
+@pytest.mark.parametrize("where", [None, ROWS, {**ROWS, "INV-1": 3, "INV-2": 2}, {**ROWS, "INV-4": 5},
+                                   {k: v for k, v in ROWS.items() if k in ("INV-2", "INV-5")}],
+                         ids=["looked-up", "given", "swapped", "shared-row", "some-given"])
+def test_columns_make_the_file_the_cells_they_stand_for_make(sheet: Path, tmp_path: Path,
+                                                             where: dict[str, int] | None) -> None:
+    """A SetColumn is a SetCells for each of its keys: the same file and report, whether its
+    rows are looked up, given (right or wrong: the keys are then looked up) or partly given."""
+    cells = written(sheet, tmp_path / "cells.xlsx", None)
+    columns = written(sheet, tmp_path / "columns.xlsx", {KEYS: where} if where else None, as_columns(UPDATES))
+    assert columns == cells
 
 
 def test_rows_given_make_the_same_file_as_keys_looked_up(sheet: Path, tmp_path: Path) -> None:

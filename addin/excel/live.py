@@ -1,4 +1,4 @@
-"""Carry workbook updates (SetCells / SetAt / AppendRows / ReplaceRows) into sheets that are open in Excel.
+"""Carry workbook updates (SetCells / SetColumn / SetAt / AppendRows / ReplaceRows) into sheets open in Excel.
 
 While Excel has the workbook open, the guarded file writer leaves the file alone and keeps the
 updates in the journal (SPEC §6). The ribbon, running inside that Excel, writes them into the
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from ..actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, Update
+from ..actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, SetColumn, Update
 from ..problems import Problem, warning
 from ..workbook import schema
 from ..workbook.schema import normalize
@@ -34,6 +34,10 @@ class Grid(Protocol):
 
     def write(self, row: int, col: int, values: Sequence[Cell]) -> None:
         """Write values into consecutive columns of a row, starting at ``col``."""
+        ...
+
+    def write_down(self, row: int, col: int, values: Sequence[Cell]) -> None:
+        """Write values into consecutive rows of a column, starting at ``row``."""
         ...
 
     def delete_rows(self, rows: Sequence[int]) -> None:
@@ -64,6 +68,7 @@ class SheetEditor:
         self.width = max(self.header_cols.values(), default=0)
         self.problems: list[Problem] = []
         self._columns: dict[int, list[object]] = {}
+        self._rows: dict[int, dict[str, int]] = {}  # key column -> key -> its first row (see rows_by_key)
         self._last = grid.last_row()
 
     def problem(self, cell: str, message: str, fix: str) -> None:
@@ -87,23 +92,70 @@ class SheetEditor:
             self._columns[col] = list(self.grid.column(col)) if self._last >= 2 else []
         return self._columns[col]
 
-    def set_cells(self, update: SetCells) -> None:
+    def rows_by_key(self, col: int) -> dict[str, int]:
+        """Key (as ``key_text`` makes it) -> the first row holding it in column ``col``; made once,
+        so that 100,000 keys are found in one pass over the column."""
+        if col not in self._rows:
+            found: dict[str, int] = {}
+            for i, v in enumerate(self.values(col), start=2):
+                found.setdefault(key_text(v), i)
+            self._rows[col] = found
+        return self._rows[col]
+
+    def _key_column(self, update: SetCells | SetColumn, what: str) -> int | None:
         key_col = self.header_cols.get(normalize(update.key_header))
         if key_col is None:
-            self.problem("1", f'column "{update.key_header}" is missing, so "{update.key}" could not be updated',
+            self.problem("1", f'column "{update.key_header}" is missing, so {what} could not be updated',
                          f'add the header "{update.key_header}" in row 1')
-            return
-        wanted = key_text(update.key)
-        rows = [i for i, v in enumerate(self.values(key_col), start=2) if key_text(v) == wanted]
-        if not rows:
-            self.problem("", f'{update.key_header} "{update.key}" was not found, so its row was not updated',
+        return key_col
+
+    def _row_of(self, update: SetCells | SetColumn, key_col: int, key: str) -> int | None:
+        row = self.rows_by_key(key_col).get(key_text(key))
+        if row is None:
+            self.problem("", f'{update.key_header} "{key}" was not found, so its row was not updated',
                          "check that the row was not deleted or its key changed")
+        return row
+
+    def _written(self, row: int, col: int, value: Cell) -> None:
+        """Keep the columns read so far as the sheet now holds them."""
+        if col in self._columns:
+            self._columns[col][row - 2] = value
+            self._rows.pop(col, None)  # a key column written: its keys are found again
+
+    def set_cells(self, update: SetCells) -> None:
+        key_col = self._key_column(update, f'"{update.key}"')
+        row = self._row_of(update, key_col, update.key) if key_col is not None else None
+        if row is None:
             return
         cells = self.cells(update.values)
-        self._write_runs(rows[0], cells)
+        self._write_runs(row, cells)
         for c, v in cells:
-            if c in self._columns:
-                self._columns[c][rows[0] - 2] = v
+            self._written(row, c, v)
+
+    def set_column(self, update: SetColumn) -> None:
+        """One write per run of consecutive rows (a refresh of rows in key order: one per column)."""
+        key_col = self._key_column(update, f"{len(update.keys)} row(s)")
+        cells = self.cells(((update.header, None),)) if key_col is not None else []
+        if key_col is None or not cells:
+            return
+        col = cells[0][0]
+        found: dict[int, Cell] = {}
+        for key, value in zip(update.keys, update.values, strict=True):
+            row = self._row_of(update, key_col, key)
+            if row is not None:
+                found[row] = value  # a key given twice: its last value, as SetCells in turn would
+        start, run = 0, list[Cell]()
+        for row in sorted(found):
+            if run and row != start + len(run):
+                self.grid.write_down(start, col, run)
+                run = []
+            if not run:
+                start = row
+            run.append(found[row])
+        if run:
+            self.grid.write_down(start, col, run)
+        for row, value in found.items():
+            self._written(row, col, value)
 
     def append(self, rows: Sequence[tuple[tuple[str, Cell], ...]]) -> None:
         """Rows after the last non-blank record row (as many as needed); the table grows over them."""
@@ -114,6 +166,7 @@ class SheetEditor:
             written = dict(cells)
             for c, col in self._columns.items():
                 col.append(written.get(c))
+        self._rows.clear()
         if rows:
             self.grid.grow_table(self._last, self.width)
 
@@ -133,6 +186,7 @@ class SheetEditor:
                 for c, col in self._columns.items():
                     self._columns[c] = [v for r, v in enumerate(col, start=2) if r not in gone]
                 self._last -= len(doomed)
+                self._rows.clear()
         self.append(update.rows)
 
     def set_at(self, update: SetAt) -> None:
@@ -176,6 +230,8 @@ def apply_updates(updates: Sequence[Update], open_sheet: Callable[[str, Sequence
         editor = editors[key]
         if isinstance(update, SetCells):
             editor.set_cells(update)
+        elif isinstance(update, SetColumn):
+            editor.set_column(update)
         elif isinstance(update, AppendRows):
             editor.append(update.rows)
         elif isinstance(update, ReplaceRows):

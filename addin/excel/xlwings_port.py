@@ -227,6 +227,12 @@ class XlwingsGrid:
         if self._last is not None:
             self._last = max(self._last, row)
 
+    def write_down(self, row: int, col: int, values: Sequence[Cell]) -> None:
+        self.sheet.range((row, col)).value = [[v] for v in values]  # a list of one-cell rows: a column
+        self._width = max(self._width, col)
+        if self._last is not None:
+            self._last = max(self._last, row + len(values) - 1)
+
     def delete_rows(self, rows: Sequence[int]) -> None:
         for r in rows:  # descending
             self.sheet.range(f"{r}:{r}").delete("up")

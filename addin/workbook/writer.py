@@ -29,12 +29,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache, partial
-from itertools import accumulate
+from itertools import accumulate, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-from ..actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, Update
+from ..actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, SetColumn, Update
 from ..perf import quiet_gc
 from ..problems import Problem, error, warning
 from . import schema
@@ -910,6 +910,8 @@ class _SheetPlan:
         self.by_orig: dict[int, _Row] = {}  # the rows planned so far, by row number
         self.expect: dict[int, tuple[int, str]] = {}  # row found by Where -> (column, key as given) it holds
         self.placed_at: dict[int, int] = {}  # update index -> its row given by Where (_lookup_columns)
+        self.placed_rows: dict[int, list[int]] = {}  # SetColumn's index -> the row of each key, given by Where
+        self.expected: dict[tuple[int, int], tuple[str, ...]] = {}  # SetColumn keys (by id) and column in expect
         self.placed_sets: dict[int, dict[int, Cell]] = {}  # row given by Where -> cells to set (_plan_placed)
         self.name = entry.name
         self.source = source  # the XML of a sheet this write creates
@@ -1077,7 +1079,7 @@ class _SheetPlan:
         wanted: dict[int, set[str]] = {}
         norm_keys, index, column = self.norm_keys, self.index, self._column
         self.header_cols.clear()  # the header may have just been read
-        self.placed_at = {}  # update index -> its row given by Where
+        self.placed_at, self.placed_rows = {}, {}  # update index -> its row(s) given by Where
         for i, u in self.updates:
             if isinstance(u, SetCells):
                 n = self._placed(u)
@@ -1085,6 +1087,12 @@ class _SheetPlan:
                     self.placed_at[i] = n
                     continue  # its row is known
                 pairs: Iterable[tuple[str, str]] = ((u.key_header, u.key),)
+            elif isinstance(u, SetColumn):
+                rows = self._placed_rows(u)
+                if rows is not None:
+                    self.placed_rows[i] = rows
+                    continue
+                pairs = ((u.key_header, key) for key in u.keys)
             elif isinstance(u, ReplaceRows):
                 pairs = u.where
             else:
@@ -1162,7 +1170,7 @@ class _SheetPlan:
                               "type the column headers in row 1; records start in row 2")
                 return False
             self._new_header()
-        if self.placed_at and not self.lookup:
+        if (self.placed_at or self.placed_rows) and not self.lookup:
             self._plan_placed()
         else:
             for i, u in self.updates:
@@ -1173,6 +1181,8 @@ class _SheetPlan:
     def _plan_one(self, i: int, u: Update) -> None:
         if isinstance(u, SetCells):
             self._set(i, u)
+        elif isinstance(u, SetColumn):
+            self._set_column(i, u)
         elif isinstance(u, ReplaceRows):
             self._replace(i, u)
         elif isinstance(u, SetAt):
@@ -1188,21 +1198,24 @@ class _SheetPlan:
         key_cols: dict[str, int | None] = {}
         for i, u in self.updates:
             n = placed.get(i)
-            if n is None:
-                self._plan_one(i, u)
+            if n is None or not isinstance(u, SetCells):
+                if isinstance(u, SetColumn) and i in self.placed_rows:
+                    self._place_column(i, u, self.placed_rows[i])
+                else:
+                    self._plan_one(i, u)
                 continue
             try:
-                col = key_cols[u.key_header]  # type: ignore[union-attr]
+                col = key_cols[u.key_header]
             except KeyError:
-                col = key_cols[u.key_header] = self._column(u.key_header)  # type: ignore[union-attr]
+                col = key_cols[u.key_header] = self._column(u.key_header)
             if col is None:
-                self._set(i, u)  # type: ignore[arg-type]
+                self._set(i, u)
                 continue
-            expect_key(n, col, u.key)  # type: ignore[union-attr]
+            expect_key(n, col, u.key)
             sets = sets_of.get(n)
             if sets is None:
                 sets = sets_of[n] = {}
-            for h, v in u.values:  # type: ignore[union-attr]
+            for h, v in u.values:
                 try:
                     c = header_cols[h]
                 except KeyError:
@@ -1281,11 +1294,63 @@ class _SheetPlan:
 
     def _placed(self, u: SetCells) -> int | None:
         """The row ``Where`` gives for the update's key, if it gives one."""
-        try:
-            rows = self.where_of[u.key_header]
-        except KeyError:
-            rows = self.where_of[u.key_header] = self.where.get(_norm(u.key_header))
+        rows = self._where_rows(u.key_header)
         return rows.get(u.key) if rows is not None else None
+
+    def _placed_rows(self, u: SetColumn) -> list[int] | None:
+        """The rows ``Where`` gives for the update's keys, if it gives one for each."""
+        rows = self._where_rows(u.key_header)
+        found = list(map(rows.get, u.keys)) if rows is not None else [None]
+        return None if None in found else found  # type: ignore[return-value]
+
+    def _where_rows(self, key_header: str) -> Mapping[str, int] | None:
+        try:
+            return self.where_of[key_header]
+        except KeyError:
+            rows = self.where_of[key_header] = self.where.get(_norm(key_header))
+            return rows
+
+    def _set_column(self, i: int, u: SetColumn) -> None:
+        """A SetColumn whose rows are looked up: a SetCells for each key (skipped when none is found)."""
+        if self._column(u.key_header) is None:
+            self.report.skipped.append(i)
+            self._problem("warning", "1", f'column "{u.key_header}" is missing, so {len(u.keys)} row(s) could not '
+                          "be updated", f'add the header "{u.key_header}" in row 1')
+            return
+        skipped = self.report.skipped
+        before = len(skipped)
+        for key, value in zip(u.keys, u.values, strict=True):
+            self._set(i, SetCells(u.sheet, u.key_header, key, ((u.header, value),)))
+        found = len(u.keys) - (len(skipped) - before)
+        del skipped[before:]
+        if not found:
+            skipped.append(i)
+
+    def _place_column(self, i: int, u: SetColumn, rows: list[int]) -> None:
+        """``_plan_placed`` for a SetColumn: its rows, given by ``Where``, expect its keys; its
+        values go into ``placed_sets`` (a few calls in C for the keys, a short loop for the values)."""
+        col, c = self._column(u.key_header), self._column(u.header)
+        if col is None:
+            self._set_column(i, u)  # says the key column is missing
+            return
+        if c is None:
+            self._columns(((u.header, None),))  # says the column is missing
+            return
+        if (id(u.keys), col) not in self.expected:  # a refresh's columns share their keys: once for all
+            self.expected[id(u.keys), col] = u.keys  # (kept, so that the id stays theirs)
+            expect = self.expect
+            given = dict(zip(rows, zip(repeat(col), u.keys, strict=False), strict=True))
+            if len(given) < len(rows) or any(expect[n] != given[n] for n in given.keys() & expect.keys()):
+                for n, key in zip(rows, u.keys, strict=True):
+                    self._expect_key(n, col, key)  # says which row is given for two keys
+            expect.update(given)
+        sets_of = self.placed_sets
+        get = sets_of.get
+        for n, value in zip(rows, u.values, strict=True):
+            sets = get(n)
+            if sets is None:
+                sets = sets_of[n] = {}
+            sets[c] = value
 
     def _row_at(self, n: int, col: int, key: str) -> _Row:
         """Row ``n``, which ``Where`` says holds ``key`` in ``col`` (checked when it is written)."""
@@ -2318,11 +2383,12 @@ def _plan(book: _Book, updates: Sequence[Update], report: WriteReport, where: Wh
             writes_rows = any(isinstance(u, AppendRows | ReplaceRows) and u.rows for _, u in items)
             name = schema.sheet(key).name if key in schema.SHEETS_BY_KEY else items[0][1].sheet.strip()
             for i, u in items:
-                if isinstance(u, SetCells):
+                if isinstance(u, SetCells | SetColumn):
                     report.skipped.append(i)
+                    what = f'{u.key_header} "{u.key}"' if isinstance(u, SetCells) else f"{len(u.keys)} row(s)"
                     report.problems.append(warning(
-                        name, "", f'the sheet is missing, so {u.key_header} "{u.key}" was not updated',
-                        f'add a sheet named "{name}"'))
+                        name, "", f"the sheet is missing, so {what} was not updated" if isinstance(u, SetCells)
+                        else f"the sheet is missing, so {what} were not updated", f'add a sheet named "{name}"'))
                 elif isinstance(u, SetAt):
                     report.skipped.append(i)
                     cells = ", ".join(ref for ref, _ in u.cells[:3]) + (", …" if len(u.cells) > 3 else "")
@@ -2331,7 +2397,7 @@ def _plan(book: _Book, updates: Sequence[Update], report: WriteReport, where: Wh
                         f'add a sheet named "{name}" (copy it from a workbook made by `receivables init`)'))
             if not writes_rows:
                 continue
-            items = [(i, u) for i, u in items if not isinstance(u, SetCells | SetAt)]
+            items = [(i, u) for i, u in items if not isinstance(u, SetCells | SetColumn | SetAt)]
             entry = _new_entry(book, name)
             source = _new_sheet_xml(name)
             report.created.append(name)
