@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..problems import Problem, error, warning
+from . import deflate
 from .files import REPLACE_FIRST_WAIT, REPLACE_TRIES, fsync_dir, fsync_file, replace_with_retry
 from .schema import normalize
 
@@ -389,8 +390,8 @@ def verify(path: Path, sheets: list[str] | tuple[str, ...] = (), pieces: Pieces 
 
 
 class _ReadBack:
-    """Parts of the zip at ``path`` read to their end in a helper thread: zipfile checks the
-    CRC-32 of each. ``result()`` waits and raises what the reading raised."""
+    """Parts of the zip at ``path`` read to their end in a helper thread: ``deflate.read_part``
+    checks the CRC-32 and size of each. ``result()`` waits and raises what the reading raised."""
 
     def __init__(self, path: Path, parts: list[str], keep: bool = False) -> None:
         self.path, self.parts, self.keep = path, parts, keep
@@ -402,14 +403,14 @@ class _ReadBack:
 
     def _run(self) -> None:
         try:
-            with zipfile.ZipFile(self.path) as z:
+            with zipfile.ZipFile(self.path) as z, open(self.path, "rb") as f:
                 for part in self.parts:
-                    with z.open(part) as f:
-                        if self.keep:
-                            self.kept.append(f.read())
-                            continue
-                        while f.read(1 << 22):
-                            pass
+                    blocks = deflate.read_part(f, z.getinfo(part))  # checks the CRC-32 at its end
+                    if self.keep:
+                        self.kept.append(b"".join(blocks))
+                        continue
+                    for _ in blocks:
+                        pass
         except BaseException as exc:  # noqa: BLE001 - raised by result()
             self.failure = exc
 

@@ -22,7 +22,6 @@ import re
 import struct
 import threading
 import zipfile
-import zlib
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -37,12 +36,12 @@ from typing import Any, BinaryIO, TypeVar
 from ..actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, SetColumn, Update
 from ..perf import quiet_gc
 from ..problems import Problem, error, warning
-from . import schema
+from . import deflate, schema
+from .deflate import PartReader
 
 MAX_ROWS = 1_048_576
 MAX_TEXT = 32_767
 BLOCK = 1 << 21  # bytes read from a sheet at a time: few hand-overs between the threads, little memory
-DEFLATE_LEVEL = 1  # rewritten sheets: 3x faster than level 6 for ~25% more bytes; Excel recompresses on save
 RECENT_ROWS = 64  # last data rows kept in memory to learn each column's cell style
 BULK_ROWS = 64  # rows to edit in a run from which the run is edited at once (_edit_run)
 
@@ -323,6 +322,7 @@ class _Package:
     """The zip of the source workbook, with its parts found through relationships."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         self.file = open(path, "rb")  # noqa: SIM115 - closed in close()
         try:
             self.zip = zipfile.ZipFile(self.file)
@@ -331,6 +331,7 @@ class _Package:
             raise BadWorkbook(f"{path.name}: not an .xlsx workbook ({exc})") from None
         self.infos = self.zip.infolist()
         self.names = {i.filename.casefold(): i.filename for i in self.infos}
+        self.by_name = {i.filename: i for i in self.infos}
 
     def close(self) -> None:
         self.zip.close()
@@ -346,10 +347,11 @@ class _Package:
         return self.zip.read(name)
 
     def open(self, part: str) -> BinaryIO:
+        """A stream of the part, inflated by ``deflate`` on its own handle of the file."""
         name = self.find(part)
         if name is None:
             raise BadWorkbook(f"the workbook has no part {part}")
-        return self.zip.open(name)  # type: ignore[return-value]
+        return PartReader(self.path, self.by_name[name])  # type: ignore[return-value]
 
     def rels(self, part: str) -> list[_Rel]:
         name = self.find(_rels_name(part))
@@ -504,7 +506,7 @@ class _Styles:
 class _ReadAhead:
     """A stream read BLOCK by BLOCK in a thread, up to ``depth`` blocks ahead of its reader.
 
-    Inflating a sheet (zlib releases the GIL) then runs on the other core while the calling
+    Inflating a sheet (``deflate`` leaves the GIL) then runs on the other core while the calling
     thread works through the rows of the blocks before. ``read`` gives the next block whatever
     size is asked. Use it as a context manager: leaving it stops and joins the thread, so the
     stream can be closed after.
@@ -560,7 +562,7 @@ def _consumed_in_thread(consume: Callable[[Iterable[bytes]], _T], chunks: Iterab
     """``consume(chunks)`` with ``consume`` running in a thread, fed through a short queue.
 
     The calling thread makes the chunks (Python work, holding the GIL) while the thread
-    consumes the ones before (zlib's deflate and crc32 release the GIL): on two cores the two
+    consumes the ones before (deflate and crc32 leave the GIL): on two cores the two
     overlap. An exception on either side stops both and is raised here; ``consume`` then sees
     its input end early, and what it returns is dropped.
     """
@@ -2266,10 +2268,10 @@ def _deflate(chunks: Iterable[bytes]) -> _Deflated:
 
 def _compress(chunks: Iterable[bytes], write: Callable[[bytes], object], what: str) -> tuple[int, int, int]:
     """Deflate ``chunks`` (raw, as zip stores them) into ``write``; returns crc, size, compressed size."""
-    comp = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+    comp = deflate.compressor()
     crc = size = csize = 0
     for chunk in chunks:
-        crc = zlib.crc32(chunk, crc)
+        crc = deflate.crc32(chunk, crc)
         size += len(chunk)
         out = comp.compress(chunk)
         csize += len(out)
