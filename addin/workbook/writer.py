@@ -31,7 +31,7 @@ from functools import lru_cache, partial
 from itertools import accumulate, repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
 from ..actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, SetColumn, Update
 from ..perf import quiet_gc
@@ -838,10 +838,12 @@ def _plain_row_numbers(run: bytes, rx: _Rx) -> list[bytes] | None:
     """The numbers of a run of whole rows (``_SheetStream.rows``) as written, when each row
     starts ``<row r="N"`` right after the one before; None for a run of another shape."""
     close, row_r = rx.close_row, rx.row_r_open
+    if not (run.startswith(row_r) and run.endswith(close)):
+        return None
     numbers = rx.row_numbers.findall(run)
-    count = len(numbers)
-    if run.startswith(row_r) and run.count(close) == count == run.count(rx.row_open) \
-            and run.count(close + row_r) == count - 1:
+    # each row but the first starts right after the </row> before it, and with r: no gap, no
+    # row closed on itself (<row .../>), no row without r first
+    if run.count(close + rx.row_open) == run.count(close + row_r) == len(numbers) - 1:
         return numbers
     return None
 
@@ -914,6 +916,7 @@ class _SheetPlan:
         self.placed_at: dict[int, int] = {}  # update index -> its row given by Where (_lookup_columns)
         self.placed_rows: dict[int, list[int]] = {}  # SetColumn's index -> the row of each key, given by Where
         self.expected: dict[tuple[int, int], tuple[str, ...]] = {}  # SetColumn keys (by id) and column in expect
+        self.placed_memo: dict[tuple[int, str], tuple[tuple[str, ...], list[int] | None]] = {}  # see _placed_rows
         self.placed_sets: dict[int, dict[int, Cell]] = {}  # row given by Where -> cells to set (_plan_placed)
         self.name = entry.name
         self.source = source  # the XML of a sheet this write creates
@@ -1300,10 +1303,14 @@ class _SheetPlan:
         return rows.get(u.key) if rows is not None else None
 
     def _placed_rows(self, u: SetColumn) -> list[int] | None:
-        """The rows ``Where`` gives for the update's keys, if it gives one for each."""
-        rows = self._where_rows(u.key_header)
-        found = list(map(rows.get, u.keys)) if rows is not None else [None]
-        return None if None in found else found  # type: ignore[return-value]
+        """The rows ``Where`` gives for the update's keys, if it gives one for each (the same
+        list for columns that share their keys, as a refresh's do)."""
+        memo = (id(u.keys), u.key_header)
+        if memo not in self.placed_memo:
+            rows = self._where_rows(u.key_header)
+            found = list(map(rows.get, u.keys)) if rows is not None else [None]
+            self.placed_memo[memo] = (u.keys, None if None in found else found)  # type: ignore[assignment]
+        return self.placed_memo[memo][1]
 
     def _where_rows(self, key_header: str) -> Mapping[str, int] | None:
         try:
@@ -1342,17 +1349,21 @@ class _SheetPlan:
             self.expected[id(u.keys), col] = u.keys  # (kept, so that the id stays theirs)
             expect = self.expect
             given = dict(zip(rows, zip(repeat(col), u.keys, strict=False), strict=True))
-            if len(given) < len(rows) or any(expect[n] != given[n] for n in given.keys() & expect.keys()):
+            common = given.keys() & expect.keys()
+            if len(given) < len(rows) or not all(map(operator.eq, map(expect.__getitem__, common),
+                                                     map(given.__getitem__, common))):
                 for n, key in zip(rows, u.keys, strict=True):
                     self._expect_key(n, col, key)  # says which row is given for two keys
             expect.update(given)
         sets_of = self.placed_sets
-        get = sets_of.get
-        for n, value in zip(rows, u.values, strict=True):
-            sets = get(n)
-            if sets is None:
-                sets = sets_of[n] = {}
-            sets[c] = value
+        if sets_of.keys().isdisjoint(rows):  # the first column of these rows
+            sets_of.update(zip(rows, [{c: value} for value in u.values], strict=True))
+        elif all(map(sets_of.__contains__, rows)):  # the next ones
+            for sets, value in zip(map(sets_of.__getitem__, rows), u.values, strict=True):
+                sets[c] = value
+        else:
+            for n, value in zip(rows, u.values, strict=True):
+                sets_of.setdefault(n, {})[c] = value
 
     def _row_at(self, n: int, col: int, key: str) -> _Row:
         """Row ``n``, which ``Where`` says holds ``key`` in ``col`` (checked when it is written)."""
@@ -1389,18 +1400,20 @@ class _SheetPlan:
 
     def _check_placed_parts(self, parts: list[bytes], rows: list[int]) -> None:
         """``_check_placed`` for whole rows (``parts[j]`` is row ``rows[j]``) at once: when each
-        holds its key as the inline string the reader read, one regex search a row and a
-        comparison of two lists; otherwise row by row."""
-        expect = self.expect
-        given = [(part, n, e) for part, n in zip(parts, rows, strict=True) if (e := expect.get(n)) is not None]
-        columns = {col for _, _, (col, _) in given}
-        if len(columns) == 1:
-            search = self.key_rx_any[columns.pop()]
-            found = [m.group(3) if (m := search(part)) is not None else None for part, _, _ in given]
-            if found == [key.encode() for _, _, (_, key) in given]:
-                return
-        for part, n, _ in given:
-            self._check_placed(part, 0, len(part), n)
+        is given by ``Where`` for a key in one column and holds it as the inline string the
+        reader read, one regex search a row and a comparison of two lists; otherwise row by row."""
+        given = list(map(self.expect.get, rows))
+        if None not in given:
+            placed = cast("list[tuple[int, str]]", given)
+            if len(columns := {col for col, _ in placed}) == 1:
+                col = columns.pop()
+                first, search = self.key_first[col], self.key_rx_any[col]
+                found = [m.group(3) if (m := first(part) or search(part)) is not None else None for part in parts]
+                if found == [key.encode() for _, key in placed]:
+                    return
+        for part, n, e in zip(parts, rows, given, strict=True):
+            if e is not None:
+                self._check_placed(part, 0, len(part), n)
 
     def _set_at(self, u: SetAt) -> None:
         for ref, value in u.cells:
@@ -1443,11 +1456,18 @@ class _SheetPlan:
         self.row_sets: dict[int, dict[int, Cell]] = {
             r.orig: r.sets for r in self.rows if r.sets and not r.deleted and r.orig is not None}
         if self.placed_sets:  # no row is both a _Row and given by Where (_plan_placed)
-            self.row_sets.update((n, sets) for n, sets in self.placed_sets.items() if sets)
+            if not self.row_sets and all(self.placed_sets.values()):
+                self.row_sets = self.placed_sets
+            else:
+                self.row_sets.update((n, sets) for n, sets in self.placed_sets.items() if sets)
         if self.expect:
-            if not self.r_first or not set(self.expect) <= set(self.present):
+            if not self.r_first or not set(self.present).issuperset(self.expect):
                 raise _Misplaced(f"{self.name}: a row given by Where is not where it was said to be")
-            self.key_rx_any = {col: _key_cell(rx.p, col).search for col in set(map(itemgetter(0), self.expect.values()))}
+            columns = set(map(itemgetter(0), self.expect.values()))
+            self.key_rx_any = {col: _key_cell(rx.p, col).search for col in columns}
+            # the key as the row's first cell, where a record's key usually is (faster than a search)
+            self.key_first = {col: re.compile(rb"<" + re.escape(rx.p) + rb"row\b[^>]*>"
+                                              + _key_cell(rx.p, col).pattern).match for col in columns}
         recent = dict(self.recent)
         last = 1
         self.last_record_orig = 1
@@ -1750,11 +1770,11 @@ class _SheetPlan:
         if numbers is None:
             return None
         count = len(numbers)
-        if run.count(writer.c_open) != run.count(writer.c_ref) or writer.odd_ref.search(run):
+        if writer.unreferenced(run):
             return None  # a cell without its reference (ref_start would not match every cell): row by row
         end = bisect_right(targets, last, k)
         row_sets = self.row_sets
-        right_of = _cells_from(rx.p, min(min(row_sets[n]) for n in targets[k:end]))
+        right_of = _cells_from(rx.p, min(map(min, map(row_sets.__getitem__, targets[k:end]))))
         if right_of is None:
             return None
         parts = run.split(close)
@@ -1818,7 +1838,7 @@ class _SheetPlan:
                          self.at_new[-1][0] if self.at_new else 0, 1)
             right = max([col_number(r.group(1)) for r in refs] + [self.max_col] +
                         [max(s, default=0) for _, s in (*self.new_rows, *self.at_new)] +
-                        [max(s, default=0) for s in self.row_sets.values()])
+                        [max(map(max, filter(None, self.row_sets.values())), default=0)])
             start = f"{refs[0].group(1)}{refs[0].group(2)}" if refs else "A1"
             new = f"{start}:{col_letters(right)}{bottom}" if (right, bottom) != (1, 1) else "A1"
             head = head[:m.start(2)] + new.encode() + head[m.end(2):]
@@ -1876,8 +1896,8 @@ class _RowWriter:
         self.is_open, self.is_close = b"<" + p + b"is><" + p + b"t", b"</" + p + b"t></" + p + b"is>"
         # every cell written by Excel, openpyxl and xlsxwriter starts <c r="..."
         self.ref_start = re.compile(rb"<" + re.escape(p) + rb"c r=\"([A-Z]{1,3})\d+\"")
-        self.c_ref = b"<" + p + b'c r="'  # what ref_start matches, unless the reference is odd:
-        self.odd_ref = re.compile(rb"<" + re.escape(p) + rb"c r=\"(?![A-Z]{1,3}\d+\")")
+        # a tag starting <c (a cell, or <color> and the like) other than what ref_start matches
+        self.unreferenced = re.compile(rb"<" + re.escape(p) + rb"c(?! r=\"[A-Z]{1,3}\d+\")").search
         self.any_cell = tuple(b"<" + p + b"c" + end for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
         self.at_rows = set(plan.at_sets)
         self._texts: dict[str, str] = {}
