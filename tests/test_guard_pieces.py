@@ -212,3 +212,21 @@ def test_verify_lets_go_of_the_copy_whatever_it_finds(big: Path, tmp_path: Path,
     problems = guard.verify(out, [*report.sheets, "Nope"], pieces)
     assert [str(p) for p in problems] == ["Nope: the written workbook lacks this sheet — report this as a bug"]
     assert not [t for t in threading.enumerate() if t.name == "receivables-read-back"]
+
+
+def test_pieces_still_waiting_when_the_writer_is_done_are_shared_by_two_checkers(
+        big: Path, tmp_path: Path, small_pieces: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    checkers: list[int] = []
+    package = guard._one_sheet_package
+
+    def slow(xml: bytes, shared_strings: bytes | None):
+        checkers.append(threading.get_ident())
+        time.sleep(0.02)  # the checker falls behind the writer
+        return package(xml, shared_strings)
+
+    monkeypatch.setattr(guard, "_one_sheet_package", slow)
+    out = tmp_path / "out.xlsx"
+    pieces, report = written_in_pieces(big, out)
+    assert pieces.failures == [] and guard.verify(out, report.sheets, pieces) == []
+    assert len(set(checkers)) == 2 and len(checkers) > guard.Pieces.AHEAD
+    assert not [t for t in threading.enumerate() if t.name == "receivables-check"]

@@ -179,13 +179,14 @@ class Pieces:
     """
 
     SIZE = 4 << 20  # bytes of rows in a piece: each piece parses the shared strings again
+    AHEAD = 3  # pieces that may wait for the checker: the writer goes on rather than wait for it
     FEW = 10  # a sheet is compared with its source when at most one row in FEW changes
 
     def __init__(self, source: Path | None = None, parsed: frozenset[str] = frozenset()) -> None:
         self.source, self.parsed = source, parsed
         self.parts: dict[str, str] = {}  # sheet checked whole -> its part in the zip
         self.failures: list[tuple[str, BaseException]] = []
-        self._todo: queue.Queue[tuple[str, Callable[[], bytes], bytes | None] | None] = queue.Queue(1)
+        self._todo: queue.Queue[tuple[str, Callable[[], bytes], bytes | None] | None] = queue.Queue(self.AHEAD)
         self._thread: threading.Thread | None = None
 
     def watch(self, sheet: str, part: str, chunks: Iterable[bytes], shared_strings: bytes | None,
@@ -274,10 +275,17 @@ class Pieces:
                 self.failures.append((sheet, exc))
 
     def close(self) -> None:
-        """Wait for the pieces handed over to be checked."""
+        """Wait for the pieces handed over to be checked. The writer is done: pieces still
+        waiting are shared with a second checker, each on its own core."""
         if self._thread is not None:
-            self._todo.put(None)
-            self._thread.join()
+            threads = [self._thread]
+            if not self._todo.empty():
+                threads.append(threading.Thread(target=self._run, name="receivables-check", daemon=True))
+                threads[-1].start()
+            for _ in threads:
+                self._todo.put(None)  # one end for each checker
+            for thread in threads:
+                thread.join()
             self._thread = None
 
 
