@@ -128,8 +128,11 @@ def cents_where_exact(values: Sequence[object]) -> tuple[np.ndarray, np.ndarray]
     and its cents are 0."""
     import numpy as np
 
-    nan = float("nan")
-    x = np.fromiter((v if type(v) is float else nan for v in values), dtype=np.float64, count=len(values))
+    if set(map(type, values)) == {float}:  # a column of amounts: read in C
+        x = np.fromiter(values, dtype=np.float64, count=len(values))
+    else:
+        nan = float("nan")
+        x = np.fromiter((v if type(v) is float else nan for v in values), dtype=np.float64, count=len(values))
     with np.errstate(invalid="ignore", over="ignore"):
         c = np.rint(x * 100)
         exact = (np.abs(c) < 2.0**50) & (c / 100 == x)
