@@ -497,23 +497,26 @@ class Refreshed:
     deferred: bool = False
 
 
-def refresh_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None = None) -> Refreshed:
+def refresh_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None = None,
+                 into_open: Callable[[Sequence[Update]], list[Problem] | None] | None = None) -> Refreshed:
     """Plan the refresh of a workbook already read and write it (the CLI's door).
 
     ``dashboard`` returns what the Dashboard's cells hold (default: read them now); the add-in
     columns are compared as the reader kept them (``Book.as_read``). The figures are
     derived data: they go through the guarded store in one write (after any updates waiting in
     the journal) but are not queued; while the workbook is open in Excel nothing is written and
-    the next refresh computes them again.
+    the next refresh computes them again — unless ``into_open`` can write them into the workbook
+    as Excel has it open (the ribbon's button, pressed in that Excel).
     """
     if book.path is None:
         raise ValueError("refresh_book needs a book read from a file")
     path = Path(book.path)
     with quiet_gc():  # a burst of records (ledger, current cells, 100,000 updates): see addin.perf
-        return _refresh(book, path, day, dashboard)
+        return _refresh(book, path, day, dashboard, into_open)
 
 
-def _refresh(book: Book, path: Path, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None) -> Refreshed:
+def _refresh(book: Book, path: Path, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None,
+             into_open: Callable[[Sequence[Update]], list[Problem] | None] | None) -> Refreshed:
     from .journal import Journal
     from .workbook.store import write_updates
 
@@ -523,6 +526,11 @@ def _refresh(book: Book, path: Path, day: dt.date, dashboard: Callable[[], dict[
         cells = current_cells(book, dashboard() if dashboard is not None else read_dashboard(path))
         overlay(cells, (u for _, u in journal.pending_updates()))
         plan = plan_refresh(book, ledger, day, count, cells)
+        if into_open is not None and plan.updates and guard.find_owner(path)[0] is not None:
+            problems = into_open(plan.updates)
+            if problems is not None:
+                return Refreshed([*plan.lines, "Written into the workbook open in Excel, and saved."],
+                                 [*plan.problems, *problems], written=True)
         result = write_updates(path, (), journal, book.fingerprint,  # type: ignore[arg-type]
                                book.settings.backups_keep, derived=plan.updates, where=where_read(book))
     lines = list(plan.lines)

@@ -266,3 +266,41 @@ def test_a_long_summary_goes_to_a_text_file(open_book, monkeypatch):
     title, text = book.app.alerts[-1]
     assert text.endswith("… 40 lines in all: the full list opens in Receivables - Reminders due.txt.")
     assert opened[0].read_text(encoding="utf-8-sig").splitlines()[39] == "line 39"
+
+
+def test_refresh_pressed_in_excel_writes_the_figures_into_the_open_workbook(tmp_path):
+    """Excel has the workbook open: the file is left alone, and the open sheets get what
+    `receivables refresh` writes into the same workbook when it is closed."""
+    from test_excel_handlers import cells
+
+    from addin.demo_data import DEMO_DATE, build_demo
+
+    opened, closed = tmp_path / "open" / "demo.xlsx", tmp_path / "closed" / "demo.xlsx"
+    for path in (opened, closed):
+        path.parent.mkdir()
+        build_demo().save(path)
+    (opened.parent / "~$demo.xlsx").write_bytes(b"owner")
+    day = DEMO_DATE.isoformat()
+    assert main(["refresh", str(closed), "--as-of", day]) == 0
+    before = opened.read_bytes()
+
+    book = FakeBook(opened)
+    port = XlwingsPort(book)
+    port.as_of = DEMO_DATE
+    assert handlers.dispatch("refresh_dashboard", port) == 0
+    assert opened.read_bytes() == before and book.saves == 1
+    title, text = book.app.alerts[-1]
+    assert title == "Receivables — Refresh dashboard" and "Written into the workbook open in Excel, and saved." in text
+    expected = cells(closed)
+
+    def shown(value: object) -> object:
+        value = "" if value is None else value
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
+    for name in ("Dashboard", "Customers", "Invoices"):
+        live = [[shown(v) for v in r] for r in book.sheet(name).grid()]
+        want = [[shown(v) for v in r] for r in expected[name]]
+        width = max(len(r) for r in want)
+        assert [(r + [""] * width)[:width] for r in live][:len(want)] == want, name

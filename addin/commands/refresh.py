@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .common import add_as_of, add_workbook, as_of, exit_code, load_book, print_problems
+from .common import add_as_of, add_workbook, exit_code, load_book, today
+
+if TYPE_CHECKING:
+    from ..actions import Update
+    from ..problems import Problem
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -13,25 +21,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write the Dashboard figures and the add-in columns (Customers Balance and Overdue; "
                     "Invoices Paid, Balance and Status) as of a date. Only cells whose value changes are "
                     "written; when the workbook is open in Excel they are written at the next run after "
-                    "it is closed.")
+                    "it is closed (the ribbon's Refresh button writes them into the open workbook).")
     add_workbook(p)
     add_as_of(p)
     p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
+    code, lines = refresh_lines(args.workbook, args.as_of)
+    for line in lines:
+        print(line)
+    return code
+
+
+def refresh_lines(workbook: Path, day: dt.date | None = None,
+                  into_open: Callable[[Sequence[Update]], list[Problem] | None] | None = None) -> tuple[int, list[str]]:
+    """The refresh, as the command and the ribbon's button show it: exit code and lines
+    (``into_open``: see ``dashboard.refresh_book``)."""
     from ..dashboard import read_dashboard_later, refresh_book
 
-    dashboard = read_dashboard_later(args.workbook) if args.workbook.is_file() else None
-    book = load_book(args.workbook)
-    day = as_of(args, book)
-    done = refresh_book(book, day, dashboard)
-    print(f"Refresh of {args.workbook.name} as of {day.isoformat()}")
-    for line in done.lines:
-        print(line)
+    dashboard = read_dashboard_later(workbook) if workbook.is_file() else None
+    book = load_book(workbook)
+    day = day or today(book.settings)
+    done = refresh_book(book, day, dashboard, into_open)
+    lines = [f"Refresh of {workbook.name} as of {day.isoformat()}", *done.lines]
     errors = [p for p in book.problems if p.is_error]
     if errors:
-        print(f"{len(errors)} row(s) with errors are left out of the figures — fix them (`receivables check`):")
+        lines.append(f"{len(errors)} row(s) with errors are left out of the figures — fix them (`receivables check`):")
     problems = [*errors, *done.problems]
-    print_problems(problems)
-    return exit_code(problems)
+    lines += map(str, problems)
+    return exit_code(problems), lines

@@ -166,7 +166,19 @@ def check_workbook(port: Port) -> int:
 
 
 def refresh_dashboard(port: Port) -> int:
-    return _run(port, "Refresh dashboard", ["refresh", *_wb(port), *_as_of(port)])
+    """``receivables refresh``; pressed in the Excel that has the workbook open (where the file
+    is Excel's, and a refresh would wait for it to close), the figures and add-in columns go
+    straight into the open sheets, after the updates waiting in the journal."""
+    from ..commands.common import CommandError
+    from ..commands.refresh import refresh_lines
+
+    waiting = port.after_run([])
+    try:
+        code, lines = refresh_lines(port.workbook_path, port.as_of, port.write_open)
+    except CommandError as exc:  # as the command line says it
+        code, lines = USAGE, [f"error: {exc}"]
+    port.show_summary("Refresh dashboard", [*lines, *waiting])
+    return code
 
 
 def open_outbox(port: Port) -> int:

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Protocol
 from ..workbook.schema import Sheet, normalize
 
 if TYPE_CHECKING:
+    from ..actions import Update
     from ..model import Book
+    from ..problems import Problem
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,11 @@ class Port(Protocol):
         """Called after a command ran, with what it printed; returns the lines to show."""
         ...
 
+    def write_open(self, updates: Sequence[Update]) -> list[Problem] | None:
+        """Write ``updates`` straight into the workbook Excel has open here, and save it; what
+        could not be written. None: no workbook is open here (the file is written instead)."""
+        ...
+
 
 @dataclass
 class FilePort:
@@ -181,6 +188,10 @@ class FilePort:
     def after_run(self, lines: list[str]) -> list[str]:
         """Nothing to do: the guarded writer wrote the file (or deferred, when it is open)."""
         return lines
+
+    def write_open(self, updates: Sequence[Update]) -> list[Problem] | None:
+        """No Excel here: the guarded writer writes the file."""
+        return None
 
     @property
     def shown(self) -> list[str]:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..problems import Problem, notice
 from ..workbook.schema import normalize
 from .live import apply_updates
 from .port import Selection, rows_of
@@ -30,7 +31,7 @@ from .port import Selection, rows_of
 if TYPE_CHECKING:
     import datetime as dt
 
-    from ..actions import Cell
+    from ..actions import Cell, Update
     from ..model import Book
 
 TITLE = "Receivables"
@@ -170,6 +171,22 @@ class XlwingsPort:
             lock.release()
         kept = [line for line in lines if not _is_deferral_notice(line)]
         return [*kept, *map(str, problems), f"{len(pending)} change(s) written into this workbook, and saved."]
+
+    def write_open(self, updates: Sequence[Update]) -> list[Problem] | None:
+        """The refresh's figures and add-in columns, straight into the open sheets, then save."""
+        from ..workbook.store import WorkbookLock
+
+        lock = WorkbookLock(self.workbook_path)  # the daemon's writer and we never write at once
+        if not lock.acquire(10.0):
+            return [notice("", "", "another receivables process is writing the workbook: nothing was written",
+                           "press the button again in a moment")]
+        try:
+            problems = apply_updates(updates, self._open_sheet)
+            if updates:
+                self._wb.save()
+        finally:
+            lock.release()
+        return problems
 
     def _open_sheet(self, name: str, headers: Sequence[str]) -> XlwingsGrid:
         sht = self._sheet(name)
