@@ -94,6 +94,13 @@ def test_the_address_shortcut_agrees_with_email_validator(address):
     assert (cells.address_problem(address) is None) == valid
 
 
+def test_the_special_use_names_are_email_validators():
+    """The shortcut's copy of the names email-validator refuses (imported only when needed)."""
+    from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
+    assert cells.SPECIAL_USE == frozenset(SPECIAL_USE_DOMAIN_NAMES)
+
+
 def test_error_cells_are_found_in_the_sheet_xml(tmp_path):
     import xlsxwriter
 
