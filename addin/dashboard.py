@@ -37,7 +37,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import repeat
+from itertools import compress, repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -545,11 +546,9 @@ def where_read(book: Book) -> dict[tuple[str, str], dict[str, int]]:
     """The rows the reader found each invoice and customer in (``writer.Where``), so that the
     writer need not look 105,000 keys up again in the same file."""
     def rows(records: Sequence[Invoice] | Sequence[Customer], key: str) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for r in records:
-            if r.origin.row:
-                found.setdefault(getattr(r, key), r.origin.row)  # the first, as the writer looks
-        return found
+        numbers = [r.origin.row for r in records]
+        placed = list(compress(zip(map(attrgetter(key), records), numbers, strict=True), numbers))
+        return dict(reversed(placed))  # a key's first row, as the writer looks, wins
 
     return {(schema.INVOICES.key, normalize(INVOICE_NO)): rows(book.invoices, "number"),
             (schema.CUSTOMERS.key, normalize(CUSTOMER_ID)): rows(book.customers, "id")}

@@ -175,3 +175,14 @@ def _shift_rows(xml: bytes) -> bytes:
         return b'<c r="%s%d"' % (m.group(1), n + 1 if n >= 2 else n)
 
     return re.sub(rb'<c r="([A-Z]+)(\d+)"', cell_ref, re.sub(rb'<row r="(\d+)"', row_tag, xml))
+
+
+def test_where_read_gives_each_key_its_first_row_and_skips_records_without_one() -> None:
+    from types import SimpleNamespace as Record
+
+    def rec(row: int, **key: str) -> Record:
+        return Record(origin=Record(row=row), **key)
+
+    book = Record(invoices=[rec(5, number="INV-1"), rec(0, number="INV-2"), rec(9, number="INV-1"), rec(7, number="INV-3")],
+                  customers=[rec(2, id="C1"), rec(3, id="C1")])
+    assert where_read(book) == {KEYS: {"INV-1": 5, "INV-3": 7}, ("customers", "customer id"): {"C1": 2}}  # type: ignore[arg-type]
