@@ -38,7 +38,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import compress, repeat
-from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -547,7 +546,7 @@ def where_read(book: Book) -> dict[tuple[str, str], dict[str, int]]:
     writer need not look 105,000 keys up again in the same file."""
     def rows(records: Sequence[Invoice] | Sequence[Customer], key: str) -> dict[str, int]:
         numbers = [r.origin.row for r in records]
-        placed = list(compress(zip(map(attrgetter(key), records), numbers, strict=True), numbers))
+        placed = list(compress(zip(map(operator.attrgetter(key), records), numbers, strict=True), numbers))
         return dict(reversed(placed))  # a key's first row, as the writer looks, wins
 
     return {(schema.INVOICES.key, normalize(INVOICE_NO)): rows(book.invoices, "number"),

@@ -116,9 +116,9 @@ def cents_of_numbers(values: Sequence[object]) -> list[int] | None:
     ``c = round(x * 100)``, and ``c / 100 == x`` means ``x`` is the float of the two-decimal
     number ``c / 100``, which is what ``repr(x)`` and so ``from_number(x)`` give.
     """
-    if not values or any(map(operator.is_not, map(type, values), repeat(float))):
+    if not values:
         return None
-    c, exact = cents_where_exact(values)
+    c, exact = cents_where_exact(values)  # anything but a float is not exact
     return c.tolist() if exact.all() else None  # type: ignore[no-any-return]
 
 

@@ -346,8 +346,8 @@ def verify(path: Path, sheets: list[str] | tuple[str, ...] = (), pieces: Pieces 
     """Check the file opens: python-calamine reads every sheet name and the given sheets.
 
     Sheets already checked in ``pieces`` while they were written are not parsed again: their
-    parts are read back from the file (zip checks each part's CRC-32, which the writer took of
-    the very bytes the pieces held), beside the parsing of the others.
+    parts are read back from the file (``deflate.read_part`` checks each part's CRC-32, which the
+    writer took of the very bytes the pieces held), beside the parsing of the others.
 
     Two readers share the sheets to parse: this thread takes them from the front, a helper
     thread from the back. calamine parses without holding the GIL, so on two cores a refresh's

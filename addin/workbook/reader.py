@@ -177,7 +177,7 @@ class _Sheets:
 
     One thread parses Invoices, the largest sheet, from the start (with its own calamine
     handle); another parses Settings, Customers, Payments, then the small sheets; a third scans
-    the Payments and Invoices XML for error cells (mostly zlib, which leaves the GIL). So
+    the Payments and Invoices XML for error cells (mostly inflating, which leaves the GIL). So
     Customers, then Payments, are ready early and converted while Invoices is parsed, and
     Invoices is ready when the reader comes to it: on a two-core PC the main thread waits least.
     ``get`` hands each result over once (its memory goes with it).

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache, partial
 from itertools import accumulate, repeat
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar, cast
 
@@ -1463,7 +1462,7 @@ class _SheetPlan:
         if self.expect:
             if not self.r_first or not set(self.present).issuperset(self.expect):
                 raise _Misplaced(f"{self.name}: a row given by Where is not where it was said to be")
-            columns = set(map(itemgetter(0), self.expect.values()))
+            columns = set(map(operator.itemgetter(0), self.expect.values()))
             self.key_rx_any = {col: _key_cell(rx.p, col).search for col in columns}
             # the key as the row's first cell, where a record's key usually is (faster than a search)
             self.key_first = {col: re.compile(rb"<" + re.escape(rx.p) + rb"row\b[^>]*>"
