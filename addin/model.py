@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .problems import Problem, sheet_ref
 from .workbook.schema import normalize
+
+if TYPE_CHECKING:
+    from .holds import Holds
 
 _NO_LETTERS: Mapping[str, str] = {}  # shared and never changed (a mappingproxy would not pickle)
 
@@ -359,16 +362,15 @@ class Book:
         return self.invoices_by_key.get(normalize(number))
 
     @cached_property
-    def blocked_customers(self) -> frozenset[str]:
-        """Customers (normalized IDs) with an error on one of their rows: no document for them."""
-        return frozenset(normalize(p.customer_id) for p in self.problems if p.is_error and p.customer_id)
+    def holds(self) -> Holds:
+        """What waits because something it depends on could not be read (addin.holds)."""
+        from .holds import Holds
+
+        return Holds.of(self)
 
     def is_blocked(self, customer_id: str) -> bool:
-        return normalize(customer_id) in self.blocked_customers
-
-    def problems_for(self, customer_id: str) -> list[Problem]:
-        key = normalize(customer_id)
-        return [p for p in self.problems if p.customer_id and normalize(p.customer_id) == key]
+        """Whether a row of the customer has an error: no statement or group email for them."""
+        return bool(self.holds.customer(customer_id))
 
     @property
     def errors(self) -> list[Problem]:

@@ -33,7 +33,9 @@ class Problem:
       cell: ``D12``, ``12`` for a whole row, or '' for the whole sheet.
       message: what is wrong, starting with the offending value where there is one.
       fix: how to fix it, an imperative sentence.
-      customer_id: the customer whose documents this problem blocks, if any.
+      customer_id: the customer whose documents this problem holds, if any (addin.holds).
+      also_holds: other customers it holds too (a payment typed with one customer's ID and
+        another customer's invoice belongs to one of the two, and nobody can tell which).
     """
 
     severity: Severity
@@ -42,6 +44,7 @@ class Problem:
     message: str
     fix: str = ""
     customer_id: str | None = None
+    also_holds: tuple[str, ...] = ()
 
     @property
     def is_error(self) -> bool:

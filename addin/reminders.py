@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from .actions import Attachment, Email, LogEntry, Plan, SetCells
+from .holds import held
 from .ledger import Ledger, OpenItem
 from .model import Book, Customer, Invoice, ReminderStep, Settings
 from .problems import Problem, error, sheet_ref, warning
@@ -172,13 +173,22 @@ def decide(book: Book, ledger: Ledger, settings: Settings, history: History | It
     if not steps:
         return Decision(as_of, True)
     catch_up = max(settings.catch_up_days, 0)
+    waiting = book.holds.automatic()
+    if waiting:
+        return Decision(as_of, True, problems=(held("", "", "automatic reminders: none sent", waiting),))
     problems: list[Problem] = []
     known: dict[str, Set[str]] = {normalize(name): frozenset(normalize(c) for c in ids)
                                   for name, ids in (groups or {}).items()}
     step_members: dict[int, Set[str] | None] = {}
+    unknowable: set[int] = set()  # steps whose group cannot be told: their invoices wait
     for step in steps:
-        if step.group:
+        if step.group and book.holds.groups():
+            unknowable.add(step.number)
+        elif step.group:
             step_members[step.number] = _members(book, ledger, step, as_of, known, problems)
+    if unknowable:
+        problems.append(held("", "", f"reminder {', '.join(map(str, sorted(unknowable)))}: none sent "
+                             "(its group cannot be told)", book.holds.groups()))
     # An invoice is in step k's window when due + offset <= T <= due + offset + catch_up.
     bounds = [(s, as_of - dt.timedelta(days=s.offset + catch_up), as_of - dt.timedelta(days=s.offset))
               for s in steps]
@@ -201,6 +211,12 @@ def decide(book: Book, ledger: Ledger, settings: Settings, history: History | It
         item = ledger.item(inv, as_of)
         if item.balance <= 0:
             continue
+        if any(s.number in unknowable for s in candidates):
+            continue
+        waiting = book.holds.reminder(inv)
+        if waiting:
+            problems.append(held_invoice(inv, f"reminder {first}", waiting))
+            continue
         customer = book.customer(inv.customer_id)
         reason = _customer_reason(customer, inv, as_of)
         if reason:
@@ -216,9 +232,6 @@ def decide(book: Book, ledger: Ledger, settings: Settings, history: History | It
         step = qualifying[-1]
         if hist.sent_on(inv, as_of):
             skipped.append(Skip(inv, step.number, "the invoice already got a reminder today"))
-            continue
-        if book.is_blocked(customer.id):
-            problems.append(blocked_problem(book, inv, customer.id, f"reminder {step.number}"))
             continue
         recipients = inv.emails or customer.emails
         if not recipients:
@@ -274,14 +287,10 @@ def unknown_group_problem(step: ReminderStep) -> Problem:
                  "create it on the Groups sheet, or clear the cell so every customer gets this reminder")
 
 
-def blocked_problem(book: Book, inv: Invoice, customer_id: str, what: str) -> Problem:
-    """The customer's rows have errors: no document is built for them."""
-    refs = [p.where for p in book.problems_for(customer_id) if p.is_error and p.where]
-    shown = ", ".join(dict.fromkeys(refs[:3])) + (", …" if len(refs) > 3 else "")
-    return error(inv.origin.sheet or schema.INVOICES.name, inv.origin.cell("Invoice No"),
-                 f"invoice {inv.number}: {what} not sent — customer {customer_id} has errors"
-                 + (f" in {shown}" if shown else ""),
-                 "correct those cells (see `receivables check`), then run again", customer_id)
+def held_invoice(inv: Invoice, what: str, causes: tuple[Problem, ...]) -> Problem:
+    """``Invoices!A2: invoice INV-1: reminder 1 not sent — Payments!D7 has an error — …``."""
+    return held(inv.origin.sheet or schema.INVOICES.name, inv.origin.cell("Invoice No"),
+                f"invoice {inv.number}: {what} not sent", causes, inv.customer_id)
 
 
 def no_address_problem(inv: Invoice, customer: Customer) -> Problem:
@@ -555,8 +564,9 @@ def plan_manual(book: Book, ledger: Ledger, invoice_numbers: Sequence[str], as_o
                                   "no reminder sent", "ask someone with Full or Admin access"))
             continue
         customer = book.customer(inv.customer_id)
-        if customer is None or book.is_blocked(inv.customer_id):
-            problems.append(blocked_problem(book, inv, inv.customer_id, "manual reminder"))
+        waiting = (*book.holds.sending(), *book.holds.books(), *book.holds.reminder(inv))
+        if customer is None or waiting:
+            problems.append(held_invoice(inv, "manual reminder", waiting))
             continue
         if hist.sent_on(inv, as_of):
             problems.append(warning(where, inv.origin.cell("Invoice No"),

@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from .actions import Attachment, Email, LogEntry, Plan, Update
+from .holds import held
 from .ledger import Ageing, Ledger
 from .model import Book, Customer, Payment, Settings
 from .money import ZERO
@@ -139,13 +140,10 @@ def refusal(book: Book, customer_id: str) -> Problem | None:
     if customer is None:
         return error(schema.CUSTOMERS.name, "", f'no customer "{customer_id}" on the Customers sheet',
                      "check the Customer ID", customer_id=customer_id)
-    if book.is_blocked(customer.id):
-        cells = sorted({p.where for p in book.problems_for(customer.id) if p.is_error and p.where},
-                       key=_cell_order)
-        where = ", ".join(cells) or "its rows"
-        return error(customer.origin.sheet or schema.CUSTOMERS.name, customer.origin.cell(),
-                     f"no statement for {customer.id}: {where} {'has' if len(cells) == 1 else 'have'} errors",
-                     "correct those cells, then make the statement again", customer_id=customer.id)
+    waiting = (*book.holds.statements(), *book.holds.customer(customer.id))
+    if waiting:
+        return held(customer.origin.sheet or schema.CUSTOMERS.name, customer.origin.cell(),
+                    f"no statement for {customer.id}", waiting, customer.id)
     return None
 
 
@@ -226,12 +224,6 @@ def activity(ledger: Ledger, customer: Customer, start: dt.date, end: dt.date, l
                              f"at {running}, the balance as of {end} is {summary.balance}")
     return Statement(customer, ACTIVITY, end, tuple(lines), summary.balance, summary.ageing, language,
                      start=start, opening=opening)
-
-
-def _cell_order(ref: str) -> tuple[str, int, str]:
-    sheet, _, cell = ref.rpartition("!")
-    digits = "".join(c for c in cell if c.isdigit())
-    return (sheet, int(digits or 0), cell)
 
 
 # --- files ----------------------------------------------------------------------------------------

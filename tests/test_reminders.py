@@ -243,7 +243,7 @@ def test_customer_blocked_by_errors_gets_nothing_and_a_problem_names_the_cells()
     decision = decide(b, Ledger.from_book(b), b.settings, (), d("2026-03-28"))
     assert decision.due == ()
     assert [str(p) for p in decision.problems] == [
-        "Invoices!A2: invoice INV-1: reminder 1 not sent — customer C1 has errors in Payments!D7 — correct those "
+        "Invoices!A2: invoice INV-1: reminder 1 not sent — Payments!D7 has an error — correct those "
         "cells (see `receivables check`), then run again"]
 
 
@@ -456,7 +456,7 @@ def test_manual_reminder_refused_for_a_blocked_customer():
     b = book(problems=[error("Customers", "D2", "bad address", "fix it", customer_id="C1")])
     plan = plan_manual(b, Ledger.from_book(b), ["INV-1"], d("2026-04-07"), attach_pdf=False)
     assert plan.emails == ()
-    assert "customer C1 has errors in Customers!D2" in str(plan.problems[0])
+    assert "manual reminder not sent — Customers!D2 has an error" in str(plan.problems[0])
 
 
 # --- check --------------------------------------------------------------------------------------

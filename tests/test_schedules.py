@@ -149,8 +149,8 @@ def test_blocked_customer_is_reported_and_not_sent():
     book = book_of(schedule("C1", d=1), schedule("C2", d=1), problems=problems)
     mails, found, _ = sc.mails_due(book, Ledger.from_book(book), set(), day(2026, 3, 1))
     assert [m.statement.customer.id for m in mails] == ["C1"]
-    assert [str(p) for p in found] == ["Customers!A2: no statement for C2: Invoices!E3 has errors"
-                                       " — correct those cells, then make the statement again"]
+    assert [str(p) for p in found] == ["Customers!A2: no statement for C2 — Invoices!E3 has an error"
+                                       " — correct those cells (see `receivables check`), then run again"]
 
 
 def test_schedule_rows_are_checked():

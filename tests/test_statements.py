@@ -163,8 +163,8 @@ def test_no_statement_for_a_customer_whose_rows_have_errors():
     )
     book = book_of(invoice("1", "10.00", dt.date(2026, 5, 1)), problems=problems)
     made = st.build(book, Ledger.from_book(book), "C1", E)
-    assert str(made) == ("Customers!A2: no statement for C1: Invoices!E7, Payments!C3 have errors"
-                         " — correct those cells, then make the statement again")
+    assert str(made) == ("Customers!A2: no statement for C1 — Invoices!E7, Payments!C3 have errors"
+                         " — correct those cells (see `receivables check`), then run again")
 
 
 def test_unknown_customer_is_refused():

@@ -75,7 +75,7 @@ def test_export_refuses_a_customer_whose_rows_have_errors(make_workbook, capsys)
     wb = make_workbook(t)
     assert main(["statements", "export", str(wb), "C1", "--end", "2026-05-31"]) == 1
     out = capsys.readouterr().out
-    assert out.startswith("Customers!A2: no statement for C1: Invoices!E4 has errors — correct those cells")
+    assert out.startswith("Customers!A2: no statement for C1 — Invoices!E4 has an error — correct those cells")
     assert not (wb.parent / "statements").exists()
 
 

@@ -429,12 +429,14 @@ class _Col:
 
 
 class _Payments(NamedTuple):
-    """Payments read before the invoices: records with invoice numbers as typed (``numbers``)."""
+    """Payments read before the invoices: records with invoice numbers as typed (``numbers``),
+    aligned with ``rows`` (the sheet rows read, before any is left out)."""
 
     table: Table
     records: list[Payment]
     mask: list[bool]
     numbers: list[str]
+    rows: list[int]
 
 
 class _Reader:
@@ -455,10 +457,10 @@ class _Reader:
         self.found.append(((order, row, col, len(self.found)), problem))
 
     def at(self, table: Table, row: int, key: str, severity: Severity, message: str, fix: str,
-           customer_id: str | None = None) -> None:
+           customer_id: str | None = None, also_holds: tuple[str, ...] = ()) -> None:
         """A problem about the cell of ``row`` under header ``key``."""
         letter = table.letters.get(key, "A")
-        problem = Problem(severity, table.name, f"{letter}{row}", message, fix, customer_id)
+        problem = Problem(severity, table.name, f"{letter}{row}", message, fix, customer_id, also_holds)
         self.add(problem, row, column_index(letter) + 1)
 
     # --- the generic pass -----------------------------------------------------------------
@@ -622,6 +624,7 @@ class _Reader:
         pending = self.payments(customers)  # while Invoices is still parsed
         invoices = self.invoices(customers)
         payments = self.link(pending, invoices)
+        self.attribute_payments(pending, invoices, customers)
         # The book's ledger (Ledger.from_book), made from the columns at hand.
         ledger = Ledger(tuple(invoices.values()), payments, Columns.of((), ())._replace(**self.ledger))
         self.over_applied(pending.table if pending else None, ledger)
@@ -806,13 +809,13 @@ class _Reader:
             "type": table.field("Type", schema.PAYMENTS.column("Type").default), "invoice_no": numbers,
             "reference": table.field("Reference", ""), "origin": _origins(table),
         })
-        return _Payments(table, records, mask, numbers)
+        return _Payments(table, records, mask, numbers, list(table.rows))
 
     def link(self, pending: _Payments | None, invoices: dict[str, Invoice]) -> tuple[Payment, ...]:
         """The payments with their invoice numbers as on Invoices; unknown or foreign invoices reported."""
         if pending is None:
             return ()
-        table, records, mask, numbers = pending
+        table, records, mask, numbers, _ = pending
         canonical = table.columns[CUSTOMER_ID]
         k_inv = table.spec.column("Invoice No").key
         keys = _keys(numbers)
@@ -836,7 +839,8 @@ class _Reader:
             elif invoice.customer_id != canonical[i]:
                 self.at(table, table.rows[i], k_inv, Severity.ERROR,
                         f'invoice "{invoice.number}" belongs to customer "{invoice.customer_id}", not "{canonical[i]}"',
-                        "correct the invoice number or the customer ID", canonical[i])
+                        "correct the invoice number or the customer ID", canonical[i],
+                        also_holds=(invoice.customer_id,))
                 applied[i] = None
         linked = list(map(getattr, applied, repeat("number"), repeat("")))
         for i in compress(range(len(linked)), map(operator.ne, linked, numbers)):
@@ -851,6 +855,26 @@ class _Reader:
                            payment_types=table.column("Type", schema.PAYMENTS.column("Type").default),
                            payment_cents=table.columns.get(CENTS_OF))
         return kept
+
+    def attribute_payments(self, pending: _Payments | None, invoices: dict[str, Invoice],
+                           customers: dict[str, Customer]) -> None:
+        """A Payments error whose customer cannot be told (blank, unknown or error Customer ID)
+        belongs to the customer of the invoice the row names, when it names one (addin.holds:
+        that customer's reminders and statements wait; a row naming none holds everyone's)."""
+        if pending is None:
+            return
+        table = pending.table
+        named = dict(zip(pending.rows, pending.numbers, strict=True))
+        k_inv = table.spec.column("Invoice No").key
+        named.update((v[ROW], v.get(k_inv) or "") for v in table.dropped)
+        for n, (order, problem) in enumerate(self.found):
+            if problem.sheet != table.name or not problem.is_error or order[1] < 2:
+                continue
+            if problem.customer_id and schema.normalize(problem.customer_id) in customers:
+                continue
+            invoice = invoices.get(schema.normalize(named.get(order[1]) or ""))
+            if invoice is not None:
+                self.found[n] = (order, dataclasses.replace(problem, customer_id=invoice.customer_id))
 
     def over_applied(self, table: Table | None, ledger: Ledger) -> None:
         """A warning on each payment row that takes an invoice's applied total past its amount."""
