@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 
 from .commands import MODULES
-from .commands.common import USAGE, CommandError
+from .commands.common import PROBLEMS, USAGE, CommandError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return USAGE
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        # An error in the workbook was reported: done as far as possible (SPEC §6).
+        return max(status, PROBLEMS) if getattr(args, "workbook_errors", False) else status
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE

@@ -33,6 +33,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from .actions import Email, LogEntry, Plan, ReplaceRows, SetCells, Update
+from .holds import held
 from .model import Book, Customer, Group, Member, Rule, Vendor
 from .money import AmountError, D, parse_amount
 from .perf import quiet_gc
@@ -575,6 +576,23 @@ def never_built(book: Book, group: Group, rows: Iterable[Member] | None = None) 
     return group.updated is None and not _has_rule_rows(rows_of(book, group) if rows is None else rows)
 
 
+def waiting(book: Book, group: Group) -> tuple[Problem, ...]:
+    """What keeps a group's members from being told (addin.holds): a group sheet that cannot be
+    read, or, for a group whose rules use a figure (Balance, Days Overdue …), books that cannot."""
+    causes = book.holds.groups()
+    computed = _computed_fields()
+    if any(normalize(r.field) in computed for r in rules_of(book, group)):
+        causes = (*causes, *book.holds.books())
+    return causes
+
+
+def held_group(book: Book, group: Group, what: str) -> Problem | None:
+    """``group "Late payers": nothing sent — Payments!1:1 has an error — …``; None when it may go."""
+    causes = waiting(book, group)
+    return held(group.origin.sheet, group.origin.cell() if group.origin.row else "",
+                f'group "{group.name}": {what}', causes) if causes else None
+
+
 def membership(book: Book, group: Group, table: Table, rebuild: bool) -> Membership:
     """Members of ``group``: rules evaluated when ``rebuild`` (and they are all good), else stored."""
     problems: list[Problem] = []
@@ -657,6 +675,10 @@ def _build(book: Book, ledger: Ledger | None, as_of: dt.date, names: Iterable[st
         table = tables[vendor]
         if not (group.auto_update or (named is not None and key in named) or never_built(book, group, table.rows(group))):
             lines.append(f'group "{group.name}": frozen, not rebuilt (name it with --group to rebuild it)')
+            continue
+        hold = held_group(book, group, "not rebuilt, its members stay as they are")
+        if hold is not None:
+            problems.append(hold)
             continue
         result = membership(book, group, table, rebuild=True)
         if not result.rebuilt:
@@ -785,6 +807,9 @@ def email_group(book: Book, ledger: Ledger | None, group_name: str, subject: str
                if not text.strip()]
     if missing:
         return Plan(problems=tuple(missing))
+    hold = held_group(book, group, "no message sent")
+    if hold is not None:
+        return Plan(problems=(hold,))
     members = _visible(current(book, ledger, group, as_of).members, visible)
     chosen, problems = _select(book, group, members, only)
     tag = campaign(as_of, subject, message)
@@ -796,6 +821,11 @@ def email_group(book: Book, ledger: Ledger | None, group_name: str, subject: str
         key = email_key(group, tag, record)
         if key in done:
             already += 1
+            continue
+        causes = book.holds.customer(record.id) if isinstance(record, Customer) else ()
+        if causes:
+            problems.append(held(record.origin.sheet, record.origin.cell(),
+                                 f'group "{group.name}": no message for {record.id}', causes, record.id))
             continue
         if not record.emails:
             problems.append(_email_problem(record))

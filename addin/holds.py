@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .problems import Problem, error
 from .workbook import schema
@@ -142,7 +142,10 @@ class Holds:
         return (*self.sending(), *self.books())
 
 
-def _frozen(found: Mapping[object, list[Problem]]) -> dict:
+K = TypeVar("K")
+
+
+def _frozen(found: Mapping[K, list[Problem]]) -> dict[K, Causes]:
     return {k: tuple(v) for k, v in found.items()}
 
 

@@ -180,15 +180,16 @@ def decide(book: Book, ledger: Ledger, settings: Settings, history: History | It
     known: dict[str, Set[str]] = {normalize(name): frozenset(normalize(c) for c in ids)
                                   for name, ids in (groups or {}).items()}
     step_members: dict[int, Set[str] | None] = {}
-    unknowable: set[int] = set()  # steps whose group cannot be told: their invoices wait
+    unknowable: set[int] = set()  # steps whose group's members cannot be told: their invoices wait
     for step in steps:
-        if step.group and book.holds.groups():
+        causes = _group_waiting(book, step) if step.group else ()
+        if causes:
             unknowable.add(step.number)
+            problems.append(held(_sheet(step), step.origin.cell("Group"),
+                                 f'reminder {step.number}: none sent, the members of group "{step.group}" '
+                                 "cannot be told", causes))
         elif step.group:
             step_members[step.number] = _members(book, ledger, step, as_of, known, problems)
-    if unknowable:
-        problems.append(held("", "", f"reminder {', '.join(map(str, sorted(unknowable)))}: none sent "
-                             "(its group cannot be told)", book.holds.groups()))
     # An invoice is in step k's window when due + offset <= T <= due + offset + catch_up.
     bounds = [(s, as_of - dt.timedelta(days=s.offset + catch_up), as_of - dt.timedelta(days=s.offset))
               for s in steps]
@@ -276,6 +277,14 @@ def _members(book: Book, ledger: Ledger, step: ReminderStep, as_of: dt.date, gro
     found = frozenset(normalize(c.id) for c in members_of(book, ledger, step.group, as_of))
     groups[key] = found
     return found
+
+
+def _group_waiting(book: Book, step: ReminderStep) -> tuple[Problem, ...]:
+    """What keeps the members of the step's group from being told (addin.holds)."""
+    from .groups import find_group, waiting
+
+    group = find_group(book, step.group)
+    return waiting(book, group) if group is not None else book.holds.groups()
 
 
 def _sheet(step: ReminderStep) -> str:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 
 from . import statements as st
 from .actions import LogEntry, Plan, SetCells
+from .groups import find_group, held_group
+from .holds import held
 from .ledger import Ledger
 from .model import Book, Customer, Schedule
 from .problems import Problem, error
@@ -136,8 +138,16 @@ def mails_due(book: Book, ledger: Ledger, sent_keys: Iterable[str], as_of: dt.da
     problems: list[Problem] = []
     lines: list[str] = []
     planned: set[str] = set()
+    waiting = book.holds.statements()
+    if waiting and any(s.enabled for s in book.schedules):
+        return [], [held("", "", "scheduled statements: none sent", waiting)], []
     for s in book.schedules:
         if not s.enabled:
+            continue
+        group = None if s.customer_id.strip() else find_group(book, s.group)
+        hold = group and held_group(book, group, "no scheduled statement sent")
+        if hold:
+            problems.append(hold)
             continue
         bad = schedule_problems(book, s)
         if any(p.is_error for p in bad):

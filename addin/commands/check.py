@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 
 from ..problems import Problem, Severity
-from .common import add_workbook, exit_code, load_book, print_problems
+from .common import add_workbook, exit_code, load_book, print_problems, workbook_problems
 
 FEATURES = ("groups", "reminders", "statements")
 
@@ -31,10 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     book = load_book(args.workbook)
-    problems = list(book.problems)
-    for check in feature_checks():
-        problems.extend(check(book))
-    problems = in_sheet_order(problems)
+    problems = workbook_problems(book)
     print_problems(problems)
     print(count_line(problems))
     return exit_code(problems)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,6 +55,27 @@ def load_book(path: Path) -> Book:
         raise CommandError(str(exc)) from None
 
 
+def read_book(args: argparse.Namespace) -> Book:
+    """Read ``args.workbook`` and report every problem in it as `check` does (notices aside), so
+    that no command stays silent about an error; the exit status is then at least 1 (cli.main)."""
+    book = load_book(args.workbook)
+    problems = [p for p in workbook_problems(book) if p.severity is not Severity.NOTICE]
+    print_problems(problems, args)
+    args.workbook_errors = any(p.is_error for p in problems)
+    return book
+
+
+def workbook_problems(book: Book) -> list[Problem]:
+    """Every problem of the workbook, in sheet order: the reader's and the features' checks
+    (rules, texts, schedules) — what `receivables check` lists."""
+    from .check import feature_checks, in_sheet_order
+
+    problems = list(book.problems)
+    for check in feature_checks():
+        problems.extend(check(book))
+    return in_sheet_order(problems)
+
+
 def today(settings: Settings) -> dt.date:
     """Today in the workbook's time zone (Settings timezone), else the machine's."""
     from ..clock import today as today_in
@@ -74,11 +94,15 @@ def as_of(args: argparse.Namespace, book: Book) -> dt.date:
     return getattr(args, "as_of", None) or today(book.settings)
 
 
-def print_problems(problems: Iterable[Problem], out=None) -> None:
-    """One problem per line, as `Sheet!Cell: message — fix`, in the order given."""
-    out = out or sys.stdout
+def print_problems(problems: Iterable[Problem], args: argparse.Namespace | None = None) -> None:
+    """One problem per line, as `Sheet!Cell: message — fix`, in the order given; with ``args``,
+    a line this command printed already is not printed again."""
+    printed: set[str] = set() if args is None else vars(args).setdefault("printed", set())
     for p in problems:
-        print(str(p), file=out)
+        line = str(p)
+        if line not in printed:
+            printed.add(line)
+            print(line)
 
 
 def exit_code(problems: Iterable[Problem]) -> int:
@@ -93,5 +117,5 @@ def execute(plan: Plan, book: Book, args: argparse.Namespace) -> int:
     for line in report.lines:
         print(line)
     problems = [*plan.problems, *report.problems]
-    print_problems(problems)
+    print_problems(problems, args)
     return exit_code(problems)

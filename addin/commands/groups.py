@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..problems import Problem, Severity, error
+from ..problems import Problem, error
 from ..workbook import schema
 from ..workbook.files import write_atomically
 from ..workbook.schema import normalize
@@ -24,9 +24,9 @@ from .common import (
     as_of,
     execute,
     exit_code,
-    load_book,
     now,
     print_problems,
+    read_book,
 )
 
 if TYPE_CHECKING:
@@ -79,13 +79,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 _SHEETS = (schema.GROUPS, schema.GROUP_RULES, schema.GROUP_MEMBERS, schema.USERS, schema.CUSTOMERS)
 
 
-def _book_problems(book: Book, vendors: bool = False) -> list[Problem]:
-    """What the reader found on the sheets groups read (Vendors only when a group uses them)."""
-    keys = {s.key for s in _SHEETS} | ({schema.VENDORS.key} if vendors else set())
-    names = {normalize(book.sheet_names.get(k, k)) for k in keys} | keys
-    return [p for p in book.problems if normalize(p.sheet) in names and p.severity is not Severity.NOTICE]
-
-
 def _group(book: Book, name: str) -> Group:
     from ..groups import find_group
 
@@ -114,9 +107,9 @@ def _split_ids(text: str | None) -> list[str] | None:
 
 def build_command(args: argparse.Namespace) -> int:
     from ..access import LIMITED, access_for
-    from ..groups import build, is_vendor_group
+    from ..groups import build
 
-    book = load_book(args.workbook)
+    book = read_book(args)
     access = access_for(book)
     if _refused(access.refusal(book)):
         return PROBLEMS
@@ -130,11 +123,9 @@ def build_command(args: argparse.Namespace) -> int:
                 f'user "{access.user}" is Limited to group "{access.group}" and may not build group "{args.group}"',
                 "build your own group, or ask an Admin or a Full user"))
         names = [access.group]
-    found = _book_problems(book, any(is_vendor_group(g) for g in book.groups))
-    print_problems(found)
     # Computed fields come from groups.summaries_of (one pass over the books): no Ledger index needed.
     plan = build(book, None, as_of(args, book), names, now=now(book.settings))
-    return max(exit_code(found), execute(plan, book, args))
+    return execute(plan, book, args)
 
 
 def _print_refusal(problem: Problem) -> int:
@@ -163,7 +154,7 @@ def _open(args: argparse.Namespace) -> _Opened | None:
     from ..access import access_for, visible_for
     from ..ledger import Ledger
 
-    book = load_book(args.workbook)
+    book = read_book(args)
     group = _group(book, args.name)
     access = access_for(book)
     if _refused(access.refusal(book)):
@@ -195,7 +186,7 @@ def show_command(args: argparse.Namespace) -> int:
     kind = "vendor" if is_vendor_group(group) else "member"
     print(f"{len(members)} {kind}{'' if len(members) == 1 else 's'} as of {day.isoformat()}")
     problems = check_rules(book, group)[1]
-    print_problems(problems)
+    print_problems(problems, args)
     return exit_code(problems)
 
 
@@ -219,7 +210,7 @@ def email_command(args: argparse.Namespace) -> int:
     if not plan.emails:
         for line in plan.lines:
             print(line)
-        print_problems(plan.problems)
+        print_problems(plan.problems, args)
         return exit_code(plan.problems)
     return execute(plan, book, args)
 
@@ -256,11 +247,11 @@ def delete_command(args: argparse.Namespace) -> int:
     from ..access import access_for
     from ..groups import delete_group
 
-    book = load_book(args.workbook)
+    book = read_book(args)
     group = _group(book, args.name)
     plan = delete_group(book, group.name, access_for(book))
     if plan.problems:
-        print_problems(plan.problems)
+        print_problems(plan.problems, args)
         for line in plan.lines:
             print(line)
         return PROBLEMS

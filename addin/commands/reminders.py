@@ -17,8 +17,8 @@ from .common import (
     as_of,
     execute,
     exit_code,
-    load_book,
     print_problems,
+    read_book,
 )
 
 if TYPE_CHECKING:
@@ -80,13 +80,13 @@ def _open(args: argparse.Namespace) -> tuple[Book, Ledger, dt.date, frozenset[st
     from ..access import access_for, visible_for
     from ..ledger import Ledger
 
-    book = load_book(args.workbook)
+    book = read_book(args)
     ledger = Ledger.from_book(book)
     day = as_of(args, book)
     access = access_for(book)
     refusal = access.refusal(book)
     if refusal is not None:
-        print_problems([refusal])
+        print_problems([refusal], args)
         return PROBLEMS
     return book, ledger, day, visible_for(book, ledger, day, access)
 
@@ -106,7 +106,7 @@ def due_command(args: argparse.Namespace) -> int:
     print(f"Reminders due on {day.isoformat()}: {len(plan.emails)} to send (preview: nothing is sent)")
     for line in plan.lines:
         print(line)
-    print_problems(plan.problems)
+    print_problems(plan.problems, args)
     return exit_code(plan.problems)
 
 
@@ -151,6 +151,6 @@ def send_command(args: argparse.Namespace) -> int:
     if not plan.emails:
         for line in plan.lines:
             print(line)
-        print_problems(plan.problems)
+        print_problems(plan.problems, args)
         return exit_code(plan.problems) if plan.problems else OK
     return execute(plan, book, args)

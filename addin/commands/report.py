@@ -12,8 +12,7 @@ from .common import (
     add_workbook,
     as_of,
     exit_code,
-    load_book,
-    print_problems,
+    read_book,
 )
 
 
@@ -37,7 +36,7 @@ def handle_aging(args: argparse.Namespace) -> int:
     from ..ledger import Ledger
     from ..render import fmt
 
-    book = load_book(args.workbook)
+    book = read_book(args)
     day = as_of(args, book)
     ledger = Ledger.from_book(book)
     customers = list(book.customers)
@@ -53,7 +52,6 @@ def handle_aging(args: argparse.Namespace) -> int:
     if visible is not None:
         customers = [c for c in customers if c.id in visible]
     report = aging_report(book, ledger, day, customers=customers, detail=args.detail, group=args.group or "")
-    print_problems(p for p in book.problems if p.is_error)
     if args.format:
         from ..render.aging_report import to_csv, to_pdf
         from ..workbook.files import write_file

@@ -19,9 +19,9 @@ from .common import (
     as_of,
     execute,
     exit_code,
-    load_book,
     parse_date,
     print_problems,
+    read_book,
 )
 
 if TYPE_CHECKING:
@@ -145,14 +145,14 @@ def export_command(args: argparse.Namespace) -> int:
     from .. import statements as st
     from ..ledger import Ledger
 
-    book = load_book(args.workbook)
+    book = read_book(args)
     ledger = Ledger.from_book(book)
     visible, refusal = _visible(book, ledger, args.end)
     problem = refusal or _hidden(book, args.customer, visible)
     made = problem or st.build(book, ledger, args.customer, args.end, type=_statement_type(args, book),
                                start=args.start)
     if isinstance(made, Problem):
-        print_problems([made])
+        print_problems([made], args)
         return PROBLEMS
     if args.format == "csv":
         from ..render import statement_csv
@@ -174,13 +174,13 @@ def email_command(args: argparse.Namespace) -> int:
     from .. import statements as st
     from ..ledger import Ledger
 
-    book = load_book(args.workbook)
+    book = read_book(args)
     ledger = Ledger.from_book(book)
     day = as_of(args, book)
     visible, refusal = _visible(book, ledger, day)
     problem = refusal or _hidden(book, args.customer, visible)
     if problem is not None:
-        print_problems([problem])
+        print_problems([problem], args)
         return PROBLEMS
     if args.message is not None and not args.message.strip():
         raise CommandError("--message is empty — write a message, or leave --message out for the built-in one")
@@ -188,7 +188,7 @@ def email_command(args: argparse.Namespace) -> int:
                          start=args.start, to=st.split_addresses(args.to), cc=st.split_addresses(args.cc),
                          copy_me=args.copy_me, message=args.message)
     if not plan.emails:
-        print_problems(plan.problems)
+        print_problems(plan.problems, args)
         return exit_code(plan.problems) if plan.problems else OK
     return execute(plan, book, args)
 
@@ -198,32 +198,22 @@ def run_command(args: argparse.Namespace) -> int:
     from ..ledger import Ledger
     from ..schedules import plan_scheduled
 
-    book = load_book(args.workbook)
+    book = read_book(args)
     ledger = Ledger.from_book(book)
     day = as_of(args, book)
     visible, refusal = _visible(book, ledger, day)
     if refusal is not None:
-        print_problems([refusal])
+        print_problems([refusal], args)
         return PROBLEMS
-    sheet_problems = _schedule_sheet_problems(book)
-    print_problems(sheet_problems)
     with Journal.open(args.workbook) as journal:
         sent = journal.sent_keys("statement:")
     plan = plan_scheduled(book, ledger, sent, day, progress=Progress("statements"), visible=visible)
     if not plan.emails:
         for line in plan.lines:
             print(line)
-        print_problems(plan.problems)
+        print_problems(plan.problems, args)
         print(f"no scheduled statement to send on {day.isoformat()}")
-        return max(exit_code(sheet_problems), exit_code(plan.problems))
-    return max(exit_code(sheet_problems), execute(plan, book, args))
+        return exit_code(plan.problems)
+    return execute(plan, book, args)
 
 
-def _schedule_sheet_problems(book: Book) -> list[Problem]:
-    """What the reader found on Statement Schedules (a row it could not use does not run)."""
-    from ..workbook import schema
-    from ..workbook.schema import normalize
-
-    key = schema.STATEMENT_SCHEDULES.key
-    names = {key, normalize(book.sheet_names.get(key, key))}
-    return [p for p in book.problems if normalize(p.sheet) in names]
