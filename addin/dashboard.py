@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from .actions import Plan, SetAt, SetCells, SetColumn, Update
 from .clock import zone
+from .holds import held
 from .ledger import Ageing, CustomerSummary, Ledger
 from .model import Book, Customer, Invoice
 from .money import ZERO, cents_where_exact, from_cents, from_number
@@ -235,6 +236,10 @@ def plan_refresh(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d:
     without it every Paid, Balance, Customers Balance/Overdue and Dashboard cell is written and
     Status only where it differs from what was read.
     """
+    waiting = book.holds.books()
+    if waiting:  # figures from books that cannot be read would mislead: the cells keep their values
+        return Plan(problems=(held("", "", "the Dashboard and the Paid, Balance, Status and Overdue columns "
+                                   "were not refreshed", waiting),))
     sums = summaries(book, ledger, as_of)
     figs = figures(book, ledger, as_of, reminders_sent_30d, sums)
     problems: list[Problem] = []
