@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .holds import held
 from .model import NOWHERE, Book, Origin
 from .problems import Problem, error
 from .workbook import schema
@@ -55,6 +56,7 @@ class Access:
       group: a Limited user's group.
       origin: the user's Users row (NOWHERE when not listed or the sheet is empty).
       everyone: the Users sheet is empty, so everyone is Admin.
+      unreadable: the Users sheet's errors when it cannot be read: then nobody has access.
     """
 
     user: str
@@ -62,6 +64,7 @@ class Access:
     group: str = ""
     origin: Origin = NOWHERE
     everyone: bool = False
+    unreadable: tuple[Problem, ...] = ()
 
     @property
     def is_admin(self) -> bool:
@@ -77,6 +80,9 @@ class Access:
 
     def not_admin(self, action: str) -> Problem:
         """Why this user may not ``action`` (e.g. "delete a group")."""
+        if self.unreadable:
+            return held(schema.USERS.name, "", f'user "{self.user}" may not {action} while the Users sheet '
+                        "cannot be read", self.unreadable)
         if self.listed:
             return error(self.origin.sheet, self.origin.cell("Role"),
                          f'user "{self.user}" is {self.role}: only an Admin may {action}', "ask an Admin to do it")
@@ -85,6 +91,9 @@ class Access:
 
     def refusal(self, book: Book) -> Problem | None:
         """Why this user may see no customer at all, or None."""
+        if self.unreadable:
+            return held(schema.USERS.name, "", f'user "{self.user}" has no access while the Users sheet cannot be read',
+                        self.unreadable)
         if not self.listed:
             return error(schema.USERS.name, "", f'user "{self.user}" is not on the Users sheet, so has no access',
                          f'ask an Admin to add a row for "{self.user}" to Users')
@@ -94,16 +103,22 @@ class Access:
             return error(self.origin.sheet, self.origin.cell("Group"),
                          f'user "{self.user}" is Limited but has no group, so sees no customers',
                          "choose the group this user may see in Group")
-        if not any(normalize(g.name) == normalize(self.group) for g in book.groups):
+        group = next((g for g in book.groups if normalize(g.name) == normalize(self.group)), None)
+        if group is None:
             return error(self.origin.sheet, self.origin.cell("Group"),
                          f'group "{self.group}" of user "{self.user}" is not on the Groups sheet, so they see no customers',
                          "choose a group from the Groups sheet")
-        return None
+        from .groups import held_group
+
+        return held_group(book, group, f'user "{self.user}" sees no customers while its members cannot be told')
 
 
 def access_for(book: Book, user: str | None = None) -> Access:
     """The user's role from the Users sheet (default user: current_user())."""
     name = current_user() if user is None else user
+    unreadable = book.holds.unreadable.get(schema.USERS.key, ())
+    if unreadable:  # a Users sheet that cannot be read never makes everyone Admin
+        return Access(name, "", unreadable=unreadable)
     if not book.users:
         return Access(name, ADMIN, everyone=True)
     key = _login(name)

@@ -246,3 +246,14 @@ def _error_cell(path: Path, sheet: str, cell: str) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in parts.items():
             z.writestr(name, data)
+
+
+def test_a_users_sheet_that_cannot_be_read_gives_nobody_access(make_workbook, tmp_path, capsys):
+    t = tables(Users=[["User", "Rôle"], ["someone-else", "Limited"]])  # the Role header mistyped
+    wb, outbox = make_workbook(t), tmp_path / "out"
+    assert remind(wb, outbox) == 1
+    assert messages(outbox) == []  # not "an empty Users sheet: everyone is Admin"
+    out = capsys.readouterr().out
+    assert "has no access while the Users sheet cannot be read — Users!1:1 has an error" in out
+    assert cli("groups", "delete", str(wb), "Everyone") == 1
+    assert "may not delete a group while the Users sheet cannot be read" in capsys.readouterr().out
