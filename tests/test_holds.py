@@ -111,6 +111,15 @@ def test_a_broken_group_members_sheet_sends_nothing_to_the_group(make_workbook, 
     assert 'group "Everyone": no message sent — \'Group Members\'!1:1 has an error' in capsys.readouterr().out
 
 
+def test_a_group_whose_members_cannot_be_told_is_not_exported(make_workbook, tmp_path, capsys):
+    t = tables()
+    t["Group Members"].append(["Everyone", "C3", "Cedar Fitness", "Remooved"])
+    wb = make_workbook(t)
+    assert cli("groups", "export", str(wb), "Everyone", "--out", str(tmp_path / "list.csv")) == 1
+    assert not (tmp_path / "list.csv").exists()
+    assert 'group "Everyone": not exported — \'Group Members\'!D3 has an error' in capsys.readouterr().out
+
+
 def test_the_group_email_leaves_out_a_removed_member_when_the_sheet_reads(make_workbook, tmp_path):
     wb, outbox = make_workbook(tables()), tmp_path / "out"
     assert cli("groups", "email", str(wb), "Everyone", "--subject", "News", "--message", "Hello",

@@ -164,7 +164,7 @@ def _open(args: argparse.Namespace) -> _Opened | None:
 
 
 def show_command(args: argparse.Namespace) -> int:
-    from ..groups import check_rules, is_vendor_group, rules_of, summary_line
+    from ..groups import check_rules, held_group, is_vendor_group, rules_of, summary_line
     from ..model import Customer
     from ..render import fmt
 
@@ -185,7 +185,8 @@ def show_command(args: argparse.Namespace) -> int:
         print(r)
     kind = "vendor" if is_vendor_group(group) else "member"
     print(f"{len(members)} {kind}{'' if len(members) == 1 else 's'} as of {day.isoformat()}")
-    problems = check_rules(book, group)[1]
+    hold = held_group(book, group, "these members cannot be trusted")
+    problems = [*check_rules(book, group)[1], *([hold] if hold else [])]
     print_problems(problems, args)
     return exit_code(problems)
 
@@ -226,11 +227,15 @@ def _sent_keys(book: Book, prefix: str) -> set[str]:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from ..groups import export_rows
+    from ..groups import export_rows, held_group
     from ..render.csvsafe import write_csv
 
     opened = _open(args)
     if opened is None:
+        return PROBLEMS
+    hold = held_group(opened.book, opened.group, "not exported")
+    if hold is not None:  # a mailing list of members nobody can tell
+        print_problems([hold], args)
         return PROBLEMS
     group, members = opened.group, opened.members()
     out: Path = args.out
