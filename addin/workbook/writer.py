@@ -3,7 +3,7 @@
 ``apply(src, dst, updates)`` copies every zip part of ``src`` into ``dst`` byte for byte (same
 compressed bytes, same order) except the sheets the updates touch, which are rewritten in one
 streamed pass over their XML, and the few parts that must follow: the Excel table that grows
-or shrinks, styles.xml when a date needs a date format, workbook.xml when a recalculation is
+or shrinks (the sheet's validations and conditional formats grow with it), styles.xml when a date needs a date format, workbook.xml when a recalculation is
 needed or a sheet is created, and the calculation chain when a formula cell goes away.
 Rows are found by header names and key values, never by row number, so the same updates can be
 applied onto a newer version of the file. Design notes: docs/writing.md.
@@ -329,6 +329,10 @@ class _Package:
             self.file.close()
             raise BadWorkbook(f"{path.name}: not an .xlsx workbook ({exc})") from None
         self.infos = self.zip.infolist()
+        too_large = deflate.oversized(self.infos)
+        if too_large is not None:
+            self.close()
+            raise BadWorkbook(f"{path.name}: {too_large}")
         self.names = {i.filename.casefold(): i.filename for i in self.infos}
         self.by_name = {i.filename: i for i in self.infos}
 
@@ -2367,12 +2371,15 @@ def apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None =
     if src.resolve() == dst.resolve():
         raise ValueError("apply() writes a new file: src and dst must differ")
     with quiet_gc():  # rows and cells by the 100,000: see addin.perf
-        if where:
-            try:
-                return _apply(src, dst, updates, where, watch)
-            except _Misplaced:
-                pass  # the written copy is thrown away: it is written again below
-        return _apply(src, dst, updates, None, watch)
+        try:
+            if where:
+                try:
+                    return _apply(src, dst, updates, where, watch)
+                except _Misplaced:
+                    pass  # the written copy is thrown away: it is written again below
+            return _apply(src, dst, updates, None, watch)
+        except zipfile.BadZipFile as exc:  # a part read by deflate.read_part (a bad CRC-32, a zip bomb)
+            raise BadWorkbook(f"{src.name}: {exc}") from None
 
 
 def _apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None = None,
