@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from addin.actions import AppendRows, row
+from addin.actions import AppendRows, ReplaceRows, row
 from addin.workbook.writer import apply
 
 # openpyxl says it would drop the x14 parts when it reads the result; they are what is checked here
@@ -42,7 +42,7 @@ def put_sheet_xml(path: Path, xml: bytes) -> None:
             z.writestr(name, xml if name == "xl/worksheets/sheet1.xml" else data)
 
 
-def group_members(path: Path) -> Path:
+def group_members(path: Path, *, below: bool = True) -> Path:
     """Group Members, records in rows 2-6, with the tools a person adds (xlsxwriter writes them as
     Excel does, the x14 data bar and sparkline included; the x14 validations are added by hand)."""
     import xlsxwriter
@@ -54,14 +54,16 @@ def group_members(path: Path) -> Path:
     ws.data_validation(1, 2, 5, 2, {"validate": "list", "source": ["Rule", "Added", "Removed"]})  # C2:C6
     ws.data_validation(1, 4, 2, 4, {"validate": "integer", "criteria": ">", "value": 0})  # E2:E3: stops earlier
     ws.data_validation(0, 5, 1048575, 5, {"validate": "integer", "criteria": ">", "value": 0})  # F1:F1048576
-    ws.conditional_format(1, 0, 5, 0, {"type": "cell", "criteria": "==", "value": '"VIP"',
-                                       "multi_range": "A2:A6 C2:C4 E6"})
     ws.conditional_format(1, 3, 5, 3, {"type": "data_bar", "data_bar_2010": True})  # D2:D6, and x14
-    ws.add_sparkline(5, 6, {"range": "'Group Members'!D2:D6"})  # an <xm:sqref>G6</xm:sqref> that is no rule's
     wb.add_worksheet("Lists").write_column(0, 0, ["Rule", "Added", "Removed"])
+    if below:  # ranges starting below row 2 (rows cannot be deleted above them)
+        ws.conditional_format(1, 0, 5, 0, {"type": "cell", "criteria": "==", "value": '"VIP"',
+                                           "multi_range": "A2:A6 C2:C4 E6"})
+        ws.add_sparkline(5, 6, {"range": "'Group Members'!D2:D6"})  # an <xm:sqref>G6</xm:sqref> that is no rule's
     wb.close()
-    xml = sheet_xml(path)
-    put_sheet_xml(path, xml.replace(b"</extLst></worksheet>", X14_DV.encode() + b"</extLst></worksheet>"))
+    if below:
+        xml = sheet_xml(path)
+        put_sheet_xml(path, xml.replace(b"</extLst></worksheet>", X14_DV.encode() + b"</extLst></worksheet>"))
     return path
 
 
@@ -122,6 +124,18 @@ def test_ranges_that_already_cover_the_appended_rows_are_left_as_they_are(tmp_pa
     apply(src, out, [APPEND])
     assert b'sqref="C2:C500"' in sheet_xml(out)
     assert b'sqref="D2:D8"' in sheet_xml(out)
+
+
+def test_rows_replaced_and_appended_grow_the_ranges_to_the_last_row_written(tmp_path: Path) -> None:
+    src = group_members(tmp_path / "gm.xlsx", below=False)
+    out = tmp_path / "out.xlsx"
+    report = apply(src, out, [ReplaceRows("Group Members", (("Group", "VIP"), ("Source", "Rule")), (
+        row(Group="VIP", Customer_ID="C7", Source="Rule"), row(Group="VIP", Customer_ID="C8", Source="Rule"),
+        row(Group="VIP", Customer_ID="C9", Source="Rule")))])
+    assert report.deleted == {"Group Members": 2} and report.appended == {"Group Members": 3}
+    tail_old, tail_new = (sheet_xml(p).split(b"</sheetData>")[1] for p in (src, out))
+    assert tail_new == (tail_old.replace(b'sqref="C2:C6"', b'sqref="C2:C7"').replace(b'sqref="D2:D6"', b'sqref="D2:D7"')
+                        .replace(b"<xm:sqref>D2:D6</xm:sqref>", b"<xm:sqref>D2:D7</xm:sqref>"))
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
