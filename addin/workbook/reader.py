@@ -279,8 +279,8 @@ def _open(path: Path):
     try:  # the parts' declared sizes, from the zip's directory (calamine refuses a part that inflates beyond its own)
         with zipfile.ZipFile(path) as archive:
             too_large = oversized(archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        too_large = None  # calamine says what is wrong with the file
+    except Exception:  # noqa: BLE001 - a zip Python cannot read: calamine says below what is wrong with it
+        too_large = None
     if too_large is not None:
         raise WorkbookUnreadable(f"{path}: {too_large} — this is not a workbook Excel saved; "
                                  "open it in Excel and save it again")
