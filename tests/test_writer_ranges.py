@@ -118,11 +118,12 @@ def test_a_sheet_with_no_record_grows_what_covers_its_first_record_row(tmp_path:
 
 def test_ranges_that_already_cover_the_appended_rows_are_left_as_they_are(tmp_path: Path) -> None:
     src = group_members(tmp_path / "gm.xlsx")
-    xml = sheet_xml(src).replace(b'sqref="C2:C6"', b'sqref="C2:C500"')
+    xml = sheet_xml(src).replace(b'sqref="C2:C6"', b'sqref="C2:C500"').replace(b'sqref="E2:E3"', b'sqref="K:K 2:6"')
     put_sheet_xml(src, xml)
     out = tmp_path / "out.xlsx"
     apply(src, out, [APPEND])
     assert b'sqref="C2:C500"' in sheet_xml(out)
+    assert b'sqref="K:K 2:6"' in sheet_xml(out)  # whole columns and rows have no cell address: as they were
     assert b'sqref="D2:D8"' in sheet_xml(out)
 
 
