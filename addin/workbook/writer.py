@@ -3,8 +3,9 @@
 ``apply(src, dst, updates)`` copies every zip part of ``src`` into ``dst`` byte for byte (same
 compressed bytes, same order) except the sheets the updates touch, which are rewritten in one
 streamed pass over their XML, and the few parts that must follow: the Excel table that grows
-or shrinks (the sheet's validations and conditional formats grow with it), styles.xml when a date needs a date format, workbook.xml when a recalculation is
-needed or a sheet is created, and the calculation chain when a formula cell goes away.
+or shrinks (the sheet's validations and conditional formats grow with it), styles.xml when a
+date needs a date format, workbook.xml when a recalculation is needed or a sheet is created,
+and the calculation chain when a formula cell goes away.
 Rows are found by header names and key values, never by row number, so the same updates can be
 applied onto a newer version of the file. Design notes: docs/writing.md.
 """
