@@ -8,7 +8,9 @@ streams of both are plain deflate, which any zip reader (Excel included) inflate
 
 ``read_part`` reads one member of a zip as ``zipfile`` does (local header, inflate, CRC-32 and
 size checked at the end), with this module's inflater: the writer's reads of a large sheet
-and the checks that read a written file back use it.
+and the checks that read a written file back use it. It never inflates more than the part's
+directory entry declares, nor a part declared beyond ``PART_LIMIT`` (``oversized``), the size
+no workbook part may pass (SPEC §2): a zip bomb is refused before it fills the memory.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import struct
 import zipfile
 import zlib
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any, BinaryIO
@@ -32,7 +34,20 @@ Error: type[Exception] = _engine.error  # what the inflater raises on a stream t
 LEVEL = 2 if _engine is not zlib else 1  # isal 2 ≈ zlib 1's size, 4x faster; zlib 1: 3x faster than 6
 BLOCK = 1 << 20
 
+PART_LIMIT = 1 << 30  # 1 GiB: a part declared larger makes the workbook unreadable (SPEC §2)
+
 _LOCAL = struct.Struct("<4s2B4HL2L2H")  # zipfile's sizeFileHeader layout
+
+
+def oversized(infos: Iterable[zipfile.ZipInfo]) -> str | None:
+    """What is wrong with the first part whose directory entry declares more than PART_LIMIT
+    bytes once inflated, or None. (python-calamine, as this module, stops a part that inflates
+    beyond its declared size: the declared sizes are the ones to check.)"""
+    for info in infos:
+        if info.file_size > PART_LIMIT:
+            return (f"part {info.filename} would inflate to {info.file_size / 1e9:.1f} GB, "
+                    "beyond the 1 GiB a workbook part may hold")
+    return None
 
 
 def compressor() -> Any:
@@ -47,8 +62,12 @@ def crc32(data: bytes, value: int = 0) -> int:
 def read_part(f: BinaryIO, info: zipfile.ZipInfo, block: int = BLOCK) -> Generator[bytes, None, None]:
     """The bytes of one part of the zip open as ``f``, a block at a time, inflated as they are
     read; raises zipfile.BadZipFile when the part is not where its directory entry says, is
-    encrypted or compressed otherwise than by deflate, or does not have its CRC-32 and size.
-    Other users of ``f`` must not move it while this runs."""
+    encrypted or compressed otherwise than by deflate, or does not have its CRC-32 and size,
+    at once when it is declared beyond PART_LIMIT and as soon as it inflates beyond the size
+    declared (never holding more). Other users of ``f`` must not move it while this runs."""
+    too_large = oversized((info,))
+    if too_large is not None:
+        raise zipfile.BadZipFile(too_large)
     f.seek(info.header_offset)
     head = f.read(_LOCAL.size)
     if len(head) != _LOCAL.size or head[:4] != b"PK\x03\x04":
@@ -60,13 +79,16 @@ def read_part(f: BinaryIO, info: zipfile.ZipInfo, block: int = BLOCK) -> Generat
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise zipfile.BadZipFile(f"{info.filename}: compressed with method {info.compress_type}")
     inflate = _engine.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
-    left, crc, size = info.compress_size, 0, 0
+    left, crc, size, declared = info.compress_size, 0, 0, info.file_size
     while left > 0:
         raw = f.read(min(block, left))
         if not raw:
             raise zipfile.BadZipFile(f"{info.filename}: the file ends inside it")
         left -= len(raw)
-        data = inflate.decompress(raw) if inflate is not None else raw
+        # at most one byte more than declared: a bomb whose header lies stops here
+        data = inflate.decompress(raw, declared - size + 1) if inflate is not None else raw
+        if size + len(data) > declared:
+            raise zipfile.BadZipFile(f"{info.filename}: it inflates beyond the {declared} bytes declared")
         if data:
             crc = _engine.crc32(data, crc)
             size += len(data)

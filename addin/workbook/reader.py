@@ -29,6 +29,7 @@ import datetime as dt
 import difflib
 import operator
 import re
+import zipfile
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -257,6 +258,8 @@ class _Parser:
 def _open(path: Path):
     from python_calamine import CalamineWorkbook
 
+    from .deflate import oversized
+
     if not path.exists():
         raise WorkbookUnreadable(f"{path}: no such workbook — check the path")
     if path.is_dir():
@@ -273,6 +276,14 @@ def _open(path: Path):
     if not head.startswith(b"PK"):
         raise WorkbookUnreadable(f"{path} is not an .xlsx workbook — "
                                  "open it in Excel and save it as Excel Workbook (.xlsx)")
+    try:  # the parts' declared sizes, from the zip's directory (calamine refuses a part that inflates beyond its own)
+        with zipfile.ZipFile(path) as archive:
+            too_large = oversized(archive.infolist())
+    except Exception:  # noqa: BLE001 - a zip Python cannot read: calamine says below what is wrong with it
+        too_large = None
+    if too_large is not None:
+        raise WorkbookUnreadable(f"{path}: {too_large} — this is not a workbook Excel saved; "
+                                 "open it in Excel and save it again")
     try:
         return CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # noqa: BLE001 - calamine raises several error types for broken files

@@ -3,8 +3,9 @@
 ``apply(src, dst, updates)`` copies every zip part of ``src`` into ``dst`` byte for byte (same
 compressed bytes, same order) except the sheets the updates touch, which are rewritten in one
 streamed pass over their XML, and the few parts that must follow: the Excel table that grows
-or shrinks, styles.xml when a date needs a date format, workbook.xml when a recalculation is
-needed or a sheet is created, and the calculation chain when a formula cell goes away.
+or shrinks (the sheet's validations and conditional formats grow with it), styles.xml when a
+date needs a date format, workbook.xml when a recalculation is needed or a sheet is created,
+and the calculation chain when a formula cell goes away.
 Rows are found by header names and key values, never by row number, so the same updates can be
 applied onto a newer version of the file. Design notes: docs/writing.md.
 """
@@ -329,6 +330,10 @@ class _Package:
             self.file.close()
             raise BadWorkbook(f"{path.name}: not an .xlsx workbook ({exc})") from None
         self.infos = self.zip.infolist()
+        too_large = deflate.oversized(self.infos)
+        if too_large is not None:
+            self.close()
+            raise BadWorkbook(f"{path.name}: {too_large}")
         self.names = {i.filename.casefold(): i.filename for i in self.infos}
         self.by_name = {i.filename: i for i in self.infos}
 
@@ -1617,6 +1622,19 @@ class _SheetPlan:
         xml = re.sub(rb"(<(?:\w+:)?sortState\b[^>]*?\sref=\")([^\"]*)(\")", sort_ref, xml, count=1)
         return t.part, xml
 
+    def grown_tail(self, tail: bytes) -> bytes:
+        """The sheet's tail with its data validations and conditional formats grown over the
+        appended rows, as ``table_xml`` grows the table: each range of a ``sqref`` (the attribute,
+        or the ``<xm:sqref>`` of an Excel 2010 ``x14`` one in ``extLst``) that holds the last
+        record (row 2 when there is none) ends at the last appended row. Other ranges, whole
+        columns among them, and every other byte stay as they were."""
+        if not self.new_rows or self.header_new or b"sqref" not in tail:
+            return tail
+        grow = partial(_grown_sqref, last=max(self.last_record_orig, 2), bottom=self.new_rows[-1][0])
+        tail = _SQREF_ATTR.sub(lambda m: m.group(1) + grow(m.group(2)) + m.group(3), tail)
+        return _X14_RULE.sub(lambda m: _SQREF_ELEMENT.sub(
+            lambda e: e.group(1) + grow(e.group(3)) + e.group(4), m.group()), tail)
+
     # pass two
 
     def rewrite(self, ctx: _Context) -> Iterator[bytes]:
@@ -1671,7 +1689,7 @@ class _SheetPlan:
                     pending = b"".join(writer.new_row(*r) for r in new_rows[k:])
                     if self.opened:
                         pending += b"</" + rx.p + b"sheetData>"  # <sheetData/> was opened in _head
-                    batch.append(pending + chunk)
+                    batch.append(pending + self.grown_tail(chunk))
                     break
                 batch.append(chunk)
                 size += len(chunk)
@@ -1842,6 +1860,27 @@ class _SheetPlan:
             new = f"{start}:{col_letters(right)}{bottom}" if (right, bottom) != (1, 1) else "A1"
             head = head[:m.start(2)] + new.encode() + head[m.end(2):]
         return head
+
+
+_SQREF_ATTR = re.compile(rb"(<(?:\w+:)?(?:dataValidation|conditionalFormatting)\b[^>]*?\ssqref=\")([^\"]*)(\")")
+_X14_RULE = re.compile(rb"<((?:\w+:)?)(dataValidation|conditionalFormatting)\b[^>]*(?<!/)>.*?</\1\2>", re.S)
+_SQREF_ELEMENT = re.compile(rb"(<((?:\w+:)?)sqref>)([^<]*)(</\2sqref>)")
+_SQREF_RANGE = re.compile(rb"(?<![\w$:])(\$?[A-Za-z]{1,3}\$?)(\d+)(?::(\$?[A-Za-z]{1,3}\$?)(\d+))?(?![\w$:])")
+
+
+def _grown_sqref(sqref: bytes, last: int, bottom: int) -> bytes:
+    """``sqref`` with each range that holds row ``last`` made to end at row ``bottom`` (when it
+    ended above it); other ranges (and whole columns or rows, which have no cell address)
+    unchanged."""
+
+    def grown(m: re.Match[bytes]) -> bytes:
+        top = int(m.group(2))
+        end = int(m.group(4)) if m.group(4) is not None else top
+        if not top <= last <= end < bottom:
+            return m.group()
+        return m.group(1) + m.group(2) + b":" + (m.group(3) or m.group(1)) + str(bottom).encode()
+
+    return _SQREF_RANGE.sub(grown, sqref)
 
 
 class _Prepend:
@@ -2333,12 +2372,15 @@ def apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None =
     if src.resolve() == dst.resolve():
         raise ValueError("apply() writes a new file: src and dst must differ")
     with quiet_gc():  # rows and cells by the 100,000: see addin.perf
-        if where:
-            try:
-                return _apply(src, dst, updates, where, watch)
-            except _Misplaced:
-                pass  # the written copy is thrown away: it is written again below
-        return _apply(src, dst, updates, None, watch)
+        try:
+            if where:
+                try:
+                    return _apply(src, dst, updates, where, watch)
+                except _Misplaced:
+                    pass  # the written copy is thrown away: it is written again below
+            return _apply(src, dst, updates, None, watch)
+        except zipfile.BadZipFile as exc:  # a part read by deflate.read_part (a bad CRC-32, a zip bomb)
+            raise BadWorkbook(f"{src.name}: {exc}") from None
 
 
 def _apply(src: Path, dst: Path, updates: Sequence[Update], where: Where | None = None,
