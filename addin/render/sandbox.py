@@ -33,7 +33,7 @@ MAX_SIZE = 1_000_000  # characters of any value a text builds, and of its result
 MAX_STEPS = 100_000  # loop steps and calls of one render (Jinja2's MAX_RANGE)
 MAX_WORK = 16_000_000  # steps x the text's length: what loop bodies may write, at most
 MAX_SECONDS = 5.0  # wall time of one render
-MAX_BITS = 4 * MAX_SIZE  # an integer beyond this many bits has more digits than MAX_SIZE
+MAX_BITS = 14_000  # about 4,200 digits: Python writes no integer longer than 4,300 (and big ones are slow)
 
 
 class TooLarge(SecurityError):
@@ -129,14 +129,18 @@ def _times(left: object, right: object) -> None:
         left, right = right, left
     if isinstance(left, int) and isinstance(right, int):
         if left.bit_length() + right.bit_length() > MAX_BITS:
-            _refuse("a number it computes")
+            _huge_number()
     elif isinstance(right, int) and isinstance(left, str | bytes | list | tuple):
         _check(size(left) * max(right, 0), "a repetition")
 
 
 def _power(left: object, right: object) -> None:
     if isinstance(left, int) and isinstance(right, int) and right > 0 and left.bit_length() * right > MAX_BITS:
-        _refuse("a number it computes")
+        _huge_number()
+
+
+def _huge_number() -> None:
+    raise TooLarge("a number it computes would have more than 4,000 digits")
 
 
 _PRINTF = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[a-zA-Z%]")
@@ -255,8 +259,25 @@ def _estimate_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[
     elif name == "urlize":
         extra = sum(size(a) for a in (*args, *kwargs.values()))
         _check(n + (n // 4 + 1) * (64 + extra), "the links it makes")
+    elif name == "tojson":
+        indent = _int(arg(0, "indent", None))
+        _check(n + n * indent * _depth(value), "its JSON")
+    elif name == "sum" and isinstance(arg(1, "start", 0), list | tuple) and isinstance(value, list | tuple):
+        if len(value) > 10_000:  # adding lists one by one takes time squared
+            _refuse("the sum filter")
     elif name == "truncate":
         _check(min(n, _int(arg(0, "length", 255))) + size(arg(2, "end", "...")), "a truncated value")
+
+
+def _depth(value: object, limit: int = 100) -> int:
+    """How deeply lists and dicts nest in ``value`` (at most ``limit``)."""
+    if limit <= 0:
+        return 0
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return 1 + max((_depth(v, limit - 1) for v in value), default=0)
+    return 0
 
 
 def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
