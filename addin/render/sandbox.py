@@ -22,7 +22,7 @@ import types
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from functools import update_wrapper
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
@@ -86,6 +86,9 @@ def _step(n: int = 1) -> None:
 
 # --- sizes ------------------------------------------------------------------------------------
 
+_SEQUENCES: tuple[type, ...] = (list, tuple, set, frozenset, type({}.keys()), type({}.values()), type({}.items()))
+
+
 def size(value: object, limit: int = MAX_SIZE) -> int:
     """At least the characters ``str(value)`` takes (stops counting past ``limit``)."""
     if isinstance(value, str | bytes | bytearray):
@@ -100,9 +103,9 @@ def size(value: object, limit: int = MAX_SIZE) -> int:
         return len(value) * 2
     if isinstance(value, dict):
         value = list(value.items())
-    if isinstance(value, list | tuple | set | frozenset):
+    if isinstance(value, _SEQUENCES):
         total = 2
-        for item in value:
+        for item in cast("Iterable[object]", value):
             total += size(item, limit) + 2
             if total > limit:
                 break
@@ -256,9 +259,9 @@ def _estimate_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[
         count = _int(arg(0, "linecount" if name == "batch" else "slices", 1))
         if count > MAX_STEPS:
             _refuse(f"the {name} filter")
-    elif name == "urlize":
+    elif name == "urlize":  # on its own at most ten times its input; what the arguments add, per link
         extra = sum(size(a) for a in (*args, *kwargs.values()))
-        _check(n + (n // 4 + 1) * (64 + extra), "the links it makes")
+        _check((n // 5 + 1) * extra, "the links it makes")
     elif name == "tojson":
         indent = _int(arg(0, "indent", None))
         _check(n + n * indent * _depth(value), "its JSON")
@@ -356,7 +359,10 @@ class TextSandbox(ImmutableSandboxedEnvironment):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(finalize=self._finalize, **options)
-        self.globals.pop("lipsum", None)  # lipsum(n) makes n paragraphs
+        # lipsum(n) makes n paragraphs; a namespace carries values from one loop step to the next
+        # and writes them all when printed: a text has no use for either.
+        for name in ("lipsum", "namespace"):
+            self.globals.pop(name, None)
         self.filters = {name: _guard_filter(name, f) for name, f in self.filters.items()}
 
     @staticmethod
