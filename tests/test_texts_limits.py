@@ -147,6 +147,11 @@ def test_ordinary_texts_still_use_sizes_formats_and_loops():
     assert render(text, CTX) == ("Lovelace & Co    |INV-7 |  2.2|$1,234.50|000INV-7|Ada King Ada King |012|"
                                  "0, 1, 2|1024|Lovelace and Co|a   b|[1, 2, 3]")
     assert render("{{ 'x' * 999999 }}", CTX) == "x" * 999999
+    loops = ("{% for x in [1, 2, 3] %}{{ loop.index }}/{{ loop.length }}{% if loop.last %}!{% endif %} {% endfor %}|"
+             "{% for k, v in customer.items() if k == 'name' %}{{ k }}={{ v }}{% endfor %}|"
+             "{% for x in [] %}{% else %}none{% endfor %}|{% for x in range(6) if x is odd %}{{ x }}{% endfor %}|"
+             "{% for c in [[1, [2]]] recursive %}{{ c[0] }}{% if c|length > 1 %}({{ loop([c[1]]) }}){% endif %}{% endfor %}")
+    assert render(loops, CTX) == "1/3 2/3 3/3! |name=Lovelace & Co|none|135|1(2)"
 
 
 # The documented variables and the pieces of Jinja2 a person may combine them with.

@@ -284,9 +284,11 @@ def _depth(value: object, limit: int = 100) -> int:
 
 
 def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """The filter ``func``, refusing an input, argument or result too large."""
+    # Filters that take the environment or context get it first: the value comes after.
+    lead = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
+
     def guarded(*call_args: Any, **kwargs: Any) -> Any:
-        # Filters that take the environment or context get it first: the value comes after.
-        lead = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
         if len(call_args) <= lead:
             return func(*call_args, **kwargs)
         value, args = call_args[lead], call_args[lead + 1:]
