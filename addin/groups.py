@@ -26,7 +26,9 @@ group with a bad rule is not rebuilt (its Rule rows stay as they are).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -256,20 +258,23 @@ def compile_rule(rule: Rule, fields: Mapping[str, Field], language: str = "en",
 
 
 def _compile(rule: Rule, fields: Mapping[str, Field], language: str, vendor: bool) -> Condition:
-    op = normalize(rule.operator)
-    field = fields.get(normalize(rule.field))
-    typed = str(rule.field).strip()
+    typed, typed_op = _shown(rule.field), _shown(rule.operator)
+    op = normalize(typed_op)
+    field = fields.get(normalize(typed))
     if field is None:
-        if vendor and normalize(rule.field) in _computed_fields():
+        if vendor and normalize(typed) in _computed_fields():
             raise _Bad(_rule_error(rule, "Field", f'field "{typed}" is computed for customers only',
                                    "vendor groups use Vendors headers"))
         what = "a Vendors header" if vendor else "a Customers header or a computed field"
         if not typed:
             raise _Bad(_rule_error(rule, "Field", "the field is missing", FIELD_FIX))
-        raise _Bad(_rule_error(rule, "Field", f'field "{typed}" is not {what}', FIELD_FIX))
+        labels = {f.label for f in fields.values() if not (vendor and f.computed)}
+        raise _Bad(_rule_error(rule, "Field", f'field "{typed}" is not {what}', _suggest(typed, labels)))
+    if not op:
+        raise _Bad(_rule_error(rule, "Operator", "the operator is missing", FIELD_FIX))
     if op not in OPERATORS:
-        raise _Bad(_rule_error(rule, "Operator", f'operator "{str(rule.operator).strip()}" is not an operator',
-                               FIELD_FIX))
+        raise _Bad(_rule_error(rule, "Operator", f'operator "{typed_op}" is not an operator',
+                               _suggest(typed_op, schema.OPERATORS)))
     if op in _EMPTY:
         want = op == "is empty"
         return Condition(rule, field, TEXT, lambda s: (s == "") is want)
@@ -300,9 +305,26 @@ def _compile(rule: Rule, fields: Mapping[str, Field], language: str, vendor: boo
     return _order(rule, field, op, language)
 
 
+def _suggest(typed: str, known: Iterable[str]) -> str:
+    """``did you mean "at least"?`` for the closest known name (ignoring case and spaces), else the drop-down."""
+    by_key = {normalize(k).replace(" ", ""): k for k in known}
+    key = normalize(typed).replace(" ", "")
+    close = [by_key[key]] if key in by_key else difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75)
+    return f'did you mean "{by_key.get(close[0], close[0])}"?' if close else FIELD_FIX
+
+
+def one_of_values(value: object, kind: str = TEXT) -> list[object]:
+    """The values of an ``is one of`` rule: separated by ``;`` or ``,`` (for numbers, by ``;`` or
+    a comma before a space, since ``1,000`` is one number)."""
+    if not isinstance(value, str):
+        return [value]
+    separator = r";|,\s" if kind in (NUMBER, MONEY) else r"[;,]"
+    return [v.strip() for v in re.split(separator, value) if v.strip()]
+
+
 def _equality(rule: Rule, field: Field, op: str, language: str) -> Condition:
     raw = rule.value
-    values = [v for v in str(raw).split(";") if v.strip()] if "one of" in op and isinstance(raw, str) else [raw]
+    values = one_of_values(raw, field.kind) if "one of" in op else [raw]
     form = {NUMBER: NUMBER, MONEY: NUMBER, DATE: DATE, BOOL: BOOL}.get(field.kind, TEXT)
     targets: frozenset[object]
     if form == NUMBER:
@@ -352,6 +374,9 @@ def _order(rule: Rule, field: Field, op: str, language: str) -> Condition:
 
 
 def _shown(v: object) -> str:
+    """A cell as the person typed it ('' for blank)."""
+    if v is None:
+        return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     if isinstance(v, dt.datetime):
@@ -719,9 +744,9 @@ def summary_line(rules: Iterable[Rule], language: str = "en") -> str:
 
 
 def _describe(rule: Rule, language: str) -> str:
-    op = normalize(rule.operator)
-    field = _SUMMARY_FIELDS.get(normalize(rule.field))
-    label = field.label if field else str(rule.field).strip()
+    op = normalize(_shown(rule.operator))
+    field = _SUMMARY_FIELDS.get(normalize(_shown(rule.field)))
+    label = field.label if field else _shown(rule.field)
     kind = field.kind if field else TEXT
     if op in _EMPTY:
         return f"{label} {op}"
@@ -729,7 +754,7 @@ def _describe(rule: Rule, language: str) -> str:
         return f"{label} between {_pretty(rule.value, kind, language)} and {_pretty(rule.value2, kind, language)}"
     if "one of" in op and isinstance(rule.value, str):
         joiner = "; " if language == "fr" else ", "
-        return f"{label} {op} " + joiner.join(_pretty(v, kind, language) for v in rule.value.split(";") if v.strip())
+        return f"{label} {op} " + joiner.join(_pretty(v, kind, language) for v in one_of_values(rule.value, kind))
     return f"{label} {op} {_pretty(rule.value, kind, language)}"
 
 

@@ -506,7 +506,8 @@ def plan_automatic(book: Book, ledger: Ledger, history: History | Iterable[str] 
                            as_of, f"Reminder {k} sent {as_of.isoformat()}", LogEntry(f"reminder {k}", inv.number,
                                                                                       detail), pdf)
         except TextError as exc:
-            problems.append(exc.problem)
+            if exc.problem not in problems:  # one faulty text is reported once, not once per invoice
+                problems.append(exc.problem)
             lines.append(f"{inv.number}: reminder {k} NOT sent — its text has an error (see below)")
             continue
         emails.append(email)
@@ -594,7 +595,10 @@ def plan_manual(book: Book, ledger: Ledger, invoice_numbers: Sequence[str], as_o
                            f"Manual reminder sent {as_of.isoformat()}", log, pdf)
         except TextError as exc:
             p = exc.problem
-            problems.append(error("", "", f"{p.cell}: {p.message} (invoice {inv.number})", p.fix))
+            text_problem = error("", "", f"{p.cell}: {p.message}", p.fix)
+            if text_problem not in problems:  # reported once, not once per invoice
+                problems.append(text_problem)
+            lines.append(f"{inv.number}: manual reminder NOT sent — its text has an error (see below)")
             continue
         emails.append(email)
         lines.append(f"{inv.number}: manual reminder to {', '.join(recipients)} — customer {customer.id} "

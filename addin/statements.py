@@ -24,7 +24,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -369,8 +369,7 @@ def compose(mail: Mail, files: Files, settings: Settings) -> Email | Problem:
         message = texts.render(message_text, ctx, message_src)
     except texts.TextError as exc:
         p = exc.problem
-        return error(p.sheet, p.cell, f"{p.message} (statement for {customer.id} not sent)", p.fix,
-                     customer_id=customer.id)
+        return error(p.sheet, p.cell, p.message + _not_sent([customer.id]), p.fix, customer_id=customer.id)
     html = texts.to_html(message) + _summary_html(statement, settings)
     attachments = [Attachment(file_name(statement, "pdf"), files.pdf, "application/pdf")]
     if files.csv is not None:
@@ -407,14 +406,27 @@ def emails(mails: Sequence[Mail], book: Book, *, progress: Callable[[int, int], 
     files = render_files([m.statement for m in mails], company, book.settings.currency,
                          csv_for=[m.attach_csv for m in mails], progress=progress, workers=workers)
     out: list[Email] = []
-    problems: list[Problem] = []
+    unsent: dict[tuple[str, str, str], tuple[Problem, list[str]]] = {}  # a faulty text -> customers it stops
     for mail, f in zip(mails, files, strict=True):
         made = compose(mail, f, book.settings)
         if isinstance(made, Problem):
-            problems.append(made)
+            customer_id = mail.statement.customer.id
+            key = (made.sheet, made.cell, made.message.removesuffix(_not_sent([customer_id])))
+            unsent.setdefault(key, (made, []))[1].append(customer_id)
         else:
             out.append(made)
+    # One faulty text is reported once, naming every customer it stops.
+    problems = [p if len(ids) == 1 else replace(p, message=key[2] + _not_sent(ids))
+                for key, (p, ids) in unsent.items()]
     return out, problems
+
+
+def _not_sent(customer_ids: Sequence[str]) -> str:
+    """`` (statement for C1 not sent)``, `` (statements for C1, C2 not sent)``."""
+    if len(customer_ids) == 1:
+        return f" (statement for {customer_ids[0]} not sent)"
+    shown = ", ".join(customer_ids[:10]) + (f" and {len(customer_ids) - 10} more" if len(customer_ids) > 10 else "")
+    return f" (statements for {shown} not sent)"
 
 
 def manual_key(statement: Statement, as_of: dt.date, to: Sequence[str], cc: Sequence[str],

@@ -15,7 +15,7 @@ from addin.excel.port import FilePort
 ROOT = Path(__file__).resolve().parents[1]
 RIBBON_XML = ROOT / "macros" / "ribbon.xml"
 VBA = ROOT / "macros" / "Receivables.bas"
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"  # the contract folder beside the repo
+SCHEMAS = Path(__file__).resolve().parent / "schemas"  # Microsoft's RibbonX schemas, kept in the repository
 NS = {"ui": ribbon.NAMESPACE}
 
 

@@ -113,6 +113,11 @@ OP_CUSTOMERS = [
     ("State", "is not", "CA", None, ["A2", "A3"]),
     ("State", "is one of", "CA; or", None, ["A1", "A3"]),
     ("State", "is not one of", "CA;NV", None, ["A3"]),
+    ("State", "is one of", "NV, or", None, ["A2", "A3"]),
+    ("State", "is not one of", "ca,nv", None, ["A3"]),
+    ("State", "is one of", "CA; NV,OR", None, ["A1", "A2", "A3"]),
+    ("Score", "is one of", "5, 12.5", None, ["A1", "A2"]),
+    ("Score", "is one of", "5;12.5", None, ["A1", "A2"]),
     ("City", "contains", "AS", None, ["A2"]),
     ("City", "does not contain", "s", None, []),
     ("City", "starts with", "sa", None, ["A1", "A3"]),
@@ -139,6 +144,15 @@ def test_numbers_typed_as_text_in_a_text_column_compare_by_value():
     customers = [cust("P1", postal="9021"), cust("P2", postal="90210"), cust("P3", postal="n/a")]
     book = book_of(customers, [rule("G", "Postal", "greater than", 10000)])
     assert members(book) == ["P2"]
+
+
+def test_is_one_of_reads_thousands_in_numbers_and_the_summary_lists_each_value():
+    customers = [cust("K1"), cust("K2"), cust("K3")]
+    invoices = [invoice("K1", "1000.00"), invoice("K2", "50.00"), invoice("K3", "1.00")]
+    book = book_of(customers, [rule("G", "Balance", "is one of", "1,000; 50")], invoices)
+    assert members(book) == ["K1", "K2"]
+    assert summary_line(book.rules) == "Balance is one of 1,000.00, 50.00"
+    assert summary_line([rule("G", "State", "is one of", "NV,ON")]) == "State is one of NV, ON"
 
 
 def test_rules_of_a_group_all_hold():
@@ -173,7 +187,23 @@ def test_computed_fields_are_read_from_the_books_as_of_the_date():
 
 @pytest.mark.parametrize(("field", "op", "value", "value2", "message"), [
     ("Balanse", "is", "1", None,
-     "'Group Rules'!B4: field \"Balanse\" is not a Customers header or a computed field — choose one from the drop-down"),
+     "'Group Rules'!B4: field \"Balanse\" is not a Customers header or a computed field — did you mean \"Balance\"?"),
+    ("Colour", "is", "red", None,
+     "'Group Rules'!B4: field \"Colour\" is not a Customers header or a computed field — choose one from the drop-down"),
+    (None, "is", "CA", None, "'Group Rules'!B4: the field is missing — choose one from the drop-down"),
+    ("State", None, "CA", None, "'Group Rules'!C4: the operator is missing — choose one from the drop-down"),
+    ("Balance", "atleast", 100, None,
+     "'Group Rules'!C4: operator \"atleast\" is not an operator — did you mean \"at least\"?"),
+    ("Balance", "grater than", 100, None,
+     "'Group Rules'!C4: operator \"grater than\" is not an operator — did you mean \"greater than\"?"),
+    ("State", "Is-Not", "CA", None,
+     "'Group Rules'!C4: operator \"Is-Not\" is not an operator — did you mean \"is not\"?"),
+    ("Status", "at least", "Active", None,
+     "'Group Rules'!D4: \"Active\" is not a number or a date — type a number such as 1000 or a date such as 2026-03-31"),
+    ("Days Overdue", "less than", "thirty", None,
+     "'Group Rules'!D4: \"thirty\" is not a number — Days Overdue is a number: type one such as 1000"),
+    ("Last Payment Date", "after", 45000, None,
+     "'Group Rules'!D4: \"45000\" is not a date — type a date such as 2026-03-31"),
     ("Balance", "between", "lots", 10,
      "'Group Rules'!D4: \"lots\" is not a number — Balance is a number: type one such as 1000"),
     ("Balance", "greater than", "abc", None,

@@ -86,7 +86,7 @@ def test_groups_and_rules_keep_rule_values_as_typed(make_workbook):
 
     assert [(g.name, g.auto_update) for g in book.groups] == [("VIP", True), ("Frozen", False)]
     assert [(r.operator, r.value, r.value2) for r in book.rules] == [
-        ("between", Decimal("100"), Decimal("1000.5")),
+        ("Between", Decimal("100"), Decimal("1000.5")),  # as typed: groups reads it ignoring case
         ("after", dt.date(2026, 1, 1), None),
         ("is one of", "CA; NY", None),
     ]

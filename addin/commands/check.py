@@ -1,9 +1,9 @@
 """``receivables check WB``: every problem of the workbook, one per line, then a count line.
 
 The reader's problems (bad cells, duplicates, unknown customers …) come with those of the
-feature modules that define ``check(book) -> list[Problem]`` (groups, reminders, statements:
-rules, texts, schedules). Exit status 0 when there is no error (warnings and notices alone
-give 0), 1 with errors, 2 when the workbook is missing or unreadable.
+feature modules that define ``check(book) -> list[Problem]`` (groups, reminders, statements,
+mail.checks: rules, texts, schedules, what sending needs). Exit status 0 when there is no error
+(warnings and notices alone give 0), 1 with errors, 2 when the workbook is missing or unreadable.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from ..problems import Problem, Severity
 from .common import add_workbook, exit_code, load_book, print_problems, workbook_problems
 
-FEATURES = ("groups", "reminders", "statements")
+FEATURES = ("groups", "reminders", "statements", "mail.checks")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -1,8 +1,9 @@
 """People's texts (subjects, messages) as sandboxed Jinja2 templates, and their variables (SPEC §5).
 
-A cell cannot reach Python internals: templates run in Jinja2's immutable sandbox, with
-undefined variables as errors. Every value offered to a template is a plain string or number,
-already formatted for the customer's language.
+A cell cannot reach Python internals nor build anything huge: templates run in the sandbox of
+render/sandbox.py (Jinja2's immutable sandbox, bounded), with undefined variables as errors, and
+a result over 1 MB is a problem too. Every value offered to a template is a plain string or
+number, already formatted for the customer's language.
 """
 
 from __future__ import annotations
@@ -43,12 +44,18 @@ class Source:
     cell: str = ""
 
 
+MAX_BYTES = 1_000_000  # a rendered text beyond 1 MB is a problem (SPEC §5)
+SIZE_FIX = "make the text shorter: it may not build more than 1 MB"
+LOOP_FIX = "simplify the text: it may not loop more than 100,000 times nor take more than a few seconds"
+
+
 @lru_cache(maxsize=1)
 def _env() -> Any:
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    from .sandbox import TextSandbox
+
+    return TextSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 @lru_cache(maxsize=1024)
@@ -57,23 +64,51 @@ def _compile(text: str) -> Any:
 
 
 def render(text: str, context: dict[str, Any], source: Source = Source()) -> str:
-    """Render a person's text; raise TextError naming its cell on any template error."""
+    """Render a person's text; raise TextError naming its cell on any template error, on an
+    operation the sandbox refuses (one that would build something huge), or on a result over 1 MB."""
+    try:
+        result = _sandbox().render(_compile(text), context, len(text)).strip()
+    except Exception as exc:  # noqa: BLE001 - _problem re-raises what is not the text's fault
+        raise TextError(_problem(exc, source)) from None
+    if len(result) > MAX_BYTES // 4 and len(result.encode("utf-8")) > MAX_BYTES:
+        raise TextError(error(source.sheet, source.cell, "the text cannot be rendered: its result exceeds 1 MB",
+                              SIZE_FIX))
+    return result
+
+
+@lru_cache(maxsize=1)
+def _sandbox() -> Any:
+    from . import sandbox
+
+    return sandbox
+
+
+def _problem(exc: Exception, source: Source) -> Problem:
+    """The problem a text's render error is, at the text's cell; any other exception is re-raised."""
     from jinja2 import TemplateError
     from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
-    try:
-        return _compile(text).render(context).strip()
-    except TemplateSyntaxError as exc:
-        raise TextError(_syntax_problem(exc, source)) from None
-    except UndefinedError as exc:
+    from .sandbox import TooLarge
+
+    fix = FIX
+    if isinstance(exc, TemplateSyntaxError):
+        return _syntax_problem(exc, source)
+    if isinstance(exc, UndefinedError):
         why = f"the text uses an unknown placeholder ({exc.message})"
-    except SecurityError as exc:
+    elif isinstance(exc, TooLarge):
+        why, fix = f"the text cannot be rendered: {exc}", LOOP_FIX if exc.loops else SIZE_FIX
+    elif isinstance(exc, SecurityError):
         why = f"the text tries something not allowed ({str(exc).rstrip('.')})"
-    except TemplateError as exc:
+    elif isinstance(exc, RecursionError):
+        why = "the text cannot be rendered: it calls itself too deeply"
+    elif isinstance(exc, MemoryError):
+        why, fix = "the text cannot be rendered: it needs too much memory", SIZE_FIX
+    elif isinstance(exc, TemplateError | TypeError | ValueError | AttributeError | ArithmeticError | LookupError
+                    | RuntimeError):
         why = f"the text cannot be rendered ({exc})"
-    except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
-        why = f"the text cannot be rendered ({exc})"
-    raise TextError(error(source.sheet, source.cell, why, FIX))
+    else:
+        raise exc
+    return error(source.sheet, source.cell, why, fix)
 
 
 def check(text: str, source: Source) -> Problem | None:

@@ -109,8 +109,11 @@ POSITIVE = {
     (schema.INVOICES.key, schema.INVOICES.column("Amount").key),
     (schema.PAYMENTS.key, schema.PAYMENTS.column("Amount").key),
 }
-# Cells kept as typed (group rule values are text, numbers or dates depending on the field).
+# Cells kept as typed (group rule values are text, numbers or dates depending on the field; its
+# field and operator are checked by groups.compile_rule, so that a bad rule keeps its group as it was).
 RAW = {
+    (schema.GROUP_RULES.key, schema.GROUP_RULES.column("Field").key),
+    (schema.GROUP_RULES.key, schema.GROUP_RULES.column("Operator").key),
     (schema.GROUP_RULES.key, schema.GROUP_RULES.column("Value").key),
     (schema.GROUP_RULES.key, schema.GROUP_RULES.column("Value 2").key),
 }
