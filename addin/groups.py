@@ -611,9 +611,10 @@ def waiting(book: Book, group: Group) -> tuple[Problem, ...]:
     return causes
 
 
-def held_group(book: Book, group: Group, what: str) -> Problem | None:
-    """``group "Late payers": nothing sent — Payments!1:1 has an error — …``; None when it may go."""
-    causes = waiting(book, group)
+def held_group(book: Book, group: Group, what: str, sending: bool = False) -> Problem | None:
+    """``group "Late payers": nothing sent — Payments!1:1 has an error — …``; None when it may go.
+    ``sending``: a message to the group, which also waits for what sending waits for."""
+    causes = (*book.holds.sending(), *waiting(book, group)) if sending else waiting(book, group)
     return held(group.origin.sheet, group.origin.cell() if group.origin.row else "",
                 f'group "{group.name}": {what}', causes) if causes else None
 
@@ -832,7 +833,7 @@ def email_group(book: Book, ledger: Ledger | None, group_name: str, subject: str
                if not text.strip()]
     if missing:
         return Plan(problems=tuple(missing))
-    hold = held_group(book, group, "no message sent")
+    hold = held_group(book, group, "no message sent", sending=True)
     if hold is not None:
         return Plan(problems=(hold,))
     members = _visible(current(book, ledger, group, as_of).members, visible)

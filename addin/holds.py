@@ -6,10 +6,10 @@ that sends or writes figures asks here first. ``Holds.of(book)`` sorts the reade
 - a sheet with an error for the whole sheet (a missing required header, two sheets with one
   name) is unreadable, and holds everything that depends on it: Settings → nothing is sent;
   Customers, Invoices or Payments → no reminder, statement, balance-based group or figure for
-  anyone; Groups, Group Rules or Group Members → nothing addressed to a group; Reminders → no
-  automatic reminder;
-- an error on a Settings row holds every message too (a setting decides who gets what, when
-  and from whom), and one on a Reminders row holds the automatic reminders (the steps decide
+  anyone; Groups, Group Rules or Group Members → nothing addressed to a group (so does a Group
+  Rules or Group Members row: which group it belongs to may be what cannot be read); Reminders →
+  no automatic reminder;
+- an error on a Settings row holds every message too (a setting decides who gets what, when and from whom), and one on a Reminders row holds the automatic reminders (the steps decide
   together: a step that cannot be read would change which one is due);
 - an invoice waits for a reminder while its own row, its customer's row or any Payments row of
   its customer has an error;
@@ -108,7 +108,8 @@ class Holds:
     # --- what waits --------------------------------------------------------------------------
 
     def sending(self) -> Causes:
-        """Nothing is sent: Settings cannot be read, or one of its values cannot."""
+        """Nothing is sent: Settings cannot be read, or one of its values cannot. (What sending
+        needs and Settings lacks, a blank company_email, stops the sending itself: run.py.)"""
         return self.sheets.get(schema.SETTINGS_SHEET.key, ())
 
     def books(self) -> Causes:
@@ -120,7 +121,8 @@ class Holds:
         """Nothing addressed to a group: a group sheet is unreadable, or a Group Members row (a
         person's Added/Removed choice) cannot be read."""
         return (*(p for key in _GROUPS for p in self.unreadable.get(key, ())),
-                *(p for p in self.sheets.get(schema.GROUP_MEMBERS.key, ()) if not is_sheet_level(p)))
+                *(p for key in (schema.GROUP_RULES.key, schema.GROUP_MEMBERS.key)
+                  for p in self.sheets.get(key, ()) if not is_sheet_level(p)))
 
     def automatic(self) -> Causes:
         """No automatic reminder for anyone (nothing sent, the books, or the Reminders sheet)."""
@@ -138,8 +140,8 @@ class Holds:
         return self.customers.get(normalize(customer_id), ())
 
     def statements(self) -> Causes:
-        """No statement for anyone."""
-        return (*self.sending(), *self.books())
+        """No statement built for anyone (emailing one waits for ``sending`` too)."""
+        return self.books()
 
 
 K = TypeVar("K")

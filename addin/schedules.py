@@ -138,14 +138,14 @@ def mails_due(book: Book, ledger: Ledger, sent_keys: Iterable[str], as_of: dt.da
     problems: list[Problem] = []
     lines: list[str] = []
     planned: set[str] = set()
-    waiting = book.holds.statements()
+    waiting = (*book.holds.sending(), *book.holds.statements())
     if waiting and any(s.enabled for s in book.schedules):
         return [], [held("", "", "scheduled statements: none sent", waiting)], []
     for s in book.schedules:
         if not s.enabled:
             continue
         group = None if s.customer_id.strip() else find_group(book, s.group)
-        hold = group and held_group(book, group, "no scheduled statement sent")
+        hold = group and held_group(book, group, "no scheduled statement sent", sending=True)
         if hold:
             problems.append(hold)
             continue

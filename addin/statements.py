@@ -442,6 +442,9 @@ def plan_email(book: Book, ledger: Ledger, customer_id: str, end: dt.date, as_of
                type: str = OUTSTANDING, start: dt.date | None = None, to: Sequence[str] = (),
                cc: Sequence[str] = (), copy_me: bool = False, message: str | None = None) -> Plan:
     """Email one customer's statement now (``statements email``); the same request twice a day sends once."""
+    waiting = book.holds.sending()
+    if waiting:
+        return Plan(problems=(held("", "", f"no statement sent to {customer_id}", waiting),))
     made = build(book, ledger, customer_id, end, type=type, start=start)
     if isinstance(made, Problem):
         return Plan(problems=(made,))
