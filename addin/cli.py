@@ -9,6 +9,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from . import procs
 from .commands import MODULES
 from .commands.common import USAGE, CommandError
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return USAGE
+    procs.set_doing(command_words(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.func(args))
     except CommandError as exc:
@@ -50,6 +52,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"internal error: {type(exc).__name__}: {exc} — this is a bug; details are in {crash}; "
               "nothing after the error was done", file=sys.stderr)
         return USAGE
+
+
+def command_words(argv: list[str]) -> str:
+    """The command's words (``reminders run``), for the lock files that name who holds them."""
+    words = []
+    for token in argv[:2]:
+        if not token.isalpha():
+            break
+        words.append(token)
+    return " ".join(words)
 
 
 def run() -> None:

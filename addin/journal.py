@@ -30,6 +30,7 @@ import json
 import os
 import socket
 import sqlite3
+import sys
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ SENDING, SENT, FAILED, UNCERTAIN, RELEASED = "sending", "sent", "failed", "uncer
 STATES = (SENDING, SENT, FAILED, UNCERTAIN, RELEASED)
 DONE = (SENDING, SENT, UNCERTAIN)  # never sent again without a person's release
 BUSY_MS = 30_000
+SAY_AFTER_MS = 2_000  # a writer waiting longer for another says so
 STALE_OTHER_HOST = dt.timedelta(minutes=15)
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -211,7 +213,7 @@ class Journal:
         self.close()
 
     def _tx(self, durable: bool = True) -> _Transaction:
-        return _Transaction(self.conn, durable)
+        return _Transaction(self.conn, durable, self.path)
 
     @property
     def version(self) -> int:
@@ -433,17 +435,39 @@ class _Transaction:
 
     Not ``durable``: the commit does not wait for the disk (``synchronous=NORMAL``); a power cut
     may undo it, never corrupt it, and the next durable commit makes it permanent too.
+
+    A writer that waits more than ``SAY_AFTER_MS`` for another says so on stderr (SPEC §4), then
+    waits on up to ``BUSY_MS``.
     """
 
-    def __init__(self, conn: sqlite3.Connection, durable: bool = True) -> None:
+    def __init__(self, conn: sqlite3.Connection, durable: bool = True, path: Path | None = None) -> None:
         self.conn = conn
         self.durable = durable
+        self.path = path
 
     def __enter__(self) -> sqlite3.Connection:
         if not self.durable:
             self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._begin()
+        except BaseException:
+            self._restore()
+            raise
         return self.conn
+
+    def _begin(self) -> None:
+        self.conn.execute(f"PRAGMA busy_timeout = {SAY_AFTER_MS}")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+        name = self.path.name if self.path else "the journal"
+        print(f"waiting for another process to finish writing the journal {name}…", file=sys.stderr, flush=True)
+        self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         try:
@@ -452,15 +476,18 @@ class _Transaction:
             elif self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
         finally:
-            if not self.durable:
-                self.conn.execute("PRAGMA synchronous = FULL")
+            self._restore()
+
+    def _restore(self) -> None:
+        if not self.durable:
+            self.conn.execute("PRAGMA synchronous = FULL")
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version == VERSION:
         return
-    with _Transaction(conn):
+    with _Transaction(conn, path=path):
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have won
         if version > VERSION:
             raise JournalError(f"{path}: the journal was written by a newer version of receivables "

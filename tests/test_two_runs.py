@@ -99,3 +99,20 @@ def test_the_daemon_tick_and_a_command_at_once_each_reminder_goes_once(make_work
     assert [code for code, _ in results] == [0, 0], results
     assert recipients(outbox) == expected()
     assert set(sent_keys(wb).values()) == {"sent"}
+
+
+def test_a_run_that_must_wait_for_the_write_lock_says_for_whom_then_writes(make_workbook, tmp_path):
+    wb = make_workbook(tables())
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from addin import procs\nfrom addin.workbook.store import WorkbookLock\n"
+         "procs.set_doing('refresh')\nlock = WorkbookLock(sys.argv[1])\nassert lock.acquire(1)\n"
+         "print('held', flush=True)\ntime.sleep(4)\nlock.release()\n", str(wb)],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    ((code, out),) = finish([start("reminders", "run", str(wb), "--as-of", "2026-03-28",
+                                   "--outbox", str(tmp_path / "outbox"))])
+    holder.wait(LIMIT)
+    assert code == 0, out
+    assert f"waiting for receivables (pid {holder.pid}: refresh) to finish writing book.xlsx…\n" in out
+    assert "The workbook was updated.\n" in out
