@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - no traceback reaches a user
+        from .journal import JournalError
+
+        if isinstance(exc, JournalError):  # the message says what to do
+            print(f"error: {exc}", file=sys.stderr)
+            return USAGE
         crash = Path(tempfile.gettempdir()) / "receivables-crash.log"
         crash.write_text(traceback.format_exc(), encoding="utf-8")
         print(f"internal error: {type(exc).__name__}: {exc} — this is a bug; details are in {crash}; "

@@ -32,7 +32,7 @@ def book(tmp_path: Path) -> Path:
 
 def test_journal_lives_beside_the_workbook_with_wal_full_sync_and_schema_version(book: Path) -> None:
     with Journal.open(book) as j:
-        assert j.path == book.parent / "Books 2026.receivables.sqlite"
+        assert j.path == book.parent / "Books 2026.xlsx.receivables.sqlite"
         assert j.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert j.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert j.version == VERSION == 1
@@ -263,4 +263,4 @@ def test_a_writer_kept_waiting_by_another_says_so_then_goes_on(book: Path, monke
         other.close()
         assert len(j.pending_log()) == 1
     assert capsys.readouterr().err == (
-        "waiting for another process to finish writing the journal Books 2026.receivables.sqlite…\n")
+        "waiting for another process to finish writing the journal Books 2026.xlsx.receivables.sqlite…\n")

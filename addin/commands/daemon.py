@@ -85,7 +85,7 @@ def serve(workbooks: list[Path], args: argparse.Namespace) -> int:
 
 
 def status(workbook: Path, _args: argparse.Namespace) -> int:
-    from ..daemon import TICK, InstanceLock, next_check, zone
+    from ..daemon import TICK, InstanceLock, log_path, next_check, zone
     from ..journal import Journal
     from ..procs import pid_alive
 
@@ -107,7 +107,7 @@ def status(workbook: Path, _args: argparse.Namespace) -> int:
     print(f"failed: {stats.get('failed', 0)}")
     print(f"uncertain: {stats.get('uncertain', 0)}" + (" — check them: `receivables journal list WB`"
                                                          if stats.get("uncertain") else ""))
-    log_file = workbook.with_name(f"{workbook.stem}.daemon.log")
+    log_file = log_path(workbook)
     print(f"log file: {log_file}{'' if log_file.exists() else ' (not yet written)'}")
     return OK
 
