@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import procs
 from .commands import MODULES
-from .commands.common import USAGE, CommandError
+from .commands.common import USAGE, CommandError, writable_workbook
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE
     procs.set_doing(command_words(sys.argv[1:] if argv is None else argv))
     try:
+        if getattr(args, "writes_workbook", False):
+            writable_workbook(args.workbook)  # before anything is read, sent or written
         return int(args.func(args))
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from .common import OK, PROBLEMS, CommandError, load_book, now, parse_date, today
+from .common import OK, PROBLEMS, CommandError, load_book, now, parse_date, today, writable_workbook
 
 ACTIONS = ("status", "install", "uninstall")
 
@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     first, *rest = args.words
+    for word in rest if first in ACTIONS else args.words:
+        writable_workbook(Path(word))  # the daemon sends and writes; its status and service are of no use
     if first in ACTIONS:
         if len(rest) != 1:
             raise CommandError(f"usage: receivables daemon {first} WB")

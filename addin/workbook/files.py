@@ -13,6 +13,8 @@ from pathlib import Path
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
+READ_ONLY = {".ods": "an OpenDocument spreadsheet"}  # suffix -> what it is; read, never written (SPEC §2)
+
 REPLACE_TRIES = 8
 REPLACE_FIRST_WAIT = 0.05  # seconds; doubled at each retry (about 6 s in all)
 
@@ -22,6 +24,19 @@ def safe_name(text: str, fallback: str = "file") -> str:
     name = _UNSAFE.sub("-", text).strip(" .-")
     name = re.sub(r"-{2,}", "-", name)[:80] or fallback
     return f"_{name}" if name.split(".")[0].upper() in _RESERVED else name
+
+
+def read_only_reason(workbook: Path) -> str | None:
+    """Why nothing is ever written to, or sent from, this workbook; None for one we write (.xlsx, .xlsm).
+
+    An .ods is read, but our writer edits Excel packages only, and what is sent must be recorded
+    in the workbook it was decided from: a command that would send or write refuses it whole.
+    """
+    kind = READ_ONLY.get(Path(workbook).suffix.lower())
+    if kind is None:
+        return None
+    return (f"{workbook}: {kind} is only read here, never written to or sent from — save it as Excel "
+            "Workbook (.xlsx) (in LibreOffice: File > Save As, Excel 2007-365) and run the command on that file")
 
 
 def fsync_file(path: Path) -> None:

@@ -24,6 +24,7 @@ from .. import procs
 from ..actions import Update
 from ..problems import Problem, error, notice
 from . import guard
+from .files import read_only_reason
 from .writer import BadWorkbook, Where, WriteRefused, apply
 
 LOCK_SUFFIX = ".receivables.lock"
@@ -87,6 +88,10 @@ def flush_pending(path: Path, journal: Journal, keep_backups: int = 5,
     calls this each tick)."""
     path = Path(path)
     result = StoreResult()
+    reason = read_only_reason(path)
+    if reason is not None:  # the doors refuse it before anything is done; this is the last guard
+        result.problems.append(error("", "", reason))
+        return result
     owner, stale = guard.find_owner(path)
     result.problems += stale
     if owner is not None:
