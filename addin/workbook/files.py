@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
-import tempfile
 import time
+import uuid
 from pathlib import Path
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
@@ -77,19 +78,54 @@ def replace_with_retry(src: Path, dst: Path, tries: int = REPLACE_TRIES,
             wait *= 2
 
 
+def create_new(folder: Path, prefix: str, suffix: str) -> tuple[int, Path]:
+    """A new, unique file in ``folder``, open for writing, with the mode any program gives a new
+    file (0666 less the umask; ``tempfile.mkstemp`` would make it 0600, private to its owner)."""
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
+    while True:
+        path = Path(folder) / f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:12]}{suffix}"
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue
+
+
+def keep_permissions(original: Path, new: Path) -> None:
+    """Give ``new``, about to replace ``original``, the mode of ``original`` (and, on POSIX when
+    we may, its owner and group): a private workbook stays private. Windows files carry their
+    folder's ACLs instead, which a file created in that folder already has."""
+    if sys.platform == "win32":
+        return
+    try:
+        st = os.stat(original)
+    except FileNotFoundError:
+        return
+    for uid in (st.st_uid, -1):  # only root may give a file away; a group of ours is allowed
+        try:
+            os.chown(new, uid, st.st_gid)
+            break
+        except OSError:
+            continue
+    os.chmod(new, stat.S_IMODE(st.st_mode))
+
+
 def write_atomically(path: Path, content: bytes) -> Path:
-    """Write ``path`` so that readers see the old file or the whole new one, never a part."""
+    """Write ``path`` so that readers see the old file or the whole new one, never a part.
+
+    A new file gets the usual mode (0666 less the umask); a file replaced keeps its own.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    fd, tmp = create_new(path.parent, ".tmp-", path.suffix)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(content)
             f.flush()
             os.fsync(f.fileno())
-        replace_with_retry(Path(tmp), path)
+        keep_permissions(path, tmp)
+        replace_with_retry(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
     return path
