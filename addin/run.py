@@ -141,7 +141,7 @@ def _write(path: Path, book: Book, journal: Journal, writer: Writer | None, repo
         result = write(path, [], journal, book.fingerprint, book.settings.backups_keep)
     except OSError as exc:
         report.problems.append(error("", "", f"{path.name} could not be written ({exc.strerror or exc})",
-                                     "close it in Excel if it is open and check the folder; the changes "
+                                     "close it in Excel or LibreOffice if it is open and check the folder; the changes "
                                      "wait in the journal and are written at the next run"))
         return
     report.written = bool(getattr(result, "written", False))

@@ -64,7 +64,8 @@ def test_an_open_workbook_is_left_untouched_and_written_after_it_is_closed(book:
     assert (result.written, result.deferred) == (False, True)
     assert [str(p) for p in result.problems] == [
         "notice: the workbook is open in Excel: 2 updates will be written at the next run after it is closed"
-        " — close book.xlsx, then run any receivables command (or let the daemon run)"]
+        " — close book.xlsx, then run `receivables refresh`, `receivables reminders run` or `receivables groups build`"
+        " on it (or let the daemon run)"]
     assert book.read_bytes() == before
     assert [u for _, u in journal.pending_updates()] == [SENT, LOGGED]
     owner.unlink()

@@ -86,6 +86,14 @@ def find_owner(path: Path, now: dt.datetime | None = None) -> tuple[Path | None,
     return None, problems
 
 
+def open_in(owner: Path) -> str:
+    """Who has the workbook open, for a person, from its owner file: ``open in Excel``, or
+    ``open in LibreOffice (lock file .~lock.books.xlsx#)``."""
+    if owner.name.startswith(".~lock."):
+        return f"open in LibreOffice (lock file {owner.name})"
+    return "open in Excel"
+
+
 def owner_file(path: Path) -> Path | None:
     """The owner file of a workbook open in Excel or LibreOffice, or None."""
     return find_owner(path)[0]

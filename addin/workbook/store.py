@@ -95,7 +95,7 @@ def flush_pending(path: Path, journal: Journal, keep_backups: int = 5,
     owner, stale = guard.find_owner(path)
     result.problems += stale
     if owner is not None:
-        return _defer(result, journal, path, OPEN_IN_EXCEL)
+        return _defer(result, journal, path, guard.open_in(owner))
     lock = WorkbookLock(path)
     if not lock.acquire(LOCK_WAIT):
         return _defer(result, journal, path, BUSY)
@@ -108,17 +108,28 @@ def flush_pending(path: Path, journal: Journal, keep_backups: int = 5,
     return result
 
 
-OPEN_IN_EXCEL, BUSY = "open", "busy"
+BUSY = "busy"
+
+# The commands that write what waits in the journal whenever they run on the closed workbook: each
+# ends in flush_pending (refresh through dashboard.refresh, the others through run.execute, which
+# they always call). The notice below names them; tests/test_pending_notice.py runs every command
+# and proves these are the ones. Commands that send (reminders send, statements email and run,
+# groups email) and groups delete write them only when they send or delete something; check,
+# reminders due, groups show and export, statements export and report never write the workbook.
+WRITERS = ("refresh", "reminders run", "groups build")
 
 
 def _defer(result: StoreResult, journal: Journal, path: Path, why: str) -> StoreResult:
+    """``why``: BUSY, or how the workbook is open (``guard.open_in``)."""
     n = len(journal.pending_updates())
     result.deferred = n > 0
     if n:
         updates = "1 update" if n == 1 else f"{n} updates"
-        if why == OPEN_IN_EXCEL:
-            message = f"the workbook is open in Excel: {updates} will be written at the next run after it is closed"
-            fix = f"close {path.name}, then run any receivables command (or let the daemon run)"
+        if why != BUSY:
+            commands = [f"`receivables {c}`" for c in WRITERS]
+            message = f"the workbook is {why}: {updates} will be written at the next run after it is closed"
+            fix = (f"close {path.name}, then run {', '.join(commands[:-1])} or {commands[-1]} on it "
+                   "(or let the daemon run)")
         else:
             message = f"another receivables process is writing the workbook: {updates} will be written at the next run"
             fix = "nothing to do; run the command again later to write them now"
@@ -166,7 +177,7 @@ def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
                 return
             owner, _ = guard.find_owner(path)
             if owner is not None:  # opened while we wrote: leave it alone
-                _defer(result, journal, path, OPEN_IN_EXCEL)
+                _defer(result, journal, path, guard.open_in(owner))
                 return
             if guard.fingerprint(path) != before:
                 changes += 1
