@@ -170,7 +170,7 @@ def adopt_legacy(workbook: Path) -> Path | None:
     if old is None or new.exists() or not old.exists():
         return None
     others = [workbook.with_suffix(s) for s in LEGACY_OWNERS if s != workbook.suffix.lower()]
-    others = [o for o in others if o.exists() and not o.samefile(workbook)]
+    others = [o for o in others if o.exists() and not (workbook.exists() and o.samefile(workbook))]
     if others:
         names = " or ".join(journal_path(w).name for w in (workbook, *others))
         raise JournalError(f"{old}: this journal of an earlier version is shared by {workbook.name} and "

@@ -140,3 +140,10 @@ def test_a_journal_error_is_one_line_and_exit_2(make_workbook, tmp_path, capsys)
     assert err.startswith(f"error: {tmp_path / 'books.receivables.sqlite'}: this journal of an earlier version is "
                           "shared by books.xlsx and books.xlsm")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_workbook_not_saved_yet_adopts_it_when_its_sibling_is_another_kind(tmp_path: Path) -> None:
+    old_journal(tmp_path)
+    (tmp_path / "books.ods").write_bytes(b"")  # an .ods never claims it
+    with Journal.open(tmp_path / "books.xlsx") as j:
+        assert j.state("reminder:INV-1:1") == "sent"
