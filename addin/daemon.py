@@ -72,7 +72,13 @@ class AlreadyRunning(Exception):
 
 
 def lock_path(workbook: Path) -> Path:
-    return workbook.with_name(f"{workbook.stem}.daemon.lock")
+    """``books.xlsx.daemon.lock``: named after the whole file name, as every file beside the workbook."""
+    return workbook.with_name(f"{workbook.name}.daemon.lock")
+
+
+def log_path(workbook: Path) -> Path:
+    """``books.xlsx.daemon.log``."""
+    return workbook.with_name(f"{workbook.name}.daemon.log")
 
 
 @dataclass
@@ -334,7 +340,7 @@ def setup_logging(workbook: Path, verbose: bool = True) -> Path:
     """A rotating log file beside the workbook (and the console when ``verbose``)."""
     from logging.handlers import RotatingFileHandler
 
-    log_file = workbook.with_name(f"{workbook.stem}.daemon.log")
+    log_file = log_path(workbook)
     handler = RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger("receivables")

@@ -541,8 +541,12 @@ def _refresh(book: Book, path: Path, day: dt.date, dashboard: Callable[[], dict[
     lines = list(plan.lines)
     if result.written:
         lines.append("The workbook was updated.")
-    elif result.deferred or guard.find_owner(path)[0] is not None:
-        lines.append("The workbook is open in Excel: the figures will be refreshed at the next run after it is closed.")
+    elif (owner := guard.find_owner(path)[0]) is not None:
+        lines.append(f"The workbook is {guard.open_in(owner)}: the figures will be refreshed at the next run "
+                     "after it is closed.")
+    elif result.deferred:
+        lines.append("Another receivables process is writing the workbook: the figures will be refreshed at the "
+                     "next run.")
     return Refreshed(lines, [*plan.problems, *result.problems], result.written, result.deferred)
 
 

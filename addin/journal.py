@@ -1,9 +1,11 @@
 """The journal: one SQLite file beside the workbook that remembers what was sent and what waits.
 
-``<workbook stem>.receivables.sqlite`` lives in the workbook's folder whatever the outbox folder,
-so every door (CLI, ribbon, daemon) sees the same history. WAL mode, ``synchronous=FULL``: a
-state committed here survives a crash or a power cut (``mark_sent`` alone does not wait for the
-disk: losing it can only turn a message uncertain, never send it twice).
+``<workbook file name>.receivables.sqlite`` (``books.xlsx.receivables.sqlite``) lives in the
+workbook's folder whatever the outbox folder, so every door (CLI, ribbon, daemon) sees the same
+history, and ``books.ods`` beside it never shares it (an old-style ``books.receivables.sqlite`` is
+adopted by ``books.xlsx``: ``adopt_legacy``). WAL mode, ``synchronous=FULL``: a state committed
+here survives a crash or a power cut (``mark_sent`` alone does not wait for the disk: losing it
+can only turn a message uncertain, never send it twice).
 
 Schema (``PRAGMA user_version`` = 1; migrations in ``MIGRATIONS``, applied in order at open):
 
@@ -25,11 +27,13 @@ Times are stored as UTC ISO 8601 text, so they sort and compare as text.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import json
 import os
 import socket
 import sqlite3
+import sys
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,6 +49,7 @@ SENDING, SENT, FAILED, UNCERTAIN, RELEASED = "sending", "sent", "failed", "uncer
 STATES = (SENDING, SENT, FAILED, UNCERTAIN, RELEASED)
 DONE = (SENDING, SENT, UNCERTAIN)  # never sent again without a person's release
 BUSY_MS = 30_000
+SAY_AFTER_MS = 2_000  # a writer waiting longer for another says so
 STALE_OTHER_HOST = dt.timedelta(minutes=15)
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -131,9 +136,80 @@ class LogLine:
 
 
 def journal_path(workbook: Path) -> Path:
-    """``book.xlsx`` -> ``book.receivables.sqlite`` in the same folder."""
+    """``books.xlsx`` -> ``books.xlsx.receivables.sqlite`` in the same folder: one journal per
+    workbook file (``books.xlsx`` and ``books.ods`` never share one)."""
     workbook = Path(workbook).resolve()
+    return workbook.with_name(workbook.name + SUFFIX)
+
+
+LEGACY_OWNERS = (".xlsx", ".xlsm")  # the workbooks an old ``<stem>.receivables.sqlite`` belongs to
+
+
+def legacy_journal_path(workbook: Path) -> Path | None:
+    """The name journals had before they were named after the whole file: ``books.receivables.sqlite``,
+    shared by every ``books.*``. It holds the history of ``books.xlsx`` (or ``.xlsm``); None for other files."""
+    workbook = Path(workbook).resolve()
+    if workbook.suffix.lower() not in LEGACY_OWNERS:
+        return None
     return workbook.with_name(workbook.stem + SUFFIX)
+
+
+def adopt_legacy(workbook: Path) -> Path | None:
+    """Rename an old-style journal to this workbook's name, keeping every record; returns its new path.
+
+    Nothing happens when the workbook has its own journal already, or no old one lies beside it.
+    The old journal is first made one self-contained file (its WAL checkpointed and removed, which
+    fails while any other program has it open), then linked under the new name without ever
+    replacing a file, then its old name removed: two processes adopting at once end with one
+    journal, and a crash in between leaves both names on one file, never a lost history.
+    When ``books.xlsx`` and ``books.xlsm`` both lie beside it, whose it is cannot be told: a
+    person decides (JournalError).
+    """
+    workbook = Path(workbook).resolve()
+    old, new = legacy_journal_path(workbook), journal_path(workbook)
+    if old is None or new.exists() or not old.exists():
+        return None
+    others = [workbook.with_suffix(s) for s in LEGACY_OWNERS if s != workbook.suffix.lower()]
+    others = [o for o in others if o.exists() and not (workbook.exists() and o.samefile(workbook))]
+    if others:
+        names = " or ".join(journal_path(w).name for w in (workbook, *others))
+        raise JournalError(f"{old}: this journal of an earlier version is shared by {workbook.name} and "
+                           f"{', '.join(o.name for o in others)}, and whose history it holds cannot be told — "
+                           f"rename it {names}, after the workbook its messages were sent from; "
+                           "nothing is sent from these workbooks until then")
+    try:
+        conn = sqlite3.connect(f"{old.as_uri()}?mode=rw", uri=True, timeout=BUSY_MS / 1000, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = DELETE")  # the WAL goes into the file, and then away
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if not old.exists():
+            return new if new.exists() else None  # adopted by another process meanwhile
+        raise JournalError(f"{old}: the journal of an earlier version cannot be taken over ({exc}) — stop "
+                           f"every receivables process (the daemon too), then run again; it becomes {new.name}") from None
+    try:
+        os.link(old, new)
+    except FileExistsError:
+        return new  # another process was first
+    except OSError:  # no hard links here (some shares): a rename, which Windows never lets replace a file
+        try:
+            if new.exists():
+                return new
+            os.rename(old, new)
+        except FileNotFoundError:
+            return new if new.exists() else None
+        return new
+    with contextlib.suppress(FileNotFoundError):
+        old.unlink()
+    _fsync_dir(new.parent)
+    return new
+
+
+def _fsync_dir(folder: Path) -> None:
+    from .workbook.files import fsync_dir
+
+    fsync_dir(folder)
 
 
 def utcnow() -> dt.datetime:
@@ -166,6 +242,8 @@ class Journal:
     def open(cls, workbook_path: Path) -> Journal:
         """Open (creating or migrating) the journal beside ``workbook_path``."""
         path = journal_path(workbook_path)
+        if not path.exists():
+            adopt_legacy(workbook_path)
         try:
             conn = sqlite3.connect(path, timeout=BUSY_MS / 1000, isolation_level=None)
         except sqlite3.Error as exc:
@@ -188,7 +266,11 @@ class Journal:
 
     @classmethod
     def exists(cls, workbook_path: Path) -> bool:
-        return journal_path(workbook_path).exists()
+        """Whether the workbook has a journal (an old-style one waiting to be adopted counts)."""
+        if journal_path(workbook_path).exists():
+            return True
+        legacy = legacy_journal_path(workbook_path)
+        return legacy is not None and legacy.exists()
 
     def sibling(self) -> Journal:
         """A second connection to the same journal, for another thread of the same run."""
@@ -211,7 +293,7 @@ class Journal:
         self.close()
 
     def _tx(self, durable: bool = True) -> _Transaction:
-        return _Transaction(self.conn, durable)
+        return _Transaction(self.conn, durable, self.path)
 
     @property
     def version(self) -> int:
@@ -433,17 +515,39 @@ class _Transaction:
 
     Not ``durable``: the commit does not wait for the disk (``synchronous=NORMAL``); a power cut
     may undo it, never corrupt it, and the next durable commit makes it permanent too.
+
+    A writer that waits more than ``SAY_AFTER_MS`` for another says so on stderr (SPEC §4), then
+    waits on up to ``BUSY_MS``.
     """
 
-    def __init__(self, conn: sqlite3.Connection, durable: bool = True) -> None:
+    def __init__(self, conn: sqlite3.Connection, durable: bool = True, path: Path | None = None) -> None:
         self.conn = conn
         self.durable = durable
+        self.path = path
 
     def __enter__(self) -> sqlite3.Connection:
         if not self.durable:
             self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._begin()
+        except BaseException:
+            self._restore()
+            raise
         return self.conn
+
+    def _begin(self) -> None:
+        self.conn.execute(f"PRAGMA busy_timeout = {SAY_AFTER_MS}")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+        name = self.path.name if self.path else "the journal"
+        print(f"waiting for another process to finish writing the journal {name}…", file=sys.stderr, flush=True)
+        self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         try:
@@ -452,15 +556,18 @@ class _Transaction:
             elif self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
         finally:
-            if not self.durable:
-                self.conn.execute("PRAGMA synchronous = FULL")
+            self._restore()
+
+    def _restore(self) -> None:
+        if not self.durable:
+            self.conn.execute("PRAGMA synchronous = FULL")
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version == VERSION:
         return
-    with _Transaction(conn):
+    with _Transaction(conn, path=path):
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have won
         if version > VERSION:
             raise JournalError(f"{path}: the journal was written by a newer version of receivables "

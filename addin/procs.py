@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 
 
@@ -38,3 +39,22 @@ def _pid_alive_windows(pid: int) -> bool:  # pragma: no cover - exercised on Win
         return code.value == still_active
     finally:
         kernel32.CloseHandle(handle)
+
+
+_doing = ""  # what this process does, e.g. "reminders run" (written into our lock files)
+
+
+def set_doing(text: str) -> None:
+    """Say what this process does (the command, "daemon", "Excel: Send reminders")."""
+    global _doing
+    _doing = text
+
+
+def doing() -> str:
+    return _doing
+
+
+def holder(host: str, pid: int | str, what: str = "") -> str:
+    """Another of our processes, named for a person: ``receivables (pid 4242: reminders run)``."""
+    where = "" if host in ("", socket.gethostname()) else f" on {host}"
+    return f"receivables{where} (pid {pid}{': ' + what if what else ''})"

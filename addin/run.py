@@ -80,6 +80,10 @@ def execute(plan: Plan, book: Book, *, outbox: Path | None, now: dt.datetime, se
     if book.path is None:
         raise ValueError("execute needs a book read from a workbook file")
     path = Path(book.path)
+    from .workbook.files import read_only_reason
+
+    if read_only_reason(path) is not None:  # every door refuses it first (commands.common.writable_workbook)
+        raise ValueError(read_only_reason(path))
     report = RunReport(lines=list(plan.lines))
     local_now = (now if now.tzinfo is None else now.replace(tzinfo=None)).replace(microsecond=0)
     with Journal.open(path) as journal:
@@ -137,7 +141,7 @@ def _write(path: Path, book: Book, journal: Journal, writer: Writer | None, repo
         result = write(path, [], journal, book.fingerprint, book.settings.backups_keep)
     except OSError as exc:
         report.problems.append(error("", "", f"{path.name} could not be written ({exc.strerror or exc})",
-                                     "close it in Excel if it is open and check the folder; the changes "
+                                     "close it in Excel or LibreOffice if it is open and check the folder; the changes "
                                      "wait in the journal and are written at the next run"))
         return
     report.written = bool(getattr(result, "written", False))

@@ -105,7 +105,7 @@ def test_a_real_daemon_runs_a_check_scheduled_seconds_ahead_then_stops_on_sigter
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.3)
         assert [p.name for p in (tmp_path / "out").glob("*.eml")], "the check did not run"
-        assert (tmp_path / "book.daemon.lock").exists()
+        assert (tmp_path / "book.xlsx.daemon.lock").exists()
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -115,6 +115,6 @@ def test_a_real_daemon_runs_a_check_scheduled_seconds_ahead_then_stops_on_sigter
             raise
     assert proc.returncode == 0, err
     assert "stopped" in out
-    assert not (tmp_path / "book.daemon.lock").exists()
-    log = (tmp_path / "book.daemon.log").read_text(encoding="utf-8")
+    assert not (tmp_path / "book.xlsx.daemon.lock").exists()
+    log = (tmp_path / "book.xlsx.daemon.log").read_text(encoding="utf-8")
     assert "INV-1: reminder 1" in log

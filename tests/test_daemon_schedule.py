@@ -59,7 +59,7 @@ def test_a_second_daemon_on_the_same_workbook_refuses_naming_the_first(tmp_path)
     wb.write_bytes(b"")
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        (tmp_path / "books.daemon.lock").write_text(json.dumps({"pid": holder.pid, "since": "2026-06-10T08:00:00"}))
+        (tmp_path / "books.xlsx.daemon.lock").write_text(json.dumps({"pid": holder.pid, "since": "2026-06-10T08:00:00"}))
         with pytest.raises(AlreadyRunning, match=rf"pid {holder.pid}, since 2026-06-10T08:00:00"):
             InstanceLock(wb).acquire()
     finally:
@@ -72,12 +72,12 @@ def test_the_lock_of_a_crashed_daemon_is_taken_over(tmp_path):
     wb.write_bytes(b"")
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    (tmp_path / "books.daemon.lock").write_text(json.dumps({"pid": gone.pid, "since": "yesterday"}))
+    (tmp_path / "books.xlsx.daemon.lock").write_text(json.dumps({"pid": gone.pid, "since": "yesterday"}))
     lock = InstanceLock(wb)
     lock.acquire()
-    assert json.loads((tmp_path / "books.daemon.lock").read_text())["pid"] == os.getpid()
+    assert json.loads((tmp_path / "books.xlsx.daemon.lock").read_text())["pid"] == os.getpid()
     lock.release()
-    assert not (tmp_path / "books.daemon.lock").exists()
+    assert not (tmp_path / "books.xlsx.daemon.lock").exists()
 
 
 def test_systemd_unit_restarts_on_failure_and_runs_this_python(tmp_path):

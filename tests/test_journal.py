@@ -32,7 +32,7 @@ def book(tmp_path: Path) -> Path:
 
 def test_journal_lives_beside_the_workbook_with_wal_full_sync_and_schema_version(book: Path) -> None:
     with Journal.open(book) as j:
-        assert j.path == book.parent / "Books 2026.receivables.sqlite"
+        assert j.path == book.parent / "Books 2026.xlsx.receivables.sqlite"
         assert j.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert j.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert j.version == VERSION == 1
@@ -245,3 +245,22 @@ def test_stats_count_states_and_what_was_sent_since_midnight(book: Path) -> None
         midnight = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         assert j.stats(since=midnight) == {"sent": 1, "uncertain": 1, "sending": 1, "sent_today": 1}
         assert j.stats(since=midnight + dt.timedelta(days=1))["sent_today"] == 0
+
+
+def test_a_writer_kept_waiting_by_another_says_so_then_goes_on(book: Path, monkeypatch, capsys) -> None:
+    import threading
+
+    from addin import journal as journal_module
+
+    monkeypatch.setattr(journal_module, "SAY_AFTER_MS", 100)
+    with Journal.open(book) as j:
+        other = sqlite3.connect(journal_path(book), isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        timer = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+        timer.start()
+        j.add_log(LogLine(dt.datetime(2026, 3, 28, 9, 0), "reminder 1", "INV-1", "", "sent"))
+        timer.join()
+        other.close()
+        assert len(j.pending_log()) == 1
+    assert capsys.readouterr().err == (
+        "waiting for another process to finish writing the journal Books 2026.xlsx.receivables.sqlite…\n")

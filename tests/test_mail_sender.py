@@ -199,3 +199,36 @@ def test_without_the_pipeline_the_results_are_the_same(smtp_server: TestServer, 
                            policy=Policy(sleep=lambda _: None, pipeline=False))
     assert [r.state for r in results] == ["sent"] * 6
     assert len(smtp_server.messages) == 6
+
+
+def test_a_message_another_run_begins_while_it_is_prepared_never_stalls_the_batch(
+        smtp_server: TestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The other run begins INV-2 after this run read the journal and before it begins INV-2: the
+    # journal refuses this run's begin, and the helper thread must not wait for a turn nobody gives.
+    import threading
+
+    from addin.mail import sender
+
+    build = sender.build_message
+
+    def racing_build(email: Email, *args: object, **kw: object):
+        if email.key == "reminder:INV-2:1":
+            with Journal.open(tmp_path / "book.xlsx") as other_run:
+                other_run.begin(email.key, "<other>", list(email.to))
+        return build(email, *args, **kw)
+
+    monkeypatch.setattr(sender, "build_message", racing_build)
+    results: list = []
+
+    def batch_run() -> None:
+        with Journal.open(tmp_path / "book.xlsx") as this_run:  # sqlite: opened in the thread that uses it
+            results.extend(run(smtp_server, this_run, [mail(i) for i in range(1, 5)]))
+
+    batch = threading.Thread(target=batch_run, daemon=True)
+    batch.start()
+    batch.join(60)
+    assert not batch.is_alive(), "the batch hangs"
+    assert [(r.key, r.state, r.error) for r in results] == [
+        ("reminder:INV-1:1", "sent", ""), ("reminder:INV-2:1", "skipped", "being sent by another run"),
+        ("reminder:INV-3:1", "sent", ""), ("reminder:INV-4:1", "sent", "")]
+    assert [m.rcpt_tos for m in smtp_server.messages] == [[f"c{i}@customer.example"] for i in (1, 3, 4)]

@@ -64,7 +64,8 @@ def test_an_open_workbook_is_left_untouched_and_written_after_it_is_closed(book:
     assert (result.written, result.deferred) == (False, True)
     assert [str(p) for p in result.problems] == [
         "notice: the workbook is open in Excel: 2 updates will be written at the next run after it is closed"
-        " — close book.xlsx, then run any receivables command (or let the daemon run)"]
+        " — close book.xlsx, then run `receivables refresh`, `receivables reminders run` or `receivables groups build`"
+        " on it (or let the daemon run)"]
     assert book.read_bytes() == before
     assert [u for _, u in journal.pending_updates()] == [SENT, LOGGED]
     owner.unlink()
@@ -185,3 +186,29 @@ def test_a_write_killed_at_any_moment_leaves_the_old_or_the_new_workbook(make_wo
         assert not result.deferred and journal.pending_updates() == []
     actions = [r[1] for r in cells(path, "Log")[1:]]
     assert len(actions) == len(set(actions))  # nothing written twice
+
+
+def test_a_process_waiting_for_the_write_lock_says_for_whom_within_seconds(book: Path, journal: Journal, monkeypatch,
+                                                                            capsys) -> None:
+    import socket
+
+    lock = book.with_name(book.name + store.LOCK_SUFFIX)
+    lock.write_text(f"{socket.gethostname()} {os.getppid()}\nreminders run")  # alive for the whole test
+    monkeypatch.setattr(store, "LOCK_WAIT", 0.6)
+    monkeypatch.setattr(store, "SAY_AFTER", 0.2)
+    assert store.write_updates(book, [SENT], journal, None).deferred
+    assert capsys.readouterr().err == (
+        f"waiting for receivables (pid {os.getppid()}: reminders run) to finish writing book.xlsx…\n")
+    lock.unlink()
+
+
+def test_the_lock_file_names_the_command_that_holds_it(book: Path, monkeypatch) -> None:
+    import socket
+
+    from addin import procs
+
+    monkeypatch.setattr(procs, "_doing", "groups build")
+    with store.WorkbookLock(book) as lock:
+        assert lock.path.read_text(encoding="utf-8") == f"{socket.gethostname()} {os.getpid()}\ngroups build"
+        assert store.WorkbookLock(book).holder() == f"receivables (pid {os.getpid()}: groups build)"
+    assert not lock.path.exists()

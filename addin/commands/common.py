@@ -21,8 +21,23 @@ class CommandError(Exception):
     """Bad usage or an unreadable workbook: printed as one line, exit status 2."""
 
 
-def add_workbook(parser: argparse.ArgumentParser) -> None:
+def add_workbook(parser: argparse.ArgumentParser, *, writes: bool = False) -> None:
+    """The workbook argument. ``writes``: the command may send or write to the workbook (or its
+    journal), so ``cli.main`` refuses a read-only workbook (.ods) before the command begins."""
     parser.add_argument("workbook", type=Path, metavar="WB", help="the workbook (.xlsx)")
+    if writes:
+        parser.set_defaults(writes_workbook=True)
+
+
+def writable_workbook(path: Path) -> Path:
+    """``path``, or CommandError (exit 2) when it is a workbook that is read but never written or
+    sent from (an .ods): every door asks this before it does anything."""
+    from ..workbook.files import read_only_reason
+
+    reason = read_only_reason(path)
+    if reason is not None:
+        raise CommandError(reason)
+    return path
 
 
 def add_as_of(parser: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from .common import OK, PROBLEMS, CommandError, load_book, now, parse_date, today
+from .common import OK, PROBLEMS, CommandError, load_book, now, parse_date, today, writable_workbook
 
 ACTIONS = ("status", "install", "uninstall")
 
@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     first, *rest = args.words
+    for word in rest if first in ACTIONS else args.words:
+        writable_workbook(Path(word))  # the daemon sends and writes; its status and service are of no use
     if first in ACTIONS:
         if len(rest) != 1:
             raise CommandError(f"usage: receivables daemon {first} WB")
@@ -85,7 +87,7 @@ def serve(workbooks: list[Path], args: argparse.Namespace) -> int:
 
 
 def status(workbook: Path, _args: argparse.Namespace) -> int:
-    from ..daemon import TICK, InstanceLock, next_check, zone
+    from ..daemon import TICK, InstanceLock, log_path, next_check, zone
     from ..journal import Journal
     from ..procs import pid_alive
 
@@ -107,7 +109,7 @@ def status(workbook: Path, _args: argparse.Namespace) -> int:
     print(f"failed: {stats.get('failed', 0)}")
     print(f"uncertain: {stats.get('uncertain', 0)}" + (" — check them: `receivables journal list WB`"
                                                          if stats.get("uncertain") else ""))
-    log_file = workbook.with_name(f"{workbook.stem}.daemon.log")
+    log_file = log_path(workbook)
     print(f"log file: {log_file}{'' if log_file.exists() else ' (not yet written)'}")
     return OK
 

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="groups_command", metavar="ACTION", required=True)
 
     p = sub.add_parser("build", help="compute members, write Group Members Rule rows, Members and Updated")
-    add_workbook(p)
+    add_workbook(p, writes=True)
     p.add_argument("--group", metavar="NAME", help="build only this group (also rebuilds a frozen group)")
     add_as_of(p)
     p.set_defaults(func=build_command)
@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=show_command)
 
     p = sub.add_parser("email", help="one separate email to each member of the group")
-    add_workbook(p)
+    add_workbook(p, writes=True)
     p.add_argument("name", metavar="NAME", help="the group")
     p.add_argument("--subject", required=True, help="subject; may use placeholders such as {{ customer.name }}")
     p.add_argument("--message", required=True, help="message; may use placeholders such as {{ customer.first_name }}")
@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=export_command)
 
     p = sub.add_parser("delete", help="delete a group with its rules and members (Admin only)")
-    add_workbook(p)
+    add_workbook(p, writes=True)
     p.add_argument("name", metavar="NAME", help="the group")
     p.set_defaults(func=delete_command)
 

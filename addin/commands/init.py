@@ -33,7 +33,7 @@ def handle(args: argparse.Namespace) -> int:
     try:
         save(wb, path)
     except PermissionError:
-        raise CommandError(f"{path}: cannot be written (is it open in Excel?) — close it and run the "
+        raise CommandError(f"{path}: cannot be written (is it open in Excel or LibreOffice?) — close it and run the "
                            f"command again") from None
     except OSError as exc:
         raise CommandError(f"{path}: cannot be written ({exc.strerror or exc}) — choose another path") from None

@@ -20,12 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=list_sends)
 
     p = sub.add_parser("release", help="an uncertain message did NOT arrive: allow sending it again")
-    add_workbook(p)
+    add_workbook(p, writes=True)
     p.add_argument("key", metavar="KEY", help="the message key, as `journal list` shows it")
     p.set_defaults(func=release)
 
     p = sub.add_parser("confirm", help="an uncertain message DID arrive: record it as sent")
-    add_workbook(p)
+    add_workbook(p, writes=True)
     p.add_argument("key", metavar="KEY", help="the message key, as `journal list` shows it")
     p.set_defaults(func=confirm)
 

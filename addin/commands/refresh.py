@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .common import add_as_of, add_workbook, exit_code, load_book, today
+from .common import add_as_of, add_workbook, exit_code, load_book, today, writable_workbook
 
 if TYPE_CHECKING:
     from ..actions import Update
@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Invoices Paid, Balance and Status) as of a date. Only cells whose value changes are "
                     "written; when the workbook is open in Excel they are written at the next run after "
                     "it is closed (the ribbon's Refresh button writes them into the open workbook).")
-    add_workbook(p)
+    add_workbook(p, writes=True)
     add_as_of(p)
     p.set_defaults(func=handle)
 
@@ -40,6 +40,7 @@ def refresh_lines(workbook: Path, day: dt.date | None = None,
     (``into_open``: see ``dashboard.refresh_book``)."""
     from ..dashboard import read_dashboard_later, refresh_book
 
+    writable_workbook(workbook)  # the ribbon's button comes here without the command line
     dashboard = read_dashboard_later(workbook) if workbook.is_file() else None
     book = load_book(workbook)
     day = day or today(book.settings)

@@ -39,13 +39,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=due_command)
 
     p = sub.add_parser("run", help="send the automatic reminders due on that day")
-    add_workbook(p)
+    add_workbook(p, writes=True)
     add_as_of(p)
     add_outbox(p)
     p.set_defaults(func=run_command)
 
     p = sub.add_parser("send", help="send a reminder now for the given invoices (even with automatic ones off)")
-    add_workbook(p)
+    add_workbook(p, writes=True)
     p.add_argument("invoices", nargs="+", metavar="INVOICE_NO", help="invoice numbers (spaces or commas between)")
     p.add_argument("--subject", metavar="S", help="the subject (default: the built-in one in the customer's language)")
     p.add_argument("--message", metavar="M", help="the message (default: the built-in one); placeholders allowed")

@@ -51,10 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--message", metavar="M", help="the message (default: the built-in one in the customer's language)")
     add_as_of(p)
     add_outbox(p)
-    p.set_defaults(func=email_command)
+    p.set_defaults(func=email_command, writes_workbook=True)
 
     p = sub.add_parser("run", help="send the scheduled statements due on that day")
-    add_workbook(p)
+    add_workbook(p, writes=True)
     add_as_of(p)
     add_outbox(p)
     p.set_defaults(func=run_command)

@@ -169,11 +169,13 @@ def refresh_dashboard(port: Port) -> int:
     """``receivables refresh``; pressed in the Excel that has the workbook open (where the file
     is Excel's, and a refresh would wait for it to close), the figures and add-in columns go
     straight into the open sheets, after the updates waiting in the journal."""
-    from ..commands.common import CommandError
+    from ..commands.common import CommandError, writable_workbook
     from ..commands.refresh import refresh_lines
 
-    waiting = port.after_run([])
+    waiting: list[str] = []
     try:
+        writable_workbook(port.workbook_path)  # an .ods: refused before anything is written
+        waiting = port.after_run([])
         code, lines = refresh_lines(port.workbook_path, port.as_of, port.write_open)
     except CommandError as exc:  # as the command line says it
         code, lines = USAGE, [f"error: {exc}"]
@@ -212,6 +214,7 @@ def _run(port: Port, title: str, argv: Sequence[str]) -> int:
 
 def _command(port: Port, argv: Sequence[str]) -> tuple[int, list[str]]:
     from ..cli import main
+    from ..workbook.files import read_only_reason
 
     out = io.StringIO()
     with redirect_stdout(out), redirect_stderr(out):
@@ -220,6 +223,8 @@ def _command(port: Port, argv: Sequence[str]) -> tuple[int, list[str]]:
         except SystemExit as exc:  # argparse refused the words: shown like any usage error
             code = exc.code if isinstance(exc.code, int) else USAGE
     lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    if read_only_reason(port.workbook_path) is not None:
+        return code, lines  # an .ods: nothing waits to be written into it, and nothing ever is
     return code, port.after_run(lines)
 
 

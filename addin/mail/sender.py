@@ -172,7 +172,12 @@ def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, tran
 
 
 def _pipelined(run: _Run, messages: list[tuple[Email, bool]]) -> Iterator[_Prepared]:
-    """Prepare messages in a helper thread, at most one 'sending' ahead of the one being sent."""
+    """Prepare messages in a helper thread, at most one 'sending' ahead of the one being sent.
+
+    The helper takes the turn before it begins a message; the turn comes back when the sending
+    thread takes that message, or at once when the journal refused to begin it (another process
+    is sending it): a turn never waits for a message nobody will send.
+    """
     items: queue.Queue[_Prepared | BaseException | None] = queue.Queue()
     turn = threading.Semaphore(1)
     stopping = threading.Event()
@@ -187,6 +192,8 @@ def _pipelined(run: _Run, messages: list[tuple[Email, bool]]) -> Iterator[_Prepa
                     if stopping.is_set():
                         return
                     item = run.begin(item, helper)
+                    if not item.begun:  # another process is sending it: the turn is not used
+                        turn.release()
                 items.put(item)
                 if stopping.is_set():
                     return

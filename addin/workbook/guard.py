@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING
 
 from ..problems import Problem, error, warning
 from . import deflate
-from .files import REPLACE_FIRST_WAIT, REPLACE_TRIES, fsync_dir, fsync_file, replace_with_retry
+from .files import (
+    REPLACE_FIRST_WAIT,
+    REPLACE_TRIES,
+    fsync_dir,
+    fsync_file,
+    keep_permissions,
+    replace_with_retry,
+)
 from .schema import normalize
 
 if TYPE_CHECKING:
@@ -79,6 +86,14 @@ def find_owner(path: Path, now: dt.datetime | None = None) -> tuple[Path | None,
     return None, problems
 
 
+def open_in(owner: Path) -> str:
+    """Who has the workbook open, for a person, from its owner file: ``open in Excel``, or
+    ``open in LibreOffice (lock file .~lock.books.xlsx#)``."""
+    if owner.name.startswith(".~lock."):
+        return f"open in LibreOffice (lock file {owner.name})"
+    return "open in Excel"
+
+
 def owner_file(path: Path) -> Path | None:
     """The owner file of a workbook open in Excel or LibreOffice, or None."""
     return find_owner(path)[0]
@@ -109,11 +124,13 @@ def fingerprint(path: Path) -> Fingerprint:
 def replace_atomically(tmp: Path, path: Path, tries: int = REPLACE_TRIES,
                        first_wait: float = REPLACE_FIRST_WAIT) -> None:
     """Put ``tmp`` in place of ``path`` in one step: readers see the old file or the new one.
+    ``tmp`` takes the permissions of ``path`` first (a private workbook stays private).
 
     Windows refuses to replace a file another program holds open (a sharing violation, raised
     as PermissionError): retry with growing waits, then let the error through.
     """
     tmp, path = Path(tmp), Path(path)
+    keep_permissions(path, tmp)
     fsync_file(tmp)
     replace_with_retry(tmp, path, tries, first_wait)
     fsync_dir(path.parent)
@@ -134,6 +151,7 @@ def backup(path: Path, keep: int, now: dt.datetime | None = None) -> Path | None
     target = folder / f"{path.stem}.{stamp}{path.suffix}"
     tmp = target.with_name(target.name + ".part")
     shutil.copyfile(path, tmp)
+    keep_permissions(path, tmp)  # a copy of a private workbook is as private
     os.replace(tmp, target)
     for old in backups(path)[:-keep]:
         with contextlib.suppress(OSError):  # pruned by another process, or held on Windows

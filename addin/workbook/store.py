@@ -15,19 +15,22 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from .. import procs
 from ..actions import Update
 from ..problems import Problem, error, notice
 from . import guard
+from .files import read_only_reason
 from .writer import BadWorkbook, Where, WriteRefused, apply
 
 LOCK_SUFFIX = ".receivables.lock"
 INTENT_SUFFIX = ".receivables.intent"
 LOCK_WAIT = 60.0  # seconds to wait for another of our processes to finish its write
+SAY_AFTER = 2.0  # seconds of waiting after which a person is told who holds the lock (SPEC §4)
 LOCK_STALE = dt.timedelta(hours=1)  # a lock older than this is stale even if its pid lives (pid reuse)
 CHANGE_RETRIES = 3  # times to start over when someone saves the workbook during our write
 
@@ -85,10 +88,14 @@ def flush_pending(path: Path, journal: Journal, keep_backups: int = 5,
     calls this each tick)."""
     path = Path(path)
     result = StoreResult()
+    reason = read_only_reason(path)
+    if reason is not None:  # the doors refuse it before anything is done; this is the last guard
+        result.problems.append(error("", "", reason))
+        return result
     owner, stale = guard.find_owner(path)
     result.problems += stale
     if owner is not None:
-        return _defer(result, journal, path, OPEN_IN_EXCEL)
+        return _defer(result, journal, path, guard.open_in(owner))
     lock = WorkbookLock(path)
     if not lock.acquire(LOCK_WAIT):
         return _defer(result, journal, path, BUSY)
@@ -101,17 +108,28 @@ def flush_pending(path: Path, journal: Journal, keep_backups: int = 5,
     return result
 
 
-OPEN_IN_EXCEL, BUSY = "open", "busy"
+BUSY = "busy"
+
+# The commands that write what waits in the journal whenever they run on the closed workbook: each
+# ends in flush_pending (refresh through dashboard.refresh, the others through run.execute, which
+# they always call). The notice below names them; tests/test_pending_notice.py runs every command
+# and proves these are the ones. Commands that send (reminders send, statements email and run,
+# groups email) and groups delete write them only when they send or delete something; check,
+# reminders due, groups show and export, statements export and report never write the workbook.
+WRITERS = ("refresh", "reminders run", "groups build")
 
 
 def _defer(result: StoreResult, journal: Journal, path: Path, why: str) -> StoreResult:
+    """``why``: BUSY, or how the workbook is open (``guard.open_in``)."""
     n = len(journal.pending_updates())
     result.deferred = n > 0
     if n:
         updates = "1 update" if n == 1 else f"{n} updates"
-        if why == OPEN_IN_EXCEL:
-            message = f"the workbook is open in Excel: {updates} will be written at the next run after it is closed"
-            fix = f"close {path.name}, then run any receivables command (or let the daemon run)"
+        if why != BUSY:
+            commands = [f"`receivables {c}`" for c in WRITERS]
+            message = f"the workbook is {why}: {updates} will be written at the next run after it is closed"
+            fix = (f"close {path.name}, then run {', '.join(commands[:-1])} or {commands[-1]} on it "
+                   "(or let the daemon run)")
         else:
             message = f"another receivables process is writing the workbook: {updates} will be written at the next run"
             fix = "nothing to do; run the command again later to write them now"
@@ -159,7 +177,7 @@ def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
                 return
             owner, _ = guard.find_owner(path)
             if owner is not None:  # opened while we wrote: leave it alone
-                _defer(result, journal, path, OPEN_IN_EXCEL)
+                _defer(result, journal, path, guard.open_in(owner))
                 return
             if guard.fingerprint(path) != before:
                 changes += 1
@@ -257,31 +275,51 @@ def pid_alive(pid: int) -> bool:
 
 
 class WorkbookLock:
-    """``<workbook>.receivables.lock``: created exclusively, holds ``host pid``; stale when the pid is dead."""
+    """``<workbook>.receivables.lock``: created exclusively, holds ``host pid`` and, on a second
+    line, what the process does (``reminders run``); stale when the pid is dead."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path).with_name(Path(path).name + LOCK_SUFFIX)
+        self.workbook = Path(path)
+        self.path = self.workbook.with_name(self.workbook.name + LOCK_SUFFIX)
         self.held = False
         self.me = f"{socket.gethostname()} {os.getpid()}"
+        if procs.doing():
+            self.me += "\n" + procs.doing()
 
-    def acquire(self, wait: float = LOCK_WAIT) -> bool:
-        deadline = time.monotonic() + wait
+    def acquire(self, wait: float = LOCK_WAIT, say: Callable[[str], None] | None = None) -> bool:
+        """Take the lock, waiting up to ``wait`` seconds; after ``SAY_AFTER`` seconds of waiting,
+        ``say`` (default: a line on stderr) once who holds it."""
+        start = time.monotonic()
+        deadline = start + wait
         pause = 0.05
+        said = False
         while True:
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 if self._break_stale():
                     continue
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                if now >= deadline:
                     return False
-                time.sleep(pause)
+                if not said and now - start >= SAY_AFTER:
+                    said = True
+                    (say or _say)(f"waiting for {self.holder()} to finish writing {self.workbook.name}…")
+                time.sleep(min(pause, max(0.0, deadline - now)))
                 pause = min(pause * 2, 1.0)
                 continue
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(self.me)
             self.held = True
             return True
+
+    def holder(self) -> str:
+        """Who holds the lock, for a person: ``receivables (pid 4242: reminders run)``."""
+        try:
+            host, pid, what = _holder(self.path.read_text(encoding="utf-8"))
+        except OSError:
+            return "another receivables process"
+        return procs.holder(host, pid, what) if pid.isdigit() else "another receivables process"
 
     def _break_stale(self) -> bool:
         try:
@@ -291,7 +329,7 @@ class WorkbookLock:
             return True  # released meanwhile: try again
         except OSError:
             return False
-        host, _, pid = text.strip().rpartition(" ")
+        host, pid, _ = _holder(text)
         if not pid.isdigit():
             stale = age > 60  # being written right now, or garbage left by a crash
         elif host == socket.gethostname():
@@ -323,3 +361,14 @@ class WorkbookLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _holder(text: str) -> tuple[str, str, str]:
+    """A lock file's host, pid and what the process does."""
+    first, _, what = text.partition("\n")
+    host, _, pid = first.strip().rpartition(" ")
+    return host, pid, what.strip()
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
