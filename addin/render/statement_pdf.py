@@ -99,13 +99,14 @@ def render(statement: Statement, company: Company, currency: str = "USD") -> byt
 
     activity = statement.type == st.ACTIVITY
     doc = Document(company, lang, title=f"{t['title']} {statement.customer.name}")
-    facts = [(t["date"], day(statement.end))]
+    dated = [(t["date"], day(statement.end))]
     if activity:
-        facts.append((t["period"], f"{day(statement.start)} – {day(statement.end)}"))
-    facts += [(t["customer_id"], statement.customer.id),
-              (t["due"], fmt.money(statement.total, currency, lang))]
-    doc.letterhead(t["title_activity"] if activity else t["title"], facts)
-    doc.running_header(statement.customer.name, facts[:2] if activity else facts[:1])
+        dated.append((t["period"], f"{day(statement.start)} – {day(statement.end)}"))
+    doc.letterhead(t["title_activity"] if activity else t["title"],
+                   [*dated, (t["customer_id"], statement.customer.id),
+                    (t["due"], fmt.money(statement.total, currency, lang))])
+    # every later page: whose statement, of which date (and period)
+    doc.running_header(statement.customer.name, dated)
     doc.address_block(t["to"], customer_lines(statement))
 
     if activity:
