@@ -80,3 +80,76 @@ def test_missing_logo_and_bad_colour_fall_back():
     company = Company.from_settings(Settings(company_name="Maple", logo_path="nope.png", brand_color="blue"))
     assert company.logo is None
     assert company.color == pdf.NEUTRAL
+
+
+# --- several pages: the running header, blocks kept with their headings ------------------------------
+
+def lines_of(data: bytes) -> list[list[str]]:
+    return [text.splitlines() for text in pages_text(data)]
+
+
+def test_pages_after_the_first_repeat_the_running_header_above_the_table_header():
+    doc = Document(Company("Maple Books"), "en")
+    doc.letterhead("STATEMENT", [("Date", "May 31, 2026")])
+    doc.running_header("Cedar Fitness LLC", [("Statement date", "May 31, 2026"), ("Period", "May 1 – 31, 2026")])
+    doc.table([Column("Number", 40), Column("Amount", 40, "R")], [[f"INV-{i:03}", f"{i}.00"] for i in range(150)])
+    pages = lines_of(doc.to_bytes())
+    assert len(pages) == 3
+    assert "Cedar Fitness LLC" not in pages[0]
+    for lines in pages[1:]:
+        assert lines[:2] == ["Cedar Fitness LLC Statement date May 31, 2026 Period May 1 – 31, 2026", "Number Amount"]
+
+
+def test_a_long_title_in_the_running_header_is_shortened_to_leave_room_for_the_facts():
+    doc = Document(Company("Maple Books"), "en")
+    doc.running_header("A customer whose name is far too long " * 4, [("Statement date", "May 31, 2026")])
+    doc.add_page()
+    first = lines_of(doc.to_bytes())[1][0]
+    assert first.startswith("A customer whose name") and first.endswith("… Statement date May 31, 2026")
+
+
+def test_a_document_without_running_header_keeps_the_table_header_at_the_top():
+    doc = Document(Company("Maple Books"), "en")
+    doc.table([Column("Number", 40)], [[f"INV-{i:03}"] for i in range(80)])
+    assert lines_of(doc.to_bytes())[1][0] == "Number"
+
+
+def near_the_foot(doc: Document, room: float) -> None:
+    """Leave only ``room`` mm above the bottom margin of the first page."""
+    doc.set_y(doc.h - doc.b_margin - room)
+
+
+def test_a_heading_moves_to_the_next_page_with_its_block():
+    doc = Document(Company("Maple Books"), "en")
+    near_the_foot(doc, Document.HEADING_H + 4)  # room for the heading, not for its table
+    doc.heading("Ageing", keep=doc.table_height(1))
+    doc.table([Column("Current", 40, "R"), Column("Total", 40, "R")], [["10.00", "10.00"]])
+    pages = lines_of(doc.to_bytes())
+    assert pages[0] == ["Maple Books Page 1 of 2"]
+    assert pages[1] == ["Ageing", "Current Total", "10.00 10.00", "Maple Books Page 2 of 2"]
+
+
+def test_a_heading_with_room_for_its_block_stays():
+    doc = Document(Company("Maple Books"), "en")
+    near_the_foot(doc, Document.HEADING_H + doc.table_height(1) + 0.5)
+    doc.heading("Ageing", keep=doc.table_height(1))
+    doc.table([Column("Current", 40, "R")], [["10.00"]])
+    assert lines_of(doc.to_bytes()) == [["Ageing", "Current", "10.00", "Maple Books Page 1 of 1"]]
+
+
+def test_a_table_header_is_never_left_alone_at_the_foot_of_a_page():
+    doc = Document(Company("Maple Books"), "en")
+    near_the_foot(doc, doc.table_height(0) + 1)  # room for the header, not for a row
+    doc.table([Column("Number", 40)], [["INV-001"], ["INV-002"]])
+    pages = lines_of(doc.to_bytes())
+    assert pages[0] == ["Maple Books Page 1 of 2"]
+    assert pages[1] == ["Number", "INV-001", "INV-002", "Maple Books Page 2 of 2"]
+
+
+def test_totals_are_kept_together():
+    doc = Document(Company("Maple Books"), "en")
+    near_the_foot(doc, Document.totals_height(1) + 1)  # room for one of the two lines
+    doc.totals([("Opening balance", "$0.00"), ("Closing balance", "$1,083.00")])
+    pages = lines_of(doc.to_bytes())
+    assert pages[0] == ["Maple Books Page 1 of 2"]
+    assert pages[1] == ["Opening balance $0.00", "Closing balance $1,083.00", "Maple Books Page 2 of 2"]

@@ -12,9 +12,17 @@ Use it like this (the invoice PDF and the statement PDF both do)::
     pdf_bytes = doc.to_bytes()
 
 Every page gets the brand-coloured band and "Page N of M" (in the document's language);
-the first page the company block (logo, name, address, email, phone). ``table`` repeats its
-header on every page it runs onto. The document is an ``fpdf.FPDF``: anything fpdf2 offers
+the first page the company block (logo, name, address, email, phone). ``running_header``
+names what every later page repeats at its top (whose document it is, its date). ``table``
+repeats its header on every page it runs onto. A block is never split from its heading:
+``heading(text, keep=...)`` starts a new page unless the heading and the first ``keep`` mm of
+its block fit (``table_height`` and ``totals_height`` say how tall a block is), and
+``totals`` keeps its rows together. The document is an ``fpdf.FPDF``: anything fpdf2 offers
 (``cell``, ``multi_cell``, ``set_font("dejavu", "B", 9)``) is there too.
+
+Page breaks are decided with fpdf2's ``will_page_break`` on heights known in advance: fpdf2's
+``unbreakable()`` copies the whole document to measure a block and forbids ``get_y()``, which
+the fast table needs.
 
 Why it is fast: the DejaVu fonts are parsed ONCE per process (``warm_up()``; a process pool
 calls it in each worker) and every document gets a cheap clone of the parsed font that shares
@@ -315,17 +323,32 @@ class Document(FPDF):
             self.fonts[key] = face.clone(len(self.fonts) + 1)
             self._shared_faces[key] = face
         self._table_header: tuple[Sequence[Column], float] | None = None
+        self._running: tuple[str, tuple[tuple[str, str], ...]] | None = None
         self.add_page()
 
     # --- page furniture -----------------------------------------------------------------------
 
+    HEADING_H = 7.0
+    TOTALS_ROW_H = 6.0
+
     def header(self) -> None:
         self.set_fill_color(*self.company.color)
         self.rect(0, 0, self.w, 6, style="F")
-        if self.page > 1 and self._table_header is not None:
-            self.set_y(14)
+        if self.page == 1:
+            return
+        table_top = 14.0
+        if self._running is not None:
+            self._draw_running_header(*self._running)
+            table_top = 16.5
+            self.set_y(self.t_margin)
+        if self._table_header is not None:
+            self.set_y(table_top)
             columns, size = self._table_header
             self._draw_table_header(columns, size)
+
+    def running_header(self, title: str, facts: Sequence[tuple[str, str]] = ()) -> None:
+        """What every page after the first shows at its top: ``title`` (whose document) on the left, facts on the right."""
+        self._running = (title, tuple(facts))
 
     def footer(self) -> None:
         self.set_y(-13)
@@ -395,11 +418,28 @@ class Document(FPDF):
             self.cell(110, 5, _fit(self, line, 110), new_x="LMARGIN", new_y="NEXT")
         self.ln(4)
 
-    def heading(self, text: str) -> None:
+    def heading(self, text: str, *, keep: float = 0.0) -> None:
+        """A block's heading; on a new page unless it and the next ``keep`` mm (its block, or its first lines) fit here."""
+        self.keep_together(self.HEADING_H + keep)
         self.set_font(FAMILY, "B", 10.5)
         self.set_text_color(*self.company.color)
-        self.cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+        self.cell(0, self.HEADING_H, text, new_x="LMARGIN", new_y="NEXT")
         self.set_text_color(*INK)
+
+    def keep_together(self, height: float) -> None:
+        """Start a new page unless the next ``height`` mm fit on this one."""
+        if self.will_page_break(height):
+            self.add_page()
+
+    @staticmethod
+    def table_height(rows: int, size: float = 8.5) -> float:
+        """The height of a ``table`` of so many rows (its header included) on one page."""
+        return _header_h(size) + rows * _row_h(size)
+
+    @classmethod
+    def totals_height(cls, rows: int) -> float:
+        """The height of a ``totals`` block of so many rows."""
+        return rows * cls.TOTALS_ROW_H
 
     def paragraph(self, text: str, size: float = 9) -> None:
         self.set_font(FAMILY, "", size)
@@ -416,7 +456,8 @@ class Document(FPDF):
         Text too wide for its column is shortened with an ellipsis. ``bold_rows``: indexes of
         rows printed in bold (an opening or closing balance).
         """
-        row_h = size * 0.55
+        row_h = _row_h(size)
+        self.keep_together(self.table_height(1, size))  # never a header alone at the foot of a page
         self._draw_table_header(columns, size)
         self._table_header = (columns, size)
         limit = self.h - self.b_margin
@@ -437,16 +478,15 @@ class Document(FPDF):
         self.ln(2)
 
     def totals(self, rows: Sequence[tuple[str, str]], *, width: float = 90, bold_last: bool = True) -> None:
-        """Label/value pairs aligned on the right (sub-total, total due)."""
+        """Label/value pairs aligned on the right (sub-total, total due), kept on one page."""
         x = self.w - self.r_margin - width
+        self.keep_together(self.totals_height(len(rows)))
         for i, (label, value) in enumerate(rows):
-            if self.get_y() + 6 > self.h - self.b_margin:
-                self.add_page()
             bold = bold_last and i == len(rows) - 1
             self.set_x(x)
             self.set_font(FAMILY, "B" if bold else "", 10 if bold else 9)
-            self.cell(width * 0.55, 6, label, align="R")
-            self.cell(width * 0.45, 6, value, align="R", new_x="LMARGIN", new_y="NEXT")
+            self.cell(width * 0.55, self.TOTALS_ROW_H, label, align="R")
+            self.cell(width * 0.45, self.TOTALS_ROW_H, value, align="R", new_x="LMARGIN", new_y="NEXT")
         self.ln(2)
 
     def to_bytes(self) -> bytes:
@@ -459,10 +499,36 @@ class Document(FPDF):
         self.set_font(FAMILY, "B", size)
         self.set_fill_color(*self.company.color)
         self.set_text_color(255, 255, 255)
-        h = size * 0.65
+        h = _header_h(size)
         self.rect(self.l_margin, self.get_y(), sum(c.width for c in columns), h, style="F")
         self._row(columns, [c.title for c in columns], h)
         self.set_text_color(*INK)
+
+    def _draw_running_header(self, title: str, facts: Sequence[tuple[str, str]]) -> None:
+        """One line under the band: the title on the left, label/value facts on the right, a rule below."""
+        y, h, gap = 8.5, 5.0, 5.0
+        right = self.w - self.r_margin
+        parts: list[tuple[str, str, float, float]] = []
+        for label, value in facts:
+            self.set_font(FAMILY, "", 8)
+            label_w = _width(self, label) + 1.5
+            self.set_font(FAMILY, "B", 8)
+            parts.append((label, value, label_w, _width(self, value)))
+        x = right - sum(lw + vw for _, _, lw, vw in parts) - gap * max(len(parts) - 1, 0)
+        self.set_font(FAMILY, "B", 9)
+        self.set_text_color(*INK)
+        self.set_xy(self.l_margin, y)
+        self.cell(max(x - self.l_margin - gap, 0), h, _fit(self, title, max(x - self.l_margin - gap, 0)))
+        for label, value, label_w, value_w in parts:
+            self.set_font(FAMILY, "", 8)
+            self.set_text_color(*GREY)
+            self.text(x, y + h / 2 + 0.3 * self.font_size, label)
+            self.set_font(FAMILY, "B", 8)
+            self.set_text_color(*INK)
+            self.text(x + label_w, y + h / 2 + 0.3 * self.font_size, value)
+            x += label_w + value_w + gap
+        self.set_draw_color(*RULE)
+        self.line(self.l_margin, y + h + 0.5, right, y + h + 0.5)
 
     def _row(self, columns: Sequence[Column], texts: Sequence[object], h: float) -> None:
         """One line of cells at the current y, then down by ``h``: text() is several times faster than cell()."""
@@ -501,6 +567,16 @@ class Document(FPDF):
             return height
         except Exception:  # noqa: BLE001 - an unreadable logo must not stop a statement
             return 0.0
+
+
+def _header_h(size: float) -> float:
+    """A table's header row at this font size."""
+    return size * 0.65
+
+
+def _row_h(size: float) -> float:
+    """A table row at this font size."""
+    return size * 0.55
 
 
 def _lines(text: str) -> list[str]:

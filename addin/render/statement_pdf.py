@@ -99,16 +99,18 @@ def render(statement: Statement, company: Company, currency: str = "USD") -> byt
 
     activity = statement.type == st.ACTIVITY
     doc = Document(company, lang, title=f"{t['title']} {statement.customer.name}")
-    facts = [(t["date"], day(statement.end))]
+    dated = [(t["date"], day(statement.end))]
     if activity:
-        facts.append((t["period"], f"{day(statement.start)} – {day(statement.end)}"))
-    facts += [(t["customer_id"], statement.customer.id),
-              (t["due"], fmt.money(statement.total, currency, lang))]
-    doc.letterhead(t["title_activity"] if activity else t["title"], facts)
+        dated.append((t["period"], f"{day(statement.start)} – {day(statement.end)}"))
+    doc.letterhead(t["title_activity"] if activity else t["title"],
+                   [*dated, (t["customer_id"], statement.customer.id),
+                    (t["due"], fmt.money(statement.total, currency, lang))])
+    # every later page: whose statement, of which date (and period)
+    doc.running_header(statement.customer.name, dated)
     doc.address_block(t["to"], customer_lines(statement))
 
     if activity:
-        doc.heading(t["activity"])
+        doc.heading(t["activity"], keep=doc.table_height(1))
         cols = [Column(t["col_date"], 26), Column(t["col_activity"], 42), Column(t["col_ref"], 36),
                 Column(t["col_charges"], 25, "R"), Column(t["col_credits"], 25, "R"),
                 Column(t["col_running"], 26, "R")]
@@ -127,7 +129,7 @@ def render(statement: Statement, company: Company, currency: str = "USD") -> byt
         doc.totals([(t["opening_total"], fmt.money(statement.opening or ZERO, currency, lang)),
                     (t["closing_total"], fmt.money(statement.total, currency, lang))])
     else:
-        doc.heading(t["outstanding"])
+        doc.heading(t["outstanding"], keep=doc.table_height(1))
         cols = [Column(t["col_date"], 26), Column(t["col_invoice"], 40), Column(t["col_due"], 26),
                 Column(t["col_amount"], 28, "R"), Column(t["col_paid"], 28, "R"),
                 Column(t["col_balance"], 32, "R")]
@@ -146,8 +148,8 @@ def render(statement: Statement, company: Company, currency: str = "USD") -> byt
             doc.paragraph(t["none"], 8.5)
         doc.totals([(t["total"], fmt.money(statement.total, currency, lang))])
 
-    # ageing
-    doc.heading(t["ageing"])
+    # ageing: the heading, the buckets and their figures on one page
+    doc.heading(t["ageing"], keep=doc.table_height(1))
     width = doc.epw / 6
     names = [*bucket_labels(lang), t["ageing_total"]]
     amounts = [*statement.ageing.amounts, statement.ageing.total]
