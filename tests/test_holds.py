@@ -266,3 +266,15 @@ def test_a_users_sheet_that_cannot_be_read_gives_nobody_access(make_workbook, tm
     assert "has no access while the Users sheet cannot be read — Users!1:1 has an error" in out
     assert cli("groups", "delete", str(wb), "Everyone") == 1
     assert "may not delete a group while the Users sheet cannot be read" in capsys.readouterr().out
+
+
+def test_the_daemon_reports_the_workbook_errors_at_every_check_and_holds_as_the_cli_does(make_workbook, tmp_path,
+                                                                                       capsys):
+    t = tables()
+    t["Payments"].append(["P2", "C3", d(2026, 4, 2), "thirty", "INV-3"])
+    wb, outbox = make_workbook(t), tmp_path / "out"
+    assert cli("daemon", str(wb), "--once", "--as-of", DAY, "--outbox", str(outbox)) == 1
+    out = capsys.readouterr().out
+    assert 'Payments!D3: amount "thirty" is not an amount' in out
+    assert "invoice INV-3: reminder 2 not sent — Payments!D3 has an error" in out
+    assert reminded(outbox) == ["INV-1"]

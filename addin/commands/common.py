@@ -73,22 +73,13 @@ def load_book(path: Path) -> Book:
 def read_book(args: argparse.Namespace) -> Book:
     """Read ``args.workbook`` and report every problem in it as `check` does (notices aside), so
     that no command stays silent about an error; the exit status is then at least 1 (cli.main)."""
+    from ..checks import workbook_problems
+
     book = load_book(args.workbook)
     problems = [p for p in workbook_problems(book) if p.severity is not Severity.NOTICE]
     print_problems(problems, args)
     args.workbook_errors = any(p.is_error for p in problems)
     return book
-
-
-def workbook_problems(book: Book) -> list[Problem]:
-    """Every problem of the workbook, in sheet order: the reader's and the features' checks
-    (rules, texts, schedules) — what `receivables check` lists."""
-    from .check import feature_checks, in_sheet_order
-
-    problems = list(book.problems)
-    for check in feature_checks():
-        problems.extend(check(book))
-    return in_sheet_order(problems)
 
 
 def today(settings: Settings) -> dt.date:
