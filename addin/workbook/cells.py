@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..money import AmountError, from_number, from_numbers, parse_amount
+from ..money import LIMIT_TEXT, AmountError, from_number, from_numbers, parse_amount, within_limit
 from ..problems import Severity
 from .schema import FALSE_WORDS, TRUE_WORDS, Column, Kind, normalize
 
@@ -73,6 +73,7 @@ _DMY = re.compile(r"(\d{1,4})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{1,4})")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _date = dt.date
 _float = float
+_INF = float("inf")
 _str = str
 
 
@@ -112,6 +113,8 @@ def shown(value: object) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
+        if not -1e15 < value < 1e15:
+            return f"{value:G}" if value != value or value in (_INF, -_INF) else f"{value:.15G}"
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="minutes")
@@ -196,16 +199,18 @@ def make(kind: Kind, name: str, *, required: bool = False, default: object = Non
     raise ValueError(f"no converter for {kind}")  # pragma: no cover - every Kind is handled
 
 
-def raw(value: object) -> object:
+def raw(value: object, name: str = "value") -> object:
     """A cell as typed: text trimmed ('' -> None), numbers as Decimal, dates as they are."""
     if type(value) is str:
         code = error_value(value)
         if code:
-            raise excel_error("value", code)
+            raise excel_error(name, code)
         return value.strip() or None
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
+        if not within_limit(value):
+            raise beyond_limit(name, value, "number")
         return Decimal(int(value)) if float(value).is_integer() else Decimal(repr(value))
     return value
 
@@ -350,7 +355,7 @@ def _datetime_conv(name: str, required: bool) -> Converter:
 
 def _money(name: str, required: bool, language: str, positive: bool) -> Conv:
     def money(value: object) -> object:
-        if type(value) is _float:
+        if type(value) is _float and within_limit(value):
             if positive and value < 0:
                 raise negative(name, value)
             return from_number(value)
@@ -359,7 +364,11 @@ def _money(name: str, required: bool, language: str, positive: bool) -> Conv:
     def column(values: Sequence[object]) -> list[object] | None:
         if not values or set(map(type, values)) != {_float}:
             return None
-        if positive and min(values) < 0:  # type: ignore[type-var,operator]
+        total = sum(values)  # type: ignore[arg-type] # NaN or infinite when a value is: no min/max then
+        if total != total or total in (_INF, -_INF) or not within_limit(max(values)):  # type: ignore[type-var]
+            return None
+        low = min(values)  # type: ignore[type-var]
+        if (positive and low < 0) or not within_limit(low):  # type: ignore[operator,arg-type]
             return None
         return from_numbers(values)  # type: ignore[arg-type,return-value]
 
@@ -371,12 +380,20 @@ def negative(name: str, value: object) -> CellIssue:
                'type it as a positive amount; for a refund or credit, use a Payments row of Type "Credit Note"')
 
 
+def beyond_limit(name: str, value: object, what: str = "amount") -> CellIssue:
+    """A number whose size is beyond money.LIMIT (a number cell shown bare, text quoted by the caller)."""
+    return bad(f"{name} {value if isinstance(value, str) else shown(value)} is beyond {LIMIT_TEXT}",
+               f"check the {what}")
+
+
 def _slow_money(value: object, name: str, required: bool, language: str, positive: bool) -> Decimal | None:
     if _blank(value, name, required):
         return None
     if isinstance(value, (bool, dt.date, dt.time, dt.timedelta)):
         raise bad(f'{name} "{shown(value)}" is not an amount', "type the amount as a number, e.g. 1234.56")
     if isinstance(value, (int, float)):
+        if not within_limit(value):
+            raise beyond_limit(name, value)
         if positive and value < 0:
             raise negative(name, value)
         return from_number(value)
@@ -384,6 +401,8 @@ def _slow_money(value: object, name: str, required: bool, language: str, positiv
     try:
         amount = parse_amount(text, language)
     except AmountError as exc:
+        if str(exc).startswith("is beyond"):
+            raise beyond_limit(name, f'"{text}"') from None
         raise bad(f'{name} "{text}" {exc}', f"type it as a number, e.g. {_suggest_amount(text)}") from None
     if positive and amount < 0:
         raise negative(name, text)
@@ -404,14 +423,21 @@ def _suggest_amount(text: str) -> str:
 def _number(name: str, required: bool, language: str) -> Converter:
     def number(value: object) -> object:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not within_limit(value):
+                raise beyond_limit(name, value, "number")
             return Decimal(repr(float(value))) if not float(value).is_integer() else Decimal(int(value))
         if _blank(value, name, required):
             return None
         text = _text_of(value, name)
         try:
-            return Decimal(text.replace(",", ".") if language == "fr" else text.replace(",", ""))
+            read = Decimal(text.replace(",", ".") if language == "fr" else text.replace(",", ""))
         except InvalidOperation:
-            raise bad(f'{name} "{text}" is not a number', "type a number, e.g. 100") from None
+            read = Decimal("NaN")
+        if not read.is_finite():
+            raise bad(f'{name} "{text}" is not a number', "type a number, e.g. 100")
+        if not within_limit(read):
+            raise beyond_limit(name, f'"{text}"', "number")
+        return read
 
     return number
 
@@ -441,7 +467,9 @@ def _int(name: str, required: bool, default: object, minimum: int | None, maximu
         if number is None:
             raise bad(f'{name} "{shown(value)}" is not a whole number', wanted)
         if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-            raise bad(f'{name} "{number}" is out of range', wanted)
+            raise bad(f'{name} "{number if within_limit(number) else shown(value)}" is out of range', wanted)
+        if not within_limit(number):
+            raise beyond_limit(name, value if not isinstance(value, str) else f'"{value.strip()}"', "number")
         return number
 
     return integer

@@ -32,7 +32,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
-from functools import partial
+from functools import cache, partial
 from itertools import compress, islice, repeat
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -162,11 +162,16 @@ def load(path: Path) -> Book:
 
 def _load(path: Path, workbook: Any, fingerprint: Any) -> Book:
     names: dict[str, str] = {}
+    doubles: dict[str, list[str]] = {}  # sheet key -> the names of two or more sheets sharing it
     for name in workbook.sheet_names:
-        names.setdefault(schema.normalize(name), name)
-    sheets = _Sheets(path, workbook, [names[s.key] for s in PARSE_ORDER if s.key in names])
+        key = schema.normalize(name)
+        if key in names:
+            doubles.setdefault(key, [names[key]]).append(name)
+        else:
+            names[key] = name
+    sheets = _Sheets(path, workbook, [names[s.key] for s in PARSE_ORDER if s.key in names and s.key not in doubles])
     try:
-        return _Reader(names, sheets).read(path, fingerprint)
+        return _Reader(names, sheets, doubles).read(path, fingerprint)
     finally:
         sheets.close()
         workbook.close()
@@ -369,6 +374,9 @@ def _keys(texts: Sequence[str]) -> list[str]:
 
 # --- the generic pass -----------------------------------------------------------------------
 
+_BLANK: Any = object()  # Table.column's default: the column's blank value
+
+
 @dataclasses.dataclass
 class Table:
     """One sheet as read.
@@ -381,6 +389,8 @@ class Table:
       columns: header key -> typed values, aligned with ``rows`` (only columns present).
       as_read: header key -> cell values as read, for the AS_READ columns present (aligned too).
       dropped: the typed values of rows dropped for an unusable required cell.
+      blanks: header key -> the blank value, for the schema's columns the sheet lacks: a record
+        reads an absent column as a column of blank cells.
     """
 
     spec: schema.Sheet
@@ -390,12 +400,13 @@ class Table:
     columns: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
     as_read: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
     dropped: list[Values] = dataclasses.field(default_factory=list)
+    blanks: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def records(self) -> Iterator[tuple[int, Values]]:
-        """(row number, {header key: typed value}) for each record."""
+        """(row number, {header key: typed value}) for each record, absent columns blank."""
         keys = list(self.columns)
         for row, values in zip(self.rows, zip(*self.columns.values(), strict=True), strict=True):
-            yield row, dict(zip(keys, values, strict=True))
+            yield row, {**self.blanks, **dict(zip(keys, values, strict=True))}
 
     def keep(self, mask: Sequence[bool]) -> None:
         """Keep only the records where ``mask`` is true."""
@@ -405,15 +416,22 @@ class Table:
         self.columns = {k: list(compress(v, mask)) for k, v in self.columns.items()}
         self.as_read = {k: list(compress(v, mask)) for k, v in self.as_read.items()}
 
-    def column(self, header: str, default: Any = None) -> Sequence[Any]:
-        """The typed values under ``header`` (a schema header), or ``default`` on every row."""
-        values = self.columns.get(self.spec.column(header).key)
-        return values if values is not None else [default] * len(self.rows)
+    def column(self, header: str, default: Any = _BLANK) -> Sequence[Any]:
+        """The typed values under ``header`` (a schema header), or ``default`` (by default the
+        column's blank value) on every row."""
+        key = self.spec.column(header).key
+        values = self.columns.get(key)
+        return values if values is not None else [self.blanks.get(key) if default is _BLANK else default] * len(self.rows)
 
-    def field(self, header: str, default: Any = None) -> Sequence[Any] | Same:
-        """Like ``column``, for ``_build``: ``Same(default)`` when the sheet lacks the column."""
-        values = self.columns.get(self.spec.column(header).key)
-        return values if values is not None else Same(default)
+    def field(self, header: str, default: Any = _BLANK) -> Sequence[Any] | Same:
+        """Like ``column``, for ``_build``: ``Same(blank value)`` when the sheet lacks the column."""
+        key = self.spec.column(header).key
+        values = self.columns.get(key)
+        return values if values is not None else Same(self.blanks.get(key) if default is _BLANK else default)
+
+    def absent(self, attrs: dict[str, str]) -> dict[str, Same]:
+        """For ``_build``: record attribute -> ``Same(blank value)``, for the absent columns."""
+        return {attrs[k]: Same(v) for k, v in self.blanks.items() if k in attrs}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -438,8 +456,9 @@ class _Payments(NamedTuple):
 
 
 class _Reader:
-    def __init__(self, names: dict[str, str], sheets: _Sheets) -> None:
+    def __init__(self, names: dict[str, str], sheets: _Sheets, doubles: dict[str, list[str]] | None = None) -> None:
         self.names = names
+        self.doubles = doubles or {}
         self.sheets = sheets
         self.tables: dict[str, Table | None] = {}
         self.found: list[tuple[tuple[int, int, int, int], Problem]] = []
@@ -479,6 +498,9 @@ class _Reader:
                 self.add(notice(spec.name, "", "no such sheet; read as empty",
                                 f'add a sheet named "{spec.name}" to use it'))
             return None
+        if spec.key in self.doubles:
+            self._double(spec.key)
+            return Table(spec, name, {})  # unreadable: no records, like a sheet missing a required header
         try:
             data, errors = self.sheets.get(name)
         except Exception as exc:  # noqa: BLE001 - calamine raises several error types for broken sheets
@@ -497,7 +519,8 @@ class _Reader:
                 continue
             positions[key] = index
             letters[key] = column_letter(index)
-        table = Table(spec, name, letters)
+        table = Table(spec, name, letters, blanks={c.key: blank_value(spec, c) for c in spec.columns
+                                                    if c.key not in positions})
         missing = [c for c in spec.columns if c.required and c.key not in positions]
         for column in missing:
             self.add(error(name, "1:1", f'missing column "{column.header}"',
@@ -505,6 +528,13 @@ class _Reader:
         if not missing and len(data) > 1:
             self._convert(table, data, self._columns(spec, positions), errors)
         return table
+
+    def _double(self, key: str) -> None:
+        """The error for the whole sheet when several sheets have its name but for case or spaces."""
+        names = self.doubles[key]
+        listed = ", ".join(f'"{n}"' for n in names[:-1]) + f' and "{names[-1]}"'
+        self.add(error(names[0], "", f"the sheets {listed} have the same name but for case or spaces",
+                       "rename or delete one of them; until then neither is used"))
 
     def _columns(self, spec: schema.Sheet, positions: dict[str, int]) -> list[_Col]:
         """The columns read: the schema's (except add-in columns no record carries) and extras."""
@@ -519,14 +549,7 @@ class _Reader:
                     continue
             if column.addin and where not in ADDIN_READ:
                 continue
-            if where in RAW:
-                conv = per_cell(raw)
-            elif where in AS_IS:
-                conv = per_cell(_extra)
-            else:
-                low, high = RANGES.get(where, (None, None))
-                conv = converter(column, language=self.language, minimum=low, maximum=high,
-                                 positive=where in POSITIVE, addin=column.addin)
+            conv = _conv(spec, column, self.language)
             found.append(_Col(positions[column.key], column.key, conv, column, column.addin))
         for key, index in positions.items():
             if key not in spec.by_key:
@@ -604,7 +627,7 @@ class _Reader:
                 self.add(Problem(severity, table.name, f"{column_letter(col.index)}{row}", issue.message, fix,
                                  customer_id), row, col.index + 1)
                 if issue.severity is Severity.ERROR:
-                    table.columns[col.key][i] = _empty(col)
+                    table.columns[col.key][i] = blank_value(table.spec, col.column) if col.column else ""
                     if col.column is not None and col.column.required and not col.addin \
                             and identity in (None, col.key):
                         drop = True
@@ -643,6 +666,10 @@ class _Reader:
             as_read=self.as_read,
             memo={"ledger": ledger},
         )
+        read = {spec.key for spec in READ}
+        for key in self.doubles:
+            if key not in read and key in schema.SHEETS_BY_KEY:  # Log, Dashboard: written to, never read
+                self._double(key)
         self.found.sort(key=lambda item: item[0])
         return dataclasses.replace(book, problems=tuple(p for _, p in self.found))
 
@@ -709,6 +736,7 @@ class _Reader:
         texts = [list(map("; ".join, v)) if k in email_keys else v for k, v in table.columns.items()]
         fields = list(map(dict, map(zip, repeat(names), zip(*texts, strict=True))))
         values: dict[str, Sequence[Any] | Same] = {attrs[k]: v for k, v in table.columns.items() if k in attrs}
+        values.update(table.absent(attrs))
         records = _build(Customer, len(table.rows), {**values, "fields": fields, "origin": _origins(table)})
         self.as_read[spec.key] = table.as_read
         return dict(zip(compress(keys, mask), records, strict=True))
@@ -780,8 +808,8 @@ class _Reader:
         records = _build(Invoice, len(table.rows), {
             "number": table.column("Invoice No"), "customer_id": table.column("Customer ID"),
             "invoice_date": table.column("Invoice Date"), "due_date": table.column("Due Date"),
-            "amount": table.column("Amount"), "emails": table.field("Email", ()),
-            "memo": table.field("Memo", ""), "status": table.field("Status", ""),
+            "amount": table.column("Amount"), "emails": table.field("Email"),
+            "memo": table.field("Memo"), "status": table.field("Status"),
             "last_reminder": table.field("Last Reminder"), "origin": _origins(table),
             "key": table.columns["__key"],  # what Invoice.__post_init__ would compute
         })
@@ -990,7 +1018,7 @@ class _Reader:
                         "give each vendor its own ID; this row is not used")
                 continue
             seen[norm] = row
-            fields = dict(v)
+            fields = {k: val for k, val in v.items() if k not in table.blanks}
             for k in email_keys:
                 if k in fields:
                     fields[k] = "; ".join(fields[k])
@@ -998,19 +1026,29 @@ class _Reader:
         return tuple(out)
 
 
+def _conv(spec: schema.Sheet, column: schema.Column, language: str = "en", *, blank_allowed: bool = False) -> Conv:
+    """How the reader converts the cells of ``column`` on ``spec`` (``blank_allowed``: even if required)."""
+    where = (spec.key, column.key)
+    if where in RAW:
+        return per_cell(partial(raw, name=label(column.header)))
+    if where in AS_IS:
+        return per_cell(_extra)
+    low, high = RANGES.get(where, (None, None))
+    return converter(column, language=language, minimum=low, maximum=high, positive=where in POSITIVE,
+                     addin=column.addin or blank_allowed)
+
+
+@cache
+def blank_value(spec: schema.Sheet, column: schema.Column) -> Any:
+    """What a record holds for a blank cell of ``column`` (as the column's converter reads a blank),
+    for an absent column and for a cell with an error too: the one place this is decided."""
+    return _conv(spec, column, blank_allowed=True).cell("")
+
+
 def _record(table: Table, row: int, v: Values, cls: type, attrs: dict[str, str], **extra: Any) -> Any:
     kwargs = {attrs[k]: val for k, val in v.items() if k in attrs}
     kwargs.update(extra)
     return cls(**kwargs, origin=Origin(table.name, row, table.letters))
-
-
-def _empty(col: _Col) -> Any:
-    """What a field holds when its cell is unusable: the column's blank value."""
-    try:
-        return col.conv.cell("")
-    except CellIssue:
-        kind = col.column.kind if col.column else schema.Kind.TEXT
-        return {schema.Kind.TEXT: "", schema.Kind.CHOICE: "", schema.Kind.EMAILS: ()}.get(kind)
 
 
 def _extra(value: Any) -> Any:
