@@ -365,7 +365,7 @@ def _money(name: str, required: bool, language: str, positive: bool) -> Conv:
         if not values or set(map(type, values)) != {_float}:
             return None
         total = sum(values)  # type: ignore[arg-type] # NaN or infinite when a value is: no min/max then
-        if total != total or total in (_INF, -_INF) or not within_limit(max(values)):  # type: ignore[type-var]
+        if total != total or total in (_INF, -_INF) or not within_limit(max(values)):  # type: ignore[type-var,arg-type]
             return None
         low = min(values)  # type: ignore[type-var]
         if (positive and low < 0) or not within_limit(low):  # type: ignore[operator,arg-type]
