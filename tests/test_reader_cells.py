@@ -120,8 +120,8 @@ def test_error_cells_are_found_in_the_sheet_xml(tmp_path):
     wb.close()
     scan = cells.ErrorCells(path)
     try:
-        assert scan.sheet("Data Sheet") == {1: {1: "#DIV/0!"}, 27: {28: "#N/A"}}
-        assert scan.sheet("Missing") == {}
+        assert scan.sheet("Data Sheet").cells == {1: {1: "#DIV/0!"}, 27: {28: "#N/A"}}
+        assert scan.sheet("Missing") == cells.NO_MARKS
     finally:
         scan.close()
 

@@ -164,16 +164,18 @@ def _text_of(value: object, name: str) -> str:
 
 
 def converter(column: Column, *, language: str = "en", minimum: int | None = None,
-              maximum: int | None = None, positive: bool = False, addin: bool = False) -> Conv:
-    """The converter for a column (``minimum``/``maximum`` bound ints; ``positive`` refuses negative money)."""
+              maximum: int | None = None, positive: bool = False, addin: bool = False,
+              date_styled: bool = False) -> Conv:
+    """The converter for a column (``minimum``/``maximum`` bound ints; ``positive`` refuses negative
+    money; ``date_styled``: the column's style is a date format, so its numbers are dates)."""
     return make(column.kind, label(column.header), required=column.required and not addin,
                 default=column.default, choices=column.choices, language=language,
-                minimum=minimum, maximum=maximum, positive=positive)
+                minimum=minimum, maximum=maximum, positive=positive, date_styled=date_styled)
 
 
 def make(kind: Kind, name: str, *, required: bool = False, default: object = None,
          choices: tuple[str, ...] = (), language: str = "en", minimum: int | None = None,
-         maximum: int | None = None, positive: bool = False) -> Conv:
+         maximum: int | None = None, positive: bool = False, date_styled: bool = False) -> Conv:
     """The converters for cells of ``kind``, named ``name`` in messages."""
     if kind is Kind.INT and choices and minimum is None:
         numbers = [int(c) for c in choices]
@@ -181,7 +183,7 @@ def make(kind: Kind, name: str, *, required: bool = False, default: object = Non
     if kind is Kind.TEXT:
         return _text(name, required, default)
     if kind is Kind.DATE:
-        return _date_conv(name, required)
+        return _date_conv(name, required, date_styled)
     if kind is Kind.DATETIME:
         return per_cell(_datetime_conv(name, required))
     if kind is Kind.MONEY:
@@ -261,13 +263,13 @@ def _text(name: str, required: bool, default: object) -> Conv:
 
 # --- dates ----------------------------------------------------------------------------------
 
-def _date_conv(name: str, required: bool) -> Conv:
+def _date_conv(name: str, required: bool, styled: bool = False) -> Conv:
     def date(value: object) -> object:
         if type(value) is _date:
             return value
         if value == "" and not required:
             return None
-        return _slow_date(value, name, required)
+        return _slow_date(value, name, required, styled)
 
     blank_is_none = {"": None}
 
@@ -282,7 +284,21 @@ def _date_conv(name: str, required: bool) -> Conv:
     return Conv(date, column)
 
 
-def _slow_date(value: object, name: str, required: bool) -> dt.date | None:
+def serial_date(number: float) -> dt.date | None:
+    """The day of an Excel date serial (1900 system; the time of day dropped), None when there is
+    none: before 1900-01-01, after 9999-12-31, or 60, Excel's 1900-02-29 that never was."""
+    if not 1 <= number < 2_958_466 or 60 <= number < 61:
+        return None
+    return _EXCEL_EPOCH + dt.timedelta(days=int(number) + (number < 60))
+
+
+def impossible_date(name: str) -> CellIssue:
+    """Excel's serial 60, shown by Excel as 1900-02-29."""
+    return bad(f'{name} "1900-02-29" is a day that never was (Excel\'s date 60)',
+               f"type the date, e.g. {DATE_EXAMPLE}")
+
+
+def _slow_date(value: object, name: str, required: bool, styled: bool = False) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -293,8 +309,12 @@ def _slow_date(value: object, name: str, required: bool) -> dt.date | None:
         raise bad(f'{name} "{shown(value)}" is not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
     if isinstance(value, (int, float)):
         number = float(value)
-        if number.is_integer() and 1 <= number <= 2_958_465:
-            read = _EXCEL_EPOCH + dt.timedelta(days=int(number))
+        if 60 <= number < 61 and (styled or number == 60):
+            raise impossible_date(name)
+        read = serial_date(number) if styled or number.is_integer() else None
+        if read is not None and styled:
+            return read  # the column's style makes it a date
+        if read is not None:
             raise read_with_warning(read, f'{name} "{shown(value)}" is a number, read as {read.isoformat()}',
                                     "format the cell as a date")
         raise bad(f'{name} "{shown(value)}" is not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
@@ -643,14 +663,48 @@ def _emails(name: str, required: bool) -> Conv:
     return Conv(emails, column)
 
 
-# --- error cells ----------------------------------------------------------------------------
+# --- what the sheet XML says beyond the values --------------------------------------------
 
-_ERROR_TAG = re.compile(rb"<(?:\w+:)?c\b(?=[^>]*\bt=[\"']e[\"'])([^>]*)>")
-_ERROR_VALUE = re.compile(
-    rb"(?:<(?:\w+:)?f\b[^>]*/>|<(?:\w+:)?f\b[^>]*>[^<]*</(?:\w+:)?f>)?\s*<(?:\w+:)?v>([^<]*)</")
-_REF = re.compile(rb"\br=[\"']([A-Z]+)(\d+)[\"']")
+# A mark for a formula cell without a saved value (``<c><f>…</f></c>``, ``<v/>``): calamine reads ''.
+NO_VALUE = "no saved value"
+# Date number formats: the built-in ids Excel (and calamine) read as dates; [h]:mm:ss (46) is a duration.
+DATE_FORMAT_IDS = frozenset((*range(14, 23), *range(27, 37), 45, 47, *range(50, 59)))
+_QUOTED = re.compile(r'"[^"]*"|\\.|[_*].')
+_ELAPSED = re.compile(r"\[(?:h+|m+|s+)\]", re.IGNORECASE)
+_BRACKETS = re.compile(r"\[[^\]]*\]")
 
 
+def is_date_format(code: str) -> bool:
+    """Whether a custom number format shows a date: a d, m or y outside quotes and brackets
+    (``[$-409]d-mmm-yy``, ``mm/dd/yyyy;@``); an elapsed time (``[h]:mm``) is a duration."""
+    plain = _QUOTED.sub("", code)
+    if _ELAPSED.search(plain):
+        return False
+    plain = _BRACKETS.sub("", plain).lower()
+    return "d" in plain or "m" in plain or "y" in plain
+
+
+def marked_issue(name: str, code: str) -> CellIssue:
+    """The issue of a cell the XML marks: an Excel error code, or a formula with no saved value."""
+    if code == NO_VALUE:
+        return bad(f"{name} holds a formula with no saved value", "open and save the workbook in Excel")
+    return excel_error(name, code)
+
+
+class Marks(NamedTuple):
+    """What a sheet's XML tells beyond calamine's values.
+
+    Attributes:
+      cells: {row index: {column index: code}} (0-based, as calamine's rows) of error cells
+        (``#N/A`` …) and formula cells with no saved value (NO_VALUE).
+      date_columns: indexes of the columns whose style (``<col style=…>``) is a date format.
+    """
+
+    cells: dict[int, dict[int, str]]
+    date_columns: frozenset[int] = frozenset()
+
+
+NO_MARKS = Marks({})
 class Ahead:
     """Runs ``work(name)`` for each name (any hashable task), in order, in a thread; ``get(name)``
     waits for that result.
@@ -705,26 +759,62 @@ class Ahead:
 
 
 class ErrorCells:
-    """Error cells (``t="e"``) of a workbook's sheets, read from the XML (calamine reads them as '').
+    """The marks of a workbook's sheets (error cells, formulas with no saved value, date-styled
+    columns), read from the XML: calamine reads error cells and unsaved formulas as ''.
 
-    ``sheet(name)`` returns {row index: {column index: "#N/A"}} (0-based, as in calamine's
-    rows); a sheet whose XML cannot be read gives {} (calamine reports broken files).
+    ``sheet(name)`` returns the sheet's Marks; a sheet whose XML cannot be read gives none
+    (calamine reports broken files). An .ods is read from its content.xml (``_ods_marks``).
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.archive: zipfile.ZipFile | None = None
         self.parts: dict[str, str] = {}
+        self.date_styles: frozenset[int] | None = None  # cellXfs indexes whose format is a date
+        self.ods: dict[str, Marks] | None = None
 
-    def sheet(self, name: str) -> dict[int, dict[int, str]]:
+    def sheet(self, name: str) -> Marks:
         try:
             if self.archive is None:
                 self.archive = zipfile.ZipFile(self.path)
-                self.parts = _sheet_parts(self.archive)
+                names = set(self.archive.namelist())
+                if "xl/workbook.xml" not in names and "content.xml" in names:
+                    self.ods = _ods_marks(self.archive.read("content.xml"))
+                else:
+                    self.parts = _sheet_parts(self.archive)
+            if self.ods is not None:
+                return self.ods.get(name, NO_MARKS)
             part = self.parts.get(name)
-            return _scan_part(self.archive, part) if part else {}
+            return _scan_part(self.archive, part, self._date_styles) if part else NO_MARKS
         except Exception:  # noqa: BLE001 - never let the scan stop the reader
-            return {}
+            return NO_MARKS
+
+    def serial_60(self, name: str) -> set[tuple[int, int]]:
+        """(row, column) indexes of the number cells holding 60: Excel's 1900-02-29, which never
+        was (calamine reads it as 1900-02-28). Looked for only when a date column holds that day."""
+        try:
+            if self.archive is None:
+                self.sheet(name)
+            part = self.parts.get(name)
+            if self.archive is None or not part:
+                return set()
+            data = _inflate(self.archive, part)
+        except Exception:  # noqa: BLE001 - never let the scan stop the reader
+            return set()
+        found = set()
+        for m in _SIXTY.finditer(data):
+            tag = _last_cell_tag(data, m.start())
+            if tag is None or _TYPE.search(tag.group(1)):
+                continue
+            ref = _REF.search(tag.group(1))
+            if ref:
+                found.add((int(ref.group(2)) - 1, column_index(ref.group(1).decode())))
+        return found
+
+    def _date_styles(self) -> frozenset[int]:
+        if self.date_styles is None:
+            self.date_styles = _date_styles(self.archive) if self.archive is not None else frozenset()
+        return self.date_styles
 
     def close(self) -> None:
         if self.archive is not None:
@@ -753,31 +843,159 @@ def _sheet_parts(archive) -> dict[str, str]:
     return parts
 
 
-def _scan_part(archive, part: str) -> dict[int, dict[int, str]]:
-    """Error cells of one sheet part; parses only if ``t="e"`` occurs.
+def _date_styles(archive) -> frozenset[int]:
+    """Indexes of the cell formats (styles.xml cellXfs) whose number format is a date."""
+    import xml.etree.ElementTree as ET
 
-    The part is inflated in one call: the inflater then runs without the GIL the whole time,
-    whereas a loop over chunks waits for the busy main thread at every chunk.
-    """
+    try:
+        root = ET.fromstring(archive.read("xl/styles.xml"))
+    except KeyError:
+        return frozenset()
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    custom = {}
+    for fmt in root.iter(f"{main}numFmt"):
+        try:
+            custom[int(fmt.get("numFmtId", ""))] = fmt.get("formatCode", "")
+        except ValueError:
+            continue
+    xfs = root.find(f"{main}cellXfs")
+    found = set()
+    for n, xf in enumerate(xfs if xfs is not None else ()):
+        try:
+            fmt_id = int(xf.get("numFmtId", "0"))
+        except ValueError:
+            continue
+        if fmt_id in custom:
+            if is_date_format(custom[fmt_id]):
+                found.add(n)
+        elif fmt_id in DATE_FORMAT_IDS:
+            found.add(n)
+    return frozenset(found)
+
+
+_ERROR_TAG = re.compile(rb"<(?:\w+:)?c\b(?=[^>]*\bt=[\"']e[\"'])([^>]*)>")
+_ERROR_VALUE = re.compile(  # the formula, if any, then the value; Gnumeric puts spaces between
+    rb"\s*(?:<(?:\w+:)?f\b[^>]*/>|<(?:\w+:)?f\b[^>]*>[^<]*</(?:\w+:)?f>)?\s*<(?:\w+:)?v>([^<]*)</")
+_REF = re.compile(rb"\br=[\"']([A-Z]+)(\d+)[\"']")
+_TYPE = re.compile(rb"\bt=[\"'](?!n[\"'])")  # a cell typed other than a number
+_STR = re.compile(rb"\bt=[\"'](?:str|s|inlineStr)[\"']")
+# A formula ending its cell with no value, or an empty one: no saved result.
+_NO_VALUE = re.compile(
+    rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c\b([^>]*)>")
+_SIXTY = re.compile(rb"<(?:\w+:)?v>60(?:\.0*)?</")
+_COLS = re.compile(rb"<(?:\w+:)?col\b([^>]*)>")
+_ATTR = re.compile(rb"\b(min|max|style)=[\"'](\d+)[\"']")
+
+
+def _inflate(archive, part: str) -> bytes:
+    """The part, inflated in one call: the inflater then runs without the GIL the whole time,
+    whereas a loop over chunks waits for the busy main thread at every chunk."""
     from .deflate import read_part
 
     with open(archive.filename, "rb") as f:  # its own handle; one inflate call (without the GIL)
         info = archive.getinfo(part)
-        data = b"".join(read_part(f, info, block=max(info.compress_size, 1)))
-    if b't="e"' not in data and b"t='e'" not in data:
-        return {}
+        return b"".join(read_part(f, info, block=max(info.compress_size, 1)))
+
+
+def _last_cell_tag(data: bytes, end: int) -> re.Match[bytes] | None:
+    """The opening tag of the cell that holds position ``end``."""
+    start = max(data.rfind(b"<c ", 0, end), data.rfind(b"c r=", 0, end) - 4, 0)
+    found = None
+    for found in _CELL_TAG.finditer(data, start, end):  # noqa: B007 - the last one is wanted
+        pass
+    return found
+
+
+def _scan_part(archive, part: str, date_styles: Callable[[], frozenset[int]]) -> Marks:
+    """The marks of one sheet part. The cells are parsed only where the text says they are there:
+    one search for error cells and one for formulas, in the quoting and prefix the part uses."""
+    data = _inflate(archive, part)
+    head = data[:data.find(b"sheetData")]  # the <cols> are before the cells
+    root = re.search(rb"<(\w+:)?worksheet\b", head)
+    prefix = root.group(1) or b"" if root else b""
+    quote = b"'" if b"='" in head and b'="' not in head else b'"'
     cells: dict[int, dict[int, str]] = {}
-    for m in _ERROR_TAG.finditer(data):
-        ref = _REF.search(m.group(1))
-        if not ref:
-            continue
-        code = "#VALUE!"
-        if not m.group(1).endswith(b"/"):
-            v = _ERROR_VALUE.match(data, m.end())
-            if v:
-                code = v.group(1).decode("utf-8", "replace").strip() or code
-        cells.setdefault(int(ref.group(2)) - 1, {})[column_index(ref.group(1).decode())] = code
-    return cells
+    if b"t=" + quote + b"e" + quote in data:
+        for m in _ERROR_TAG.finditer(data):
+            ref = _REF.search(m.group(1))
+            if not ref:
+                continue
+            code = "#VALUE!"
+            if not m.group(1).endswith(b"/"):
+                v = _ERROR_VALUE.match(data, m.end())
+                if v:
+                    code = v.group(1).decode("utf-8", "replace").strip() or code
+            cells.setdefault(int(ref.group(2)) - 1, {})[column_index(ref.group(1).decode())] = code
+    if b"</" + prefix + b"f>" in data or b"<" + prefix + b"f " in data:
+        for m in _NO_VALUE.finditer(data):
+            tag = _last_cell_tag(data, m.start())
+            if tag is None or (b"<v" in data[tag.end():m.end()] and _STR.search(tag.group(1))):
+                continue  # a formula whose saved result is empty text
+            ref = _REF.search(tag.group(1))
+            if ref:
+                row = cells.setdefault(int(ref.group(2)) - 1, {})
+                row.setdefault(column_index(ref.group(1).decode()), NO_VALUE)
+    return Marks(cells, _date_columns(head, date_styles) if b"style=" in head else frozenset())
+
+
+def _date_columns(head: bytes, date_styles: Callable[[], frozenset[int]]) -> frozenset[int]:
+    """Indexes of the columns whose ``<col style=…>`` is a date format."""
+    styles = date_styles()
+    found: set[int] = set()
+    for m in _COLS.finditer(head):
+        attrs = {k: int(v) for k, v in _ATTR.findall(m.group(1))}
+        if attrs.get(b"style") in styles and b"min" in attrs:
+            found.update(range(attrs[b"min"] - 1, min(attrs.get(b"max", attrs[b"min"]), 16384)))
+    return frozenset(found)
+
+
+# --- .ods: error cells in content.xml -------------------------------------------------------
+
+_ODS_TOKEN = re.compile(
+    rb"<table:table(?=[\s>])([^>]*)>|</table:table>|<table:table-row\b([^>]*?)(/?)>|"
+    rb"<table:(?:covered-)?table-cell\b([^>]*?)(/?)>")
+_ODS_NAME = re.compile(rb'\btable:name="([^"]*)"')
+_ODS_ROWS = re.compile(rb'\btable:number-rows-repeated="(\d+)"')
+_ODS_COLUMNS = re.compile(rb'\btable:number-columns-repeated="(\d+)"')
+_ODS_ERROR = re.compile(rb'\bcalcext:value-type="error"')
+_ODS_TEXT = re.compile(rb"\s*<text:p>([^<]*)</text:p>")
+
+
+def _ods_marks(content: bytes) -> dict[str, Marks]:
+    """Error cells of each table of an .ods (calamine reads them as '': LibreOffice stores the
+    error as the cell's text, ``calcext:value-type="error"``), by table name."""
+    from html import unescape
+
+    if b'value-type="error"' not in content:
+        return {}
+    out: dict[str, Marks] = {}
+    cells: dict[int, dict[int, str]] = {}
+    name = ""
+    rows = range(0)  # the rows the current row element stands for
+    after = col = 0  # the index of the next row; of the next cell in the row
+    for m in _ODS_TOKEN.finditer(content):
+        table, row_attrs, row_closed, cell_attrs, cell_closed = m.groups()
+        if table is not None:
+            found = _ODS_NAME.search(table)
+            name, cells, after = unescape(found.group(1).decode()) if found else "", {}, 0
+        elif row_attrs is not None:
+            repeated = _ODS_ROWS.search(row_attrs)
+            rows = range(after, after + (int(repeated.group(1)) if repeated else 1))
+            after, col = rows.stop, 0
+        elif cell_attrs is not None:
+            repeated = _ODS_COLUMNS.search(cell_attrs)
+            count = int(repeated.group(1)) if repeated else 1
+            if _ODS_ERROR.search(cell_attrs) and not cell_closed:
+                text = _ODS_TEXT.match(content, m.end())
+                code = (unescape(text.group(1).decode()).strip() if text else "") or "#VALUE!"
+                for r in rows:
+                    for c in range(col, col + count):
+                        cells.setdefault(r, {})[c] = code
+            col += count
+        elif cells:  # </table:table>
+            out[name] = Marks(cells)
+    return out
 
 
 def column_index(letters: str) -> int:

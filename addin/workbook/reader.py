@@ -58,10 +58,12 @@ from ..perf import quiet_gc, settle
 from ..problems import Problem, Severity, error, notice, warning
 from . import schema
 from .cells import (
+    NO_MARKS,
     Ahead,
     CellIssue,
     Conv,
     ErrorCells,
+    Marks,
     as_text,
     column_index,
     column_letter,
@@ -69,9 +71,11 @@ from .cells import (
     converter,
     error_value,
     excel_error,
+    impossible_date,
     is_blank,
     label,
     make,
+    marked_issue,
     per_cell,
     raw,
     shown,
@@ -196,6 +200,7 @@ class _Sheets:
         payments, invoices = named(schema.PAYMENTS.key), named(schema.INVOICES.key)
         rest = [name for name in order if name not in (*settings, *customers, *payments, *invoices)]
         # Each thread has its own calamine handle and zip reader.
+        self.path = path
         self.parsers = (_Parser(path, workbook), _Parser(path), None)
         self.error_cells = (ErrorCells(path), ErrorCells(path), ErrorCells(path))
         tasks = (
@@ -211,18 +216,26 @@ class _Sheets:
         what, name = task
         parser = self.parsers[thread]
         data = parser(name) if parser is not None and what != _SCAN else None
-        return data, (self.error_cells[thread].sheet(name) if what != _PARSE else {})
+        return data, (self.error_cells[thread].sheet(name) if what != _PARSE else NO_MARKS)
 
     def _get(self, task: tuple[str, str]) -> _Ready:
         return cast(_Ready, self.ahead[task].get(task))
 
-    def get(self, name: str) -> tuple[list[list[Any]], dict[int, dict[int, str]]]:
-        """The sheet's cells (``to_python``) and its error cells; raises what calamine raised."""
+    def get(self, name: str) -> tuple[list[list[Any]], Marks]:
+        """The sheet's cells (``to_python``) and its marks; raises what calamine raised."""
         if (_PARSE, name) in self.ahead:  # parsed in one thread, scanned in another
             errors = self._get((_SCAN, name))[1]
             return self._get((_PARSE, name))[0] or [], errors
         data, errors = self._get((_BOTH, name))
         return data or [], errors
+
+    def serial_60(self, name: str) -> set[tuple[int, int]]:
+        """The sheet's cells holding Excel's date 60 (looked for rarely: in this thread)."""
+        scan = ErrorCells(self.path)
+        try:
+            return scan.serial_60(name)
+        finally:
+            scan.close()
 
     def close(self) -> None:
         for ahead in set(self.ahead.values()):
@@ -235,7 +248,7 @@ class _Sheets:
 
 
 _BOTH, _PARSE, _SCAN = "both", "parse", "scan"
-_Ready = tuple[list[list[Any]] | None, dict[int, dict[int, str]]]  # a sheet's cells (unless scanned only), error cells
+_Ready = tuple[list[list[Any]] | None, Marks]  # a sheet's cells (unless scanned only), its marks
 
 
 class _Parser:
@@ -375,6 +388,7 @@ def _keys(texts: Sequence[str]) -> list[str]:
 # --- the generic pass -----------------------------------------------------------------------
 
 _BLANK: Any = object()  # Table.column's default: the column's blank value
+_FEB_28_1900 = dt.date(1900, 2, 28)  # how calamine reads Excel's date 60 too
 
 
 @dataclasses.dataclass
@@ -502,7 +516,7 @@ class _Reader:
             self._double(spec.key)
             return Table(spec, name, {})  # unreadable: no records, like a sheet missing a required header
         try:
-            data, errors = self.sheets.get(name)
+            data, marks = self.sheets.get(name)
         except Exception as exc:  # noqa: BLE001 - calamine raises several error types for broken sheets
             raise WorkbookUnreadable(f'sheet "{name}" cannot be read ({exc}) — '
                                      "open the workbook in Excel and save it again as .xlsx") from None
@@ -521,12 +535,14 @@ class _Reader:
             letters[key] = column_letter(index)
         table = Table(spec, name, letters, blanks={c.key: blank_value(spec, c) for c in spec.columns
                                                     if c.key not in positions})
+        if data and marks.cells and max(marks.cells) >= len(data):  # marked cells past calamine's last row
+            data = [*data, *([""] * len(data[0]) for _ in range(max(marks.cells) + 1 - len(data)))]
         missing = [c for c in spec.columns if c.required and c.key not in positions]
         for column in missing:
             self.add(error(name, "1:1", f'missing column "{column.header}"',
                            f'add a column headed "{column.header}" in row 1'))
         if not missing and len(data) > 1:
-            self._convert(table, data, self._columns(spec, positions), errors)
+            self._convert(table, data, self._columns(spec, positions, marks.date_columns), marks.cells)
         return table
 
     def _double(self, key: str) -> None:
@@ -536,8 +552,10 @@ class _Reader:
         self.add(error(names[0], "", f"the sheets {listed} have the same name but for case or spaces",
                        "rename or delete one of them; until then neither is used"))
 
-    def _columns(self, spec: schema.Sheet, positions: dict[str, int]) -> list[_Col]:
-        """The columns read: the schema's (except add-in columns no record carries) and extras."""
+    def _columns(self, spec: schema.Sheet, positions: dict[str, int],
+                 date_columns: frozenset[int] = frozenset()) -> list[_Col]:
+        """The columns read: the schema's (except add-in columns no record carries) and extras
+        (``date_columns``: the indexes of the columns styled as dates)."""
         found = []
         for column in spec.columns:
             if column.key not in positions:
@@ -549,7 +567,7 @@ class _Reader:
                     continue
             if column.addin and where not in ADDIN_READ:
                 continue
-            conv = _conv(spec, column, self.language)
+            conv = _conv(spec, column, self.language, date_styled=positions[column.key] in date_columns)
             found.append(_Col(positions[column.key], column.key, conv, column, column.addin))
         for key, index in positions.items():
             if key not in spec.by_key:
@@ -591,6 +609,8 @@ class _Reader:
                     table.columns[CENTS_OF] = cents
             for i, issue in found.items():
                 issues.setdefault(i, []).append((col, issue))
+            if col.column is not None and col.column.kind is schema.Kind.DATE and _FEB_28_1900 in typed:
+                self._serial_60(table, col, issues)
         if errors:
             where = {row: i for i, row in enumerate(rows)}
             by_index = {c.index: c for c in cols}
@@ -601,26 +621,43 @@ class _Reader:
                         name = label(at.column.header) if at.column else at.key
                         found_here = issues.setdefault(where[r0 + 1], [])
                         found_here[:] = [(c, issue) for c, issue in found_here if c is not at]  # calamine read ''
-                        found_here.append((at, excel_error(name, code)))
+                        found_here.append((at, marked_issue(name, code)))
         if issues:
-            self._issues(table, read, cols, issues, {r0 + 1 for r0 in errors})
+            self._issues(table, read, cols, issues, {r0 + 1: set(cells) for r0, cells in errors.items()})
+
+    def _serial_60(self, table: Table, col: _Col, issues: dict[int, list[tuple[_Col, CellIssue]]]) -> None:
+        """Date cells holding Excel's 60 (1900-02-29, which calamine reads as 1900-02-28) are errors."""
+        where = {row: i for i, row in enumerate(table.rows)}
+        for r0, c0 in self.sheets.serial_60(table.name):
+            i = where.get(r0 + 1)
+            if c0 == col.index and i is not None:
+                found_here = issues.setdefault(i, [])
+                found_here[:] = [(c, issue) for c, issue in found_here if c is not col]
+                found_here.append((col, impossible_date(label(col.column.header) if col.column else col.key)))
 
     def _issues(self, table: Table, read: list[Sequence[Any]], cols: list[_Col],
-                issues: dict[int, list[tuple[_Col, CellIssue]]], error_rows: set[int]) -> None:
-        """Report the cells that did not convert; drop the rows they make unusable."""
+                issues: dict[int, list[tuple[_Col, CellIssue]]], marked: dict[int, set[int]]) -> None:
+        """Report the cells that did not convert; drop the rows they make unusable (``marked``: row
+        -> indexes of its cells the XML marks: an error, a formula with no saved value)."""
         mask = [True] * len(table.rows)
         identity = IDENTITY.get(table.spec.key)
         cid_at = next((n for n, c in enumerate(cols) if c.key == CUSTOMER_ID), None)
         for i in sorted(issues):
             row = table.rows[i]
-            if row not in error_rows and all(is_blank(values[i]) for values in read):
+            blank = [is_blank(values[i]) for values in read]
+            if row not in marked and all(blank):
                 mask[i] = False  # only spaces: a blank row
                 continue
+            found = issues[i]
+            if row in marked and all(b for b, c in zip(blank, cols, strict=True) if c.index not in marked[row]):
+                # Nothing but marked cells (a formula copied down past the data): those alone are told.
+                found = [(c, issue) for c, issue in found if c.index in marked[row]]
+                mask[i] = False
             customer_id = None
             if cid_at is not None and table.spec.key in CUSTOMER_ROWS:
                 customer_id = as_text(read[cid_at][i]) or None
-            drop = False
-            for col, issue in issues[i]:
+            drop = not mask[i]
+            for col, issue in found:
                 severity, fix = issue.severity, issue.fix
                 if col.addin and severity is Severity.ERROR:
                     severity, fix = Severity.WARNING, f"{fix}; the add-in rewrites this column"
@@ -1026,8 +1063,10 @@ class _Reader:
         return tuple(out)
 
 
-def _conv(spec: schema.Sheet, column: schema.Column, language: str = "en", *, blank_allowed: bool = False) -> Conv:
-    """How the reader converts the cells of ``column`` on ``spec`` (``blank_allowed``: even if required)."""
+def _conv(spec: schema.Sheet, column: schema.Column, language: str = "en", *, blank_allowed: bool = False,
+          date_styled: bool = False) -> Conv:
+    """How the reader converts the cells of ``column`` on ``spec`` (``blank_allowed``: even if
+    required; ``date_styled``: the column's style is a date format)."""
     where = (spec.key, column.key)
     if where in RAW:
         return per_cell(partial(raw, name=label(column.header)))
@@ -1035,7 +1074,7 @@ def _conv(spec: schema.Sheet, column: schema.Column, language: str = "en", *, bl
         return per_cell(_extra)
     low, high = RANGES.get(where, (None, None))
     return converter(column, language=language, minimum=low, maximum=high, positive=where in POSITIVE,
-                     addin=column.addin or blank_allowed)
+                     addin=column.addin or blank_allowed, date_styled=date_styled)
 
 
 @cache
