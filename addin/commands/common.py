@@ -75,10 +75,13 @@ def as_of(args: argparse.Namespace, book: Book) -> dt.date:
 
 
 def print_problems(problems: Iterable[Problem], out=None) -> None:
-    """One problem per line, as `Sheet!Cell: message — fix`, in the order given."""
+    """One problem per line, as `Sheet!Cell: message — fix`, in the order given; several alike
+    problems of one column as one line naming the range (problems.lines)."""
+    from ..problems import lines
+
     out = out or sys.stdout
-    for p in problems:
-        print(str(p), file=out)
+    for line in lines(problems):
+        print(line, file=out)
 
 
 def exit_code(problems: Iterable[Problem]) -> int:

@@ -84,22 +84,25 @@ class CellIssue(Exception):
       severity: ERROR (``value`` is None: the field stays empty) or WARNING (``value`` was read).
       message: what is wrong, starting with the label and the offending value.
       fix: how to fix it.
+      plural: several such issues of a column told in one line (Problem.plural).
     """
 
-    def __init__(self, severity: Severity, message: str, fix: str = "", value: object = None) -> None:
+    def __init__(self, severity: Severity, message: str, fix: str = "", value: object = None,
+                 plural: str = "") -> None:
         super().__init__(message)
         self.severity = severity
         self.message = message
         self.fix = fix
         self.value = value
+        self.plural = plural
 
 
 def bad(message: str, fix: str = "") -> CellIssue:
     return CellIssue(Severity.ERROR, message, fix)
 
 
-def read_with_warning(value: object, message: str, fix: str = "") -> CellIssue:
-    return CellIssue(Severity.WARNING, message, fix, value)
+def read_with_warning(value: object, message: str, fix: str = "", plural: str = "") -> CellIssue:
+    return CellIssue(Severity.WARNING, message, fix, value, plural)
 
 
 def label(header: str) -> str:
@@ -316,7 +319,8 @@ def _slow_date(value: object, name: str, required: bool, styled: bool = False) -
             return read  # the column's style makes it a date
         if read is not None:
             raise read_with_warning(read, f'{name} "{shown(value)}" is a number, read as {read.isoformat()}',
-                                    "format the cell as a date")
+                                    "format the cell as a date",
+                                    "{n} dates are numbers — format the column as a date")
         raise bad(f'{name} "{shown(value)}" is not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
     if isinstance(value, (dt.time, dt.timedelta)):
         raise bad(f'{name} "{shown(value)}" is a time, not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
@@ -328,7 +332,8 @@ def _slow_date(value: object, name: str, required: bool, styled: bool = False) -
             pass
         else:
             raise read_with_warning(read, f'{name} "{text}" is text, read as {read.isoformat()}',
-                                    "retype it as a date so Excel treats it as one")
+                                    "retype it as a date so Excel treats it as one",
+                                    "{n} dates are text — retype them as dates so Excel treats them as dates")
     raise bad(f'{name} "{text}" is not a date', f"type it as a date, e.g. {suggest_date(text)}")
 
 
@@ -426,7 +431,8 @@ def _slow_money(value: object, name: str, required: bool, language: str, positiv
         raise bad(f'{name} "{text}" {exc}', f"type it as a number, e.g. {_suggest_amount(text)}") from None
     if positive and amount < 0:
         raise negative(name, text)
-    raise read_with_warning(amount, f'{name} "{text}" is text, read as {amount}', "type it as a number")
+    raise read_with_warning(amount, f'{name} "{text}" is text, read as {amount}', "type it as a number",
+                            "{n} amounts are text — type them as numbers")
 
 
 def _suggest_amount(text: str) -> str:

@@ -662,7 +662,7 @@ class _Reader:
                 if col.addin and severity is Severity.ERROR:
                     severity, fix = Severity.WARNING, f"{fix}; the add-in rewrites this column"
                 self.add(Problem(severity, table.name, f"{column_letter(col.index)}{row}", issue.message, fix,
-                                 customer_id), row, col.index + 1)
+                                 customer_id, issue.plural if fix == issue.fix else ""), row, col.index + 1)
                 if issue.severity is Severity.ERROR:
                     table.columns[col.key][i] = blank_value(table.spec, col.column) if col.column else ""
                     if col.column is not None and col.column.required and not col.addin \
