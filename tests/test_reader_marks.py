@@ -248,3 +248,29 @@ def test_an_ods_is_read_with_its_error_cells():
 def test_an_ods_libreoffice_saves_now_is_read_with_its_error_cells(tmp_path):
     command = ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to", "ods"]
     check_other_program(load(converted(tmp_path, "soffice", command, ".ods")))
+
+
+def test_a_workbook_counting_days_from_1904_reads_its_numbers_so(tmp_path):
+    """Old Mac workbooks count from 1904-01-01: the same number is four years and a day later."""
+    from openpyxl import Workbook
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    wb = Workbook()
+    wb.epoch = CALENDAR_MAC_1904
+    wb.remove(wb.active)
+    wb.create_sheet("Settings").append(["Key", "Value"])
+    customers = wb.create_sheet("Customers")
+    for row in CUSTOMERS:
+        customers.append(row)
+    ws = wb.create_sheet("Invoices")
+    ws.append(INVOICES)
+    ws.append(["INV-1", "C1", 44620, D31, 10, None])  # a number in a column styled as dates
+    ws.append(["INV-2", "C1", D1, 44650, 10, None])  # a plain number: read with a warning
+    ws.column_dimensions["C"].number_format = "yyyy-mm-dd"
+    wb.save(tmp_path / "mac.xlsx")
+
+    book = load(tmp_path / "mac.xlsx")
+
+    assert shown(book) == ['warning: Invoices!D3: due date "44650" is a number, read as 2026-03-31 — '
+                           "format the cell as a date"]
+    assert [(i.invoice_date, i.due_date) for i in book.invoices] == [(D1, D31), (D1, D31)]

@@ -71,6 +71,7 @@ DATE_EXAMPLE = "2026-03-15"
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DMY = re.compile(r"(\d{1,4})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{1,4})")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+_EPOCH_1904 = dt.date(1904, 1, 1)
 _date = dt.date
 _float = float
 _INF = float("inf")
@@ -168,17 +169,20 @@ def _text_of(value: object, name: str) -> str:
 
 def converter(column: Column, *, language: str = "en", minimum: int | None = None,
               maximum: int | None = None, positive: bool = False, addin: bool = False,
-              date_styled: bool = False) -> Conv:
+              date_styled: bool = False, date1904: bool = False) -> Conv:
     """The converter for a column (``minimum``/``maximum`` bound ints; ``positive`` refuses negative
-    money; ``date_styled``: the column's style is a date format, so its numbers are dates)."""
+    money; ``date_styled``: the column's style is a date format, so its numbers are dates;
+    ``date1904``: the workbook counts days from 1904, as old Mac workbooks do)."""
     return make(column.kind, label(column.header), required=column.required and not addin,
                 default=column.default, choices=column.choices, language=language,
-                minimum=minimum, maximum=maximum, positive=positive, date_styled=date_styled)
+                minimum=minimum, maximum=maximum, positive=positive, date_styled=date_styled,
+                date1904=date1904)
 
 
 def make(kind: Kind, name: str, *, required: bool = False, default: object = None,
          choices: tuple[str, ...] = (), language: str = "en", minimum: int | None = None,
-         maximum: int | None = None, positive: bool = False, date_styled: bool = False) -> Conv:
+         maximum: int | None = None, positive: bool = False, date_styled: bool = False,
+         date1904: bool = False) -> Conv:
     """The converters for cells of ``kind``, named ``name`` in messages."""
     if kind is Kind.INT and choices and minimum is None:
         numbers = [int(c) for c in choices]
@@ -186,7 +190,7 @@ def make(kind: Kind, name: str, *, required: bool = False, default: object = Non
     if kind is Kind.TEXT:
         return _text(name, required, default)
     if kind is Kind.DATE:
-        return _date_conv(name, required, date_styled)
+        return _date_conv(name, required, date_styled, date1904)
     if kind is Kind.DATETIME:
         return per_cell(_datetime_conv(name, required))
     if kind is Kind.MONEY:
@@ -266,13 +270,13 @@ def _text(name: str, required: bool, default: object) -> Conv:
 
 # --- dates ----------------------------------------------------------------------------------
 
-def _date_conv(name: str, required: bool, styled: bool = False) -> Conv:
+def _date_conv(name: str, required: bool, styled: bool = False, date1904: bool = False) -> Conv:
     def date(value: object) -> object:
         if type(value) is _date:
             return value
         if value == "" and not required:
             return None
-        return _slow_date(value, name, required, styled)
+        return _slow_date(value, name, required, styled, date1904)
 
     blank_is_none = {"": None}
 
@@ -287,9 +291,12 @@ def _date_conv(name: str, required: bool, styled: bool = False) -> Conv:
     return Conv(date, column)
 
 
-def serial_date(number: float) -> dt.date | None:
-    """The day of an Excel date serial (1900 system; the time of day dropped), None when there is
-    none: before 1900-01-01, after 9999-12-31, or 60, Excel's 1900-02-29 that never was."""
+def serial_date(number: float, date1904: bool = False) -> dt.date | None:
+    """The day of an Excel date serial (the time of day dropped), None when there is none: before
+    1900-01-01, after 9999-12-31, or 60, Excel's 1900-02-29 that never was. ``date1904``: the
+    workbook's days count from 1904-01-01 (day 0), as in old Mac workbooks."""
+    if date1904:
+        return _EPOCH_1904 + dt.timedelta(days=int(number)) if 0 <= number < 2_957_004 else None
     if not 1 <= number < 2_958_466 or 60 <= number < 61:
         return None
     return _EXCEL_EPOCH + dt.timedelta(days=int(number) + (number < 60))
@@ -301,7 +308,8 @@ def impossible_date(name: str) -> CellIssue:
                f"type the date, e.g. {DATE_EXAMPLE}")
 
 
-def _slow_date(value: object, name: str, required: bool, styled: bool = False) -> dt.date | None:
+def _slow_date(value: object, name: str, required: bool, styled: bool = False,
+               date1904: bool = False) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -312,9 +320,9 @@ def _slow_date(value: object, name: str, required: bool, styled: bool = False) -
         raise bad(f'{name} "{shown(value)}" is not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
     if isinstance(value, (int, float)):
         number = float(value)
-        if 60 <= number < 61 and (styled or number == 60):
+        if 60 <= number < 61 and (styled or number == 60) and not date1904:
             raise impossible_date(name)
-        read = serial_date(number) if styled or number.is_integer() else None
+        read = serial_date(number, date1904) if styled or number.is_integer() else None
         if read is not None and styled:
             return read  # the column's style makes it a date
         if read is not None:
@@ -704,10 +712,12 @@ class Marks(NamedTuple):
       cells: {row index: {column index: code}} (0-based, as calamine's rows) of error cells
         (``#N/A`` …) and formula cells with no saved value (NO_VALUE).
       date_columns: indexes of the columns whose style (``<col style=…>``) is a date format.
+      date1904: the workbook's dates count days from 1904 (``<workbookPr date1904="1"/>``).
     """
 
     cells: dict[int, dict[int, str]]
     date_columns: frozenset[int] = frozenset()
+    date1904: bool = False
 
 
 NO_MARKS = Marks({})
@@ -778,6 +788,7 @@ class ErrorCells:
         self.parts: dict[str, str] = {}
         self.date_styles: frozenset[int] | None = None  # cellXfs indexes whose format is a date
         self.ods: dict[str, Marks] | None = None
+        self.date1904 = False
 
     def sheet(self, name: str) -> Marks:
         try:
@@ -788,10 +799,14 @@ class ErrorCells:
                     self.ods = _ods_marks(self.archive.read("content.xml"))
                 else:
                     self.parts = _sheet_parts(self.archive)
+                    self.date1904 = bool(_DATE1904.search(self.archive.read("xl/workbook.xml")))
             if self.ods is not None:
                 return self.ods.get(name, NO_MARKS)
             part = self.parts.get(name)
-            return _scan_part(self.archive, part, self._date_styles) if part else NO_MARKS
+            if not part:
+                return NO_MARKS
+            found = _scan_part(self.archive, part, self._date_styles)
+            return found._replace(date1904=True) if self.date1904 else found
         except Exception:  # noqa: BLE001 - never let the scan stop the reader
             return NO_MARKS
 
@@ -888,6 +903,7 @@ _STR = re.compile(rb"\bt=[\"'](?:str|s|inlineStr)[\"']")
 # A formula ending its cell with no value, or an empty one: no saved result.
 _NO_VALUE = re.compile(
     rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>")
+_DATE1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=[\"'](?:1|true)[\"']")
 _CELL_TAG = re.compile(rb"<(?:\w+:)?c\b([^>]*)>")
 _SIXTY = re.compile(rb"<(?:\w+:)?v>60(?:\.0*)?</")
 _COLS = re.compile(rb"<(?:\w+:)?col\b([^>]*)>")

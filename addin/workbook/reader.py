@@ -542,7 +542,7 @@ class _Reader:
             self.add(error(name, "1:1", f'missing column "{column.header}"',
                            f'add a column headed "{column.header}" in row 1'))
         if not missing and len(data) > 1:
-            self._convert(table, data, self._columns(spec, positions, marks.date_columns), marks.cells)
+            self._convert(table, data, self._columns(spec, positions, marks), marks.cells)
         return table
 
     def _double(self, key: str) -> None:
@@ -552,10 +552,9 @@ class _Reader:
         self.add(error(names[0], "", f"the sheets {listed} have the same name but for case or spaces",
                        "rename or delete one of them; until then neither is used"))
 
-    def _columns(self, spec: schema.Sheet, positions: dict[str, int],
-                 date_columns: frozenset[int] = frozenset()) -> list[_Col]:
+    def _columns(self, spec: schema.Sheet, positions: dict[str, int], marks: Marks = NO_MARKS) -> list[_Col]:
         """The columns read: the schema's (except add-in columns no record carries) and extras
-        (``date_columns``: the indexes of the columns styled as dates)."""
+        (``marks``: which columns are styled as dates, and the workbook's date system)."""
         found = []
         for column in spec.columns:
             if column.key not in positions:
@@ -567,7 +566,8 @@ class _Reader:
                     continue
             if column.addin and where not in ADDIN_READ:
                 continue
-            conv = _conv(spec, column, self.language, date_styled=positions[column.key] in date_columns)
+            conv = _conv(spec, column, self.language, date_styled=positions[column.key] in marks.date_columns,
+                         date1904=marks.date1904)
             found.append(_Col(positions[column.key], column.key, conv, column, column.addin))
         for key, index in positions.items():
             if key not in spec.by_key:
@@ -1064,9 +1064,10 @@ class _Reader:
 
 
 def _conv(spec: schema.Sheet, column: schema.Column, language: str = "en", *, blank_allowed: bool = False,
-          date_styled: bool = False) -> Conv:
+          date_styled: bool = False, date1904: bool = False) -> Conv:
     """How the reader converts the cells of ``column`` on ``spec`` (``blank_allowed``: even if
-    required; ``date_styled``: the column's style is a date format)."""
+    required; ``date_styled``: the column's style is a date format; ``date1904``: the workbook's
+    date system)."""
     where = (spec.key, column.key)
     if where in RAW:
         return per_cell(partial(raw, name=label(column.header)))
@@ -1074,7 +1075,7 @@ def _conv(spec: schema.Sheet, column: schema.Column, language: str = "en", *, bl
         return per_cell(_extra)
     low, high = RANGES.get(where, (None, None))
     return converter(column, language=language, minimum=low, maximum=high, positive=where in POSITIVE,
-                     addin=column.addin or blank_allowed, date_styled=date_styled)
+                     addin=column.addin or blank_allowed, date_styled=date_styled, date1904=date1904)
 
 
 @cache
