@@ -13,7 +13,7 @@ import re
 import pytest
 
 from addin.model import NOWHERE
-from addin.problems import Severity
+from addin.problems import Severity, sheet_ref
 from addin.workbook import reader, schema
 from addin.workbook.reader import blank_value, load
 
@@ -138,8 +138,8 @@ def test_an_optional_sheet_left_out_reads_as_empty_with_a_notice(make_workbook, 
 
     assert records(book, sheet.key) == []
     notices = [str(p) for p in book.problems if p.severity is Severity.NOTICE]
-    assert notices == [f'notice: {schema.sheet(sheet.name).name if sheet.name.isidentifier() else repr(sheet.name)}: '
-                       f'no such sheet; read as empty — add a sheet named "{sheet.name}" to use it']
+    assert notices == [f'notice: {sheet_ref(sheet.name)}: no such sheet; read as empty — '
+                       f'add a sheet named "{sheet.name}" to use it']
 
 
 @pytest.mark.parametrize(("sheet", "column"), REQUIRED, ids=[f"{s.name}-{c.header}" for s, c in REQUIRED])
