@@ -644,14 +644,15 @@ class _Reader:
         cid_at = next((n for n, c in enumerate(cols) if c.key == CUSTOMER_ID), None)
         for i in sorted(issues):
             row = table.rows[i]
-            blank = [is_blank(values[i]) for values in read]
-            if row not in marked and all(blank):
-                mask[i] = False  # only spaces: a blank row
-                continue
             found = issues[i]
-            if row in marked and all(b for b, c in zip(blank, cols, strict=True) if c.index not in marked[row]):
+            marks = marked.get(row)
+            if marks is None:
+                if all(is_blank(values[i]) for values in read):
+                    mask[i] = False  # only spaces: a blank row
+                    continue
+            elif all(is_blank(values[i]) for values, c in zip(read, cols, strict=True) if c.index not in marks):
                 # Nothing but marked cells (a formula copied down past the data): those alone are told.
-                found = [(c, issue) for c, issue in found if c.index in marked[row]]
+                found = [(c, issue) for c, issue in found if c.index in marks]
                 mask[i] = False
             customer_id = None
             if cid_at is not None and table.spec.key in CUSTOMER_ROWS:
