@@ -9,8 +9,10 @@
   the column is uniform (all floats, all dates, all plain text …) and returns None otherwise;
   the reader then calls ``cell`` on each value. It must agree with ``cell`` wherever it answers.
 
-python-calamine reads error cells (``#N/A``, ``#DIV/0!`` …) as empty strings, so ``ErrorCells``
-finds them in the sheets' XML (in a thread, ``Ahead``, while the reader works).
+python-calamine reads error cells (``#N/A``, ``#DIV/0!`` …) and formulas with no saved value as
+empty strings, so ``ErrorCells`` finds them in the sheets' XML (content.xml for an .ods), with
+the columns styled as dates and the workbook's date system: a sheet's ``Marks`` (in a thread,
+``Ahead``, while the reader works). Numbers beyond ``money.LIMIT`` are errors in every kind.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ the frozen records and run the cross-row checks (duplicates, unknown customers a
 over-applied payments). Problems are values, in sheet and row order; one bad row never stops
 the others. Only a file that cannot be read at all raises ``WorkbookUnreadable``.
 
+Any optional column or sheet may be absent: a record reads an absent column as blank cells
+(``blank_value``, the one place a blank is decided). Two sheets named alike but for case or
+spaces make that sheet unreadable (an error for the whole sheet, cell '').
+
 Policy: a row whose identity or required fields are unusable is dropped (an error); a row with
 an error in an optional field is loaded with that field empty (still an error, so the
 customer's documents are refused: ``Book.blocked_customers``). A Customers (Vendors) row is
