@@ -866,32 +866,33 @@ def _sheet_parts(archive) -> dict[str, str]:
     return parts
 
 
+_CELL_XFS = re.compile(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", re.DOTALL)
+_XF = re.compile(rb"<(?:\w+:)?xf\b([^>]*)>")
+_NUM_FMT = re.compile(rb"<(?:\w+:)?numFmt\b([^>]*)>")
+_FMT_ID = re.compile(rb"\bnumFmtId=[\"'](\d+)[\"']")
+_FMT_CODE = re.compile(rb"\bformatCode=(?:\"([^\"]*)\"|'([^']*)')")
+
+
 def _date_styles(archive) -> frozenset[int]:
-    """Indexes of the cell formats (styles.xml cellXfs) whose number format is a date."""
-    import xml.etree.ElementTree as ET
+    """Indexes of the cell formats (styles.xml cellXfs) whose number format is a date. Read with
+    patterns, not a parser: a workbook shaped by many hands may hold tens of thousands of styles."""
+    from html import unescape
 
     try:
-        root = ET.fromstring(archive.read("xl/styles.xml"))
+        styles = archive.read("xl/styles.xml")
     except KeyError:
         return frozenset()
-    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     custom = {}
-    for fmt in root.iter(f"{main}numFmt"):
-        try:
-            custom[int(fmt.get("numFmtId", ""))] = fmt.get("formatCode", "")
-        except ValueError:
-            continue
-    xfs = root.find(f"{main}cellXfs")
+    for m in _NUM_FMT.finditer(styles):
+        fmt_id, code = _FMT_ID.search(m.group(1)), _FMT_CODE.search(m.group(1))
+        if fmt_id and code:
+            custom[int(fmt_id.group(1))] = unescape((code.group(1) or code.group(2) or b"").decode("utf-8", "replace"))
+    xfs = _CELL_XFS.search(styles)
     found = set()
-    for n, xf in enumerate(xfs if xfs is not None else ()):
-        try:
-            fmt_id = int(xf.get("numFmtId", "0"))
-        except ValueError:
-            continue
-        if fmt_id in custom:
-            if is_date_format(custom[fmt_id]):
-                found.add(n)
-        elif fmt_id in DATE_FORMAT_IDS:
+    for n, m in enumerate(_XF.finditer(xfs.group(0)) if xfs else ()):
+        fmt_id = _FMT_ID.search(m.group(1))
+        number = int(fmt_id.group(1)) if fmt_id else 0
+        if is_date_format(custom[number]) if number in custom else number in DATE_FORMAT_IDS:
             found.add(n)
     return frozenset(found)
 
