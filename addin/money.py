@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+# The largest size of an amount (or any number) read from a cell: beyond it a value is a typing
+# slip, or a number no amount can be (1E+300, infinity), and is refused where it is read.
+LIMIT = 10**12
+LIMIT_TEXT = f"{LIMIT:,}"
 
 _CURRENCY = r"(?:[$€£¥]|US\$|CA\$|C\$|USD|CAD|EUR|GBP|CHF)"
 
@@ -74,12 +78,23 @@ def from_cents(count: int) -> Decimal:
 _cache: dict[float, Decimal] = {}
 
 
+def within_limit(value: float | int | Decimal) -> bool:
+    """Whether a number's size is at most LIMIT (false for infinities and NaN)."""
+    return -LIMIT <= value <= LIMIT
+
+
 def from_number(value: float | int) -> Decimal:
-    """An Excel number cell as cents. Cached: real books repeat amounts a lot."""
+    """An Excel number cell as cents. Cached: real books repeat amounts a lot.
+
+    A number beyond LIMIT (or not finite) comes back as it is, unrounded: it is no amount (the
+    reader refuses it), but it compares, unequal to any amount, where a cell is only compared.
+    """
     try:
         return _cache[value]
     except KeyError:
         pass
+    if not within_limit(value):
+        return Decimal(value)
     result = D(value)
     if len(_cache) < 200_000:
         _cache[value] = result
@@ -124,8 +139,8 @@ def cents_of_numbers(values: Sequence[object]) -> list[int] | None:
 
 def cents_where_exact(values: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
     """Whole cents of cells (int64) and where they are exact: the floats of at most two
-    decimals, as ``cents_of_numbers`` says; anything else (text, blanks, other numbers) is not,
-    and its cents are 0."""
+    decimals within LIMIT, as ``cents_of_numbers`` says; anything else (text, blanks, other
+    numbers, numbers beyond LIMIT) is not, and its cents are 0."""
     import numpy as np
 
     if set(map(type, values)) == {float}:  # a column of amounts: read in C
@@ -135,8 +150,11 @@ def cents_where_exact(values: Sequence[object]) -> tuple[np.ndarray, np.ndarray]
         x = np.fromiter((v if type(v) is float else nan for v in values), dtype=np.float64, count=len(values))
     with np.errstate(invalid="ignore", over="ignore"):
         c = np.rint(x * 100)
-        exact = (np.abs(c) < 2.0**50) & (c / 100 == x)
+        exact = (np.abs(c) <= _LIMIT_CENTS) & (c / 100 == x)
     return np.where(exact, c, 0).astype(np.int64), exact
+
+
+_LIMIT_CENTS = float(LIMIT * 100)  # below 2**50, where the cents' floats are exact (cents_of_numbers)
 
 
 _EN = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")
@@ -178,6 +196,8 @@ def parse_amount(text: str, language: str = "en") -> Decimal:
         value = Decimal(plain)
     except InvalidOperation as exc:  # pragma: no cover - the patterns above admit only digits
         raise AmountError("is not an amount") from exc
+    if not within_limit(value):
+        raise AmountError(f"is beyond {LIMIT_TEXT}")
     return cents(-value if negative else value)
 
 

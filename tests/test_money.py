@@ -129,3 +129,38 @@ def test_amounts_in_bulk_read_exactly_as_each_one_reads(values):
     finally:
         money.BULK = bulk
     assert [str(d) for d in found] == [str(from_number(v)) for v in values]
+
+
+def test_no_amount_is_beyond_the_limit():
+    from addin.money import LIMIT, LIMIT_TEXT, cents_where_exact, within_limit
+
+    assert LIMIT == 10**12 and LIMIT_TEXT == "1,000,000,000,000"
+    assert within_limit(LIMIT) and within_limit(-LIMIT) and within_limit(float(LIMIT))
+    for beyond in (LIMIT + 0.01, -LIMIT - 1, 1e300, float("inf"), float("-inf"), float("nan"), Decimal("1E+13")):
+        assert not within_limit(beyond)
+    assert parse_amount("$1,000,000,000,000.00") == Decimal(LIMIT)
+    with pytest.raises(AmountError, match="^is beyond 1,000,000,000,000$"):
+        parse_amount("$1,000,000,000,000.01")
+    cents, exact = cents_where_exact([1e12, 1e12 + 0.01, 1e300, float("inf"), -1e12])
+    assert exact.tolist() == [True, False, False, False, True]
+    assert cents.tolist() == [10**14, 0, 0, 0, -(10**14)]
+
+
+def test_a_number_beyond_the_limit_compares_but_is_no_amount():
+    """Where a cell is only compared (the add-in's own columns), a huge number is unequal, not a crash."""
+    assert from_number(1e300) == Decimal(1e300) and from_number(1e300) != Decimal("12.00")
+    assert from_number(float("inf")) == Decimal("Infinity")
+    assert from_number(float("nan")).is_nan()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(
+    st.integers(10**14 - 5, 10**14 + 5).map(lambda c: c / 100),  # around the limit, in cents
+    st.integers(-(10**14) - 5, -(10**14) + 5).map(lambda c: c / 100),
+    st.sampled_from([1e300, -1e300, float("inf"), float("-inf"), float("nan"), 1e13]),
+), min_size=1, max_size=10))
+def test_the_bulk_paths_agree_with_the_limit(values):
+    from addin.money import cents_where_exact, within_limit
+
+    _, exact = cents_where_exact(values)
+    assert exact.tolist() == [within_limit(v) for v in values]

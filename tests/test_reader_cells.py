@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 
 from addin.workbook import cells, schema
 
+HUGE = [1e300, -1e300, float("inf"), float("-inf"), float("nan"), 1e12, 1e12 + 0.01, -1e12 - 0.01]
 VALUES = st.one_of(
     st.just(""), st.just("  "), st.sampled_from(["#N/A", "#DIV/0!", "Active", "active", "TRUE", "no", "x"]),
     st.sampled_from(["2026-03-15", "31/02/2026", "$1,234.56", "1.234,56", "a@b.example.com", "bad@"]),
     st.text(max_size=6), st.floats(allow_nan=False, allow_infinity=False, min_value=-1e9, max_value=1e9),
-    st.sampled_from([0.0, 1.0, 12.5, -3.0]), st.booleans(),
+    st.sampled_from([0.0, 1.0, 12.5, -3.0]), st.booleans(), st.sampled_from(HUGE),
     st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1)),
     st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 1, 1)),
 )
@@ -22,6 +23,7 @@ UNIFORM = st.one_of(
     st.lists(st.sampled_from(["", "C1", " C2 ", "Active", "#N/A"]), min_size=1),
     st.lists(st.one_of(st.just(""), st.dates()), min_size=1),
     st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=1),
+    st.lists(st.one_of(st.floats(min_value=-1e6, max_value=1e6), st.sampled_from(HUGE)), min_size=1),
     st.lists(st.sampled_from(["", True, False, "Active", "Inactive", 1.0]), min_size=1),
     st.lists(st.sampled_from(["", "a@b.example.com", "x@y.example.com; z@y.example.com"]), min_size=1),
 )
@@ -35,6 +37,10 @@ CONVS = [
     cells.make(schema.Kind.CHOICE, "status", required=True, choices=("Active", "Inactive")),
     cells.make(schema.Kind.CHOICE, "type", default="Payment", choices=("Payment", "Credit Note")),
     cells.make(schema.Kind.EMAILS, "email"),
+    cells.make(schema.Kind.MONEY, "amount"),
+    cells.make(schema.Kind.INT, "days", required=True, minimum=0, maximum=90),
+    cells.make(schema.Kind.INT, "members"),
+    cells.make(schema.Kind.NUMBER, "value"),
 ]
 
 
@@ -114,7 +120,34 @@ def test_error_cells_are_found_in_the_sheet_xml(tmp_path):
     wb.close()
     scan = cells.ErrorCells(path)
     try:
-        assert scan.sheet("Data Sheet") == {1: {1: "#DIV/0!"}, 27: {28: "#N/A"}}
-        assert scan.sheet("Missing") == {}
+        assert scan.sheet("Data Sheet").cells == {1: {1: "#DIV/0!"}, 27: {28: "#N/A"}}
+        assert scan.sheet("Missing") == cells.NO_MARKS
     finally:
         scan.close()
+
+
+@pytest.mark.parametrize(("kind", "value", "message"), [
+    (schema.Kind.MONEY, 1e300, "amount 1E+300 is beyond 1,000,000,000,000"),
+    (schema.Kind.MONEY, float("inf"), "amount INF is beyond 1,000,000,000,000"),
+    (schema.Kind.MONEY, float("nan"), "amount NAN is beyond 1,000,000,000,000"),
+    (schema.Kind.MONEY, -1e13, "amount -10000000000000 is beyond 1,000,000,000,000"),
+    (schema.Kind.MONEY, "$2,000,000,000,000", 'amount "$2,000,000,000,000" is beyond 1,000,000,000,000'),
+    (schema.Kind.INT, 1e300, "amount 1E+300 is beyond 1,000,000,000,000"),
+    (schema.Kind.INT, "99999999999999", 'amount "99999999999999" is beyond 1,000,000,000,000'),
+    (schema.Kind.INT, float("inf"), 'amount "INF" is not a whole number'),
+    (schema.Kind.NUMBER, 1e300, "amount 1E+300 is beyond 1,000,000,000,000"),
+    (schema.Kind.NUMBER, "1e300", 'amount "1e300" is beyond 1,000,000,000,000'),
+    (schema.Kind.NUMBER, "NaN", 'amount "NaN" is not a number'),
+    (schema.Kind.DATE, 1e300, 'amount "1E+300" is not a date'),
+])
+def test_numbers_beyond_the_limit_are_errors_in_every_kind(kind, value, message):
+    with pytest.raises(cells.CellIssue) as caught:
+        cells.make(kind, "amount").cell(value)
+    assert (caught.value.severity, caught.value.message) == ("error", message)
+
+
+def test_rule_values_beyond_the_limit_are_errors():
+    with pytest.raises(cells.CellIssue, match="^value 1E\\+300 is beyond 1,000,000,000,000$"):
+        cells.raw(1e300)
+    with pytest.raises(cells.CellIssue, match="^value NAN is beyond"):
+        cells.raw(float("nan"))

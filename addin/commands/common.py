@@ -101,11 +101,13 @@ def as_of(args: argparse.Namespace, book: Book) -> dt.date:
 
 
 def print_problems(problems: Iterable[Problem], args: argparse.Namespace | None = None) -> None:
-    """One problem per line, as `Sheet!Cell: message — fix`, in the order given; with ``args``,
-    a line this command printed already is not printed again."""
+    """One problem per line, as `Sheet!Cell: message — fix`, in the order given; several alike
+    problems of one column as one line naming the range (problems.lines); with ``args``, a line
+    this command printed already is not printed again."""
+    from ..problems import lines
+
     printed: set[str] = set() if args is None else vars(args).setdefault("printed", set())
-    for p in problems:
-        line = str(p)
+    for line in lines(problems):
         if line not in printed:
             printed.add(line)
             print(line)

@@ -9,8 +9,10 @@
   the column is uniform (all floats, all dates, all plain text …) and returns None otherwise;
   the reader then calls ``cell`` on each value. It must agree with ``cell`` wherever it answers.
 
-python-calamine reads error cells (``#N/A``, ``#DIV/0!`` …) as empty strings, so ``ErrorCells``
-finds them in the sheets' XML (in a thread, ``Ahead``, while the reader works).
+python-calamine reads error cells (``#N/A``, ``#DIV/0!`` …) and formulas with no saved value as
+empty strings, so ``ErrorCells`` finds them in the sheets' XML (content.xml for an .ods), with
+the columns styled as dates and the workbook's date system: a sheet's ``Marks`` (in a thread,
+``Ahead``, while the reader works). Numbers beyond ``money.LIMIT`` are errors in every kind.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..money import AmountError, from_number, from_numbers, parse_amount
+from ..money import LIMIT_TEXT, AmountError, from_number, from_numbers, parse_amount, within_limit
 from ..problems import Severity
 from .schema import FALSE_WORDS, TRUE_WORDS, Column, Kind, normalize
 
@@ -71,8 +73,10 @@ DATE_EXAMPLE = "2026-03-15"
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DMY = re.compile(r"(\d{1,4})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{1,4})")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+_EPOCH_1904 = dt.date(1904, 1, 1)
 _date = dt.date
 _float = float
+_INF = float("inf")
 _str = str
 
 
@@ -83,22 +87,25 @@ class CellIssue(Exception):
       severity: ERROR (``value`` is None: the field stays empty) or WARNING (``value`` was read).
       message: what is wrong, starting with the label and the offending value.
       fix: how to fix it.
+      plural: several such issues of a column told in one line (Problem.plural).
     """
 
-    def __init__(self, severity: Severity, message: str, fix: str = "", value: object = None) -> None:
+    def __init__(self, severity: Severity, message: str, fix: str = "", value: object = None,
+                 plural: str = "") -> None:
         super().__init__(message)
         self.severity = severity
         self.message = message
         self.fix = fix
         self.value = value
+        self.plural = plural
 
 
 def bad(message: str, fix: str = "") -> CellIssue:
     return CellIssue(Severity.ERROR, message, fix)
 
 
-def read_with_warning(value: object, message: str, fix: str = "") -> CellIssue:
-    return CellIssue(Severity.WARNING, message, fix, value)
+def read_with_warning(value: object, message: str, fix: str = "", plural: str = "") -> CellIssue:
+    return CellIssue(Severity.WARNING, message, fix, value, plural)
 
 
 def label(header: str) -> str:
@@ -112,6 +119,8 @@ def shown(value: object) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
+        if not -1e15 < value < 1e15:
+            return f"{value:G}" if value != value or value in (_INF, -_INF) else f"{value:.15G}"
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="minutes")
@@ -161,16 +170,21 @@ def _text_of(value: object, name: str) -> str:
 
 
 def converter(column: Column, *, language: str = "en", minimum: int | None = None,
-              maximum: int | None = None, positive: bool = False, addin: bool = False) -> Conv:
-    """The converter for a column (``minimum``/``maximum`` bound ints; ``positive`` refuses negative money)."""
+              maximum: int | None = None, positive: bool = False, addin: bool = False,
+              date_styled: bool = False, date1904: bool = False) -> Conv:
+    """The converter for a column (``minimum``/``maximum`` bound ints; ``positive`` refuses negative
+    money; ``date_styled``: the column's style is a date format, so its numbers are dates;
+    ``date1904``: the workbook counts days from 1904, as old Mac workbooks do)."""
     return make(column.kind, label(column.header), required=column.required and not addin,
                 default=column.default, choices=column.choices, language=language,
-                minimum=minimum, maximum=maximum, positive=positive)
+                minimum=minimum, maximum=maximum, positive=positive, date_styled=date_styled,
+                date1904=date1904)
 
 
 def make(kind: Kind, name: str, *, required: bool = False, default: object = None,
          choices: tuple[str, ...] = (), language: str = "en", minimum: int | None = None,
-         maximum: int | None = None, positive: bool = False) -> Conv:
+         maximum: int | None = None, positive: bool = False, date_styled: bool = False,
+         date1904: bool = False) -> Conv:
     """The converters for cells of ``kind``, named ``name`` in messages."""
     if kind is Kind.INT and choices and minimum is None:
         numbers = [int(c) for c in choices]
@@ -178,7 +192,7 @@ def make(kind: Kind, name: str, *, required: bool = False, default: object = Non
     if kind is Kind.TEXT:
         return _text(name, required, default)
     if kind is Kind.DATE:
-        return _date_conv(name, required)
+        return _date_conv(name, required, date_styled, date1904)
     if kind is Kind.DATETIME:
         return per_cell(_datetime_conv(name, required))
     if kind is Kind.MONEY:
@@ -196,16 +210,18 @@ def make(kind: Kind, name: str, *, required: bool = False, default: object = Non
     raise ValueError(f"no converter for {kind}")  # pragma: no cover - every Kind is handled
 
 
-def raw(value: object) -> object:
+def raw(value: object, name: str = "value") -> object:
     """A cell as typed: text trimmed ('' -> None), numbers as Decimal, dates as they are."""
     if type(value) is str:
         code = error_value(value)
         if code:
-            raise excel_error("value", code)
+            raise excel_error(name, code)
         return value.strip() or None
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
+        if not within_limit(value):
+            raise beyond_limit(name, value, "number")
         return Decimal(int(value)) if float(value).is_integer() else Decimal(repr(value))
     return value
 
@@ -256,13 +272,13 @@ def _text(name: str, required: bool, default: object) -> Conv:
 
 # --- dates ----------------------------------------------------------------------------------
 
-def _date_conv(name: str, required: bool) -> Conv:
+def _date_conv(name: str, required: bool, styled: bool = False, date1904: bool = False) -> Conv:
     def date(value: object) -> object:
         if type(value) is _date:
             return value
         if value == "" and not required:
             return None
-        return _slow_date(value, name, required)
+        return _slow_date(value, name, required, styled, date1904)
 
     blank_is_none = {"": None}
 
@@ -277,7 +293,25 @@ def _date_conv(name: str, required: bool) -> Conv:
     return Conv(date, column)
 
 
-def _slow_date(value: object, name: str, required: bool) -> dt.date | None:
+def serial_date(number: float, date1904: bool = False) -> dt.date | None:
+    """The day of an Excel date serial (the time of day dropped), None when there is none: before
+    1900-01-01, after 9999-12-31, or 60, Excel's 1900-02-29 that never was. ``date1904``: the
+    workbook's days count from 1904-01-01 (day 0), as in old Mac workbooks."""
+    if date1904:
+        return _EPOCH_1904 + dt.timedelta(days=int(number)) if 0 <= number < 2_957_004 else None
+    if not 1 <= number < 2_958_466 or 60 <= number < 61:
+        return None
+    return _EXCEL_EPOCH + dt.timedelta(days=int(number) + (number < 60))
+
+
+def impossible_date(name: str) -> CellIssue:
+    """Excel's serial 60, shown by Excel as 1900-02-29."""
+    return bad(f'{name} "1900-02-29" is a day that never was (Excel\'s date 60)',
+               f"type the date, e.g. {DATE_EXAMPLE}")
+
+
+def _slow_date(value: object, name: str, required: bool, styled: bool = False,
+               date1904: bool = False) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -288,10 +322,15 @@ def _slow_date(value: object, name: str, required: bool) -> dt.date | None:
         raise bad(f'{name} "{shown(value)}" is not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
     if isinstance(value, (int, float)):
         number = float(value)
-        if number.is_integer() and 1 <= number <= 2_958_465:
-            read = _EXCEL_EPOCH + dt.timedelta(days=int(number))
+        if 60 <= number < 61 and (styled or number == 60) and not date1904:
+            raise impossible_date(name)
+        read = serial_date(number, date1904) if styled or number.is_integer() else None
+        if read is not None and styled:
+            return read  # the column's style makes it a date
+        if read is not None:
             raise read_with_warning(read, f'{name} "{shown(value)}" is a number, read as {read.isoformat()}',
-                                    "format the cell as a date")
+                                    "format the cell as a date",
+                                    "{n} dates are numbers — format the column as a date")
         raise bad(f'{name} "{shown(value)}" is not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
     if isinstance(value, (dt.time, dt.timedelta)):
         raise bad(f'{name} "{shown(value)}" is a time, not a date', f"type it as a date, e.g. {DATE_EXAMPLE}")
@@ -303,7 +342,8 @@ def _slow_date(value: object, name: str, required: bool) -> dt.date | None:
             pass
         else:
             raise read_with_warning(read, f'{name} "{text}" is text, read as {read.isoformat()}',
-                                    "retype it as a date so Excel treats it as one")
+                                    "retype it as a date so Excel treats it as one",
+                                    "{n} dates are text — retype them as dates so Excel treats them as dates")
     raise bad(f'{name} "{text}" is not a date', f"type it as a date, e.g. {suggest_date(text)}")
 
 
@@ -350,7 +390,7 @@ def _datetime_conv(name: str, required: bool) -> Converter:
 
 def _money(name: str, required: bool, language: str, positive: bool) -> Conv:
     def money(value: object) -> object:
-        if type(value) is _float:
+        if type(value) is _float and within_limit(value):
             if positive and value < 0:
                 raise negative(name, value)
             return from_number(value)
@@ -359,7 +399,11 @@ def _money(name: str, required: bool, language: str, positive: bool) -> Conv:
     def column(values: Sequence[object]) -> list[object] | None:
         if not values or set(map(type, values)) != {_float}:
             return None
-        if positive and min(values) < 0:  # type: ignore[type-var,operator]
+        total = sum(values)  # type: ignore[arg-type] # NaN or infinite when a value is: no min/max then
+        if total != total or total in (_INF, -_INF) or not within_limit(max(values)):  # type: ignore[type-var,arg-type]
+            return None
+        low = min(values)  # type: ignore[type-var]
+        if (positive and low < 0) or not within_limit(low):  # type: ignore[operator,arg-type]
             return None
         return from_numbers(values)  # type: ignore[arg-type,return-value]
 
@@ -371,12 +415,20 @@ def negative(name: str, value: object) -> CellIssue:
                'type it as a positive amount; for a refund or credit, use a Payments row of Type "Credit Note"')
 
 
+def beyond_limit(name: str, value: object, what: str = "amount") -> CellIssue:
+    """A number whose size is beyond money.LIMIT (a number cell shown bare, text quoted by the caller)."""
+    return bad(f"{name} {value if isinstance(value, str) else shown(value)} is beyond {LIMIT_TEXT}",
+               f"check the {what}")
+
+
 def _slow_money(value: object, name: str, required: bool, language: str, positive: bool) -> Decimal | None:
     if _blank(value, name, required):
         return None
     if isinstance(value, (bool, dt.date, dt.time, dt.timedelta)):
         raise bad(f'{name} "{shown(value)}" is not an amount', "type the amount as a number, e.g. 1234.56")
     if isinstance(value, (int, float)):
+        if not within_limit(value):
+            raise beyond_limit(name, value)
         if positive and value < 0:
             raise negative(name, value)
         return from_number(value)
@@ -384,10 +436,13 @@ def _slow_money(value: object, name: str, required: bool, language: str, positiv
     try:
         amount = parse_amount(text, language)
     except AmountError as exc:
+        if str(exc).startswith("is beyond"):
+            raise beyond_limit(name, f'"{text}"') from None
         raise bad(f'{name} "{text}" {exc}', f"type it as a number, e.g. {_suggest_amount(text)}") from None
     if positive and amount < 0:
         raise negative(name, text)
-    raise read_with_warning(amount, f'{name} "{text}" is text, read as {amount}', "type it as a number")
+    raise read_with_warning(amount, f'{name} "{text}" is text, read as {amount}', "type it as a number",
+                            "{n} amounts are text — type them as numbers")
 
 
 def _suggest_amount(text: str) -> str:
@@ -404,14 +459,21 @@ def _suggest_amount(text: str) -> str:
 def _number(name: str, required: bool, language: str) -> Converter:
     def number(value: object) -> object:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not within_limit(value):
+                raise beyond_limit(name, value, "number")
             return Decimal(repr(float(value))) if not float(value).is_integer() else Decimal(int(value))
         if _blank(value, name, required):
             return None
         text = _text_of(value, name)
         try:
-            return Decimal(text.replace(",", ".") if language == "fr" else text.replace(",", ""))
+            read = Decimal(text.replace(",", ".") if language == "fr" else text.replace(",", ""))
         except InvalidOperation:
-            raise bad(f'{name} "{text}" is not a number', "type a number, e.g. 100") from None
+            read = Decimal("NaN")
+        if not read.is_finite():
+            raise bad(f'{name} "{text}" is not a number', "type a number, e.g. 100")
+        if not within_limit(read):
+            raise beyond_limit(name, f'"{text}"', "number")
+        return read
 
     return number
 
@@ -441,7 +503,9 @@ def _int(name: str, required: bool, default: object, minimum: int | None, maximu
         if number is None:
             raise bad(f'{name} "{shown(value)}" is not a whole number', wanted)
         if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-            raise bad(f'{name} "{number}" is out of range', wanted)
+            raise bad(f'{name} "{number if within_limit(number) else shown(value)}" is out of range', wanted)
+        if not within_limit(number):
+            raise beyond_limit(name, value if not isinstance(value, str) else f'"{value.strip()}"', "number")
         return number
 
     return integer
@@ -615,14 +679,50 @@ def _emails(name: str, required: bool) -> Conv:
     return Conv(emails, column)
 
 
-# --- error cells ----------------------------------------------------------------------------
+# --- what the sheet XML says beyond the values --------------------------------------------
 
-_ERROR_TAG = re.compile(rb"<(?:\w+:)?c\b(?=[^>]*\bt=[\"']e[\"'])([^>]*)>")
-_ERROR_VALUE = re.compile(
-    rb"(?:<(?:\w+:)?f\b[^>]*/>|<(?:\w+:)?f\b[^>]*>[^<]*</(?:\w+:)?f>)?\s*<(?:\w+:)?v>([^<]*)</")
-_REF = re.compile(rb"\br=[\"']([A-Z]+)(\d+)[\"']")
+# A mark for a formula cell without a saved value (``<c><f>…</f></c>``, ``<v/>``): calamine reads ''.
+NO_VALUE = "no saved value"
+# Date number formats: the built-in ids Excel (and calamine) read as dates; [h]:mm:ss (46) is a duration.
+DATE_FORMAT_IDS = frozenset((*range(14, 23), *range(27, 37), 45, 47, *range(50, 59)))
+_QUOTED = re.compile(r'"[^"]*"|\\.|[_*].')
+_ELAPSED = re.compile(r"\[(?:h+|m+|s+)\]", re.IGNORECASE)
+_BRACKETS = re.compile(r"\[[^\]]*\]")
 
 
+def is_date_format(code: str) -> bool:
+    """Whether a custom number format shows a date: a d, m or y outside quotes and brackets
+    (``[$-409]d-mmm-yy``, ``mm/dd/yyyy;@``); an elapsed time (``[h]:mm``) is a duration."""
+    plain = _QUOTED.sub("", code)
+    if _ELAPSED.search(plain):
+        return False
+    plain = _BRACKETS.sub("", plain).lower()
+    return "d" in plain or "m" in plain or "y" in plain
+
+
+def marked_issue(name: str, code: str) -> CellIssue:
+    """The issue of a cell the XML marks: an Excel error code, or a formula with no saved value."""
+    if code == NO_VALUE:
+        return bad(f"{name} holds a formula with no saved value", "open and save the workbook in Excel")
+    return excel_error(name, code)
+
+
+class Marks(NamedTuple):
+    """What a sheet's XML tells beyond calamine's values.
+
+    Attributes:
+      cells: {row index: {column index: code}} (0-based, as calamine's rows) of error cells
+        (``#N/A`` …) and formula cells with no saved value (NO_VALUE).
+      date_columns: indexes of the columns whose style (``<col style=…>``) is a date format.
+      date1904: the workbook's dates count days from 1904 (``<workbookPr date1904="1"/>``).
+    """
+
+    cells: dict[int, dict[int, str]]
+    date_columns: frozenset[int] = frozenset()
+    date1904: bool = False
+
+
+NO_MARKS = Marks({})
 class Ahead:
     """Runs ``work(name)`` for each name (any hashable task), in order, in a thread; ``get(name)``
     waits for that result.
@@ -677,26 +777,67 @@ class Ahead:
 
 
 class ErrorCells:
-    """Error cells (``t="e"``) of a workbook's sheets, read from the XML (calamine reads them as '').
+    """The marks of a workbook's sheets (error cells, formulas with no saved value, date-styled
+    columns), read from the XML: calamine reads error cells and unsaved formulas as ''.
 
-    ``sheet(name)`` returns {row index: {column index: "#N/A"}} (0-based, as in calamine's
-    rows); a sheet whose XML cannot be read gives {} (calamine reports broken files).
+    ``sheet(name)`` returns the sheet's Marks; a sheet whose XML cannot be read gives none
+    (calamine reports broken files). An .ods is read from its content.xml (``_ods_marks``).
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.archive: zipfile.ZipFile | None = None
         self.parts: dict[str, str] = {}
+        self.date_styles: frozenset[int] | None = None  # cellXfs indexes whose format is a date
+        self.ods: dict[str, Marks] | None = None
+        self.date1904 = False
 
-    def sheet(self, name: str) -> dict[int, dict[int, str]]:
+    def sheet(self, name: str) -> Marks:
         try:
             if self.archive is None:
                 self.archive = zipfile.ZipFile(self.path)
-                self.parts = _sheet_parts(self.archive)
+                names = set(self.archive.namelist())
+                if "xl/workbook.xml" not in names and "content.xml" in names:
+                    self.ods = _ods_marks(self.archive.read("content.xml"))
+                else:
+                    self.parts = _sheet_parts(self.archive)
+                    self.date1904 = bool(_DATE1904.search(self.archive.read("xl/workbook.xml")))
+            if self.ods is not None:
+                return self.ods.get(name, NO_MARKS)
             part = self.parts.get(name)
-            return _scan_part(self.archive, part) if part else {}
+            if not part:
+                return NO_MARKS
+            found = _scan_part(self.archive, part, self._date_styles)
+            return found._replace(date1904=True) if self.date1904 else found
         except Exception:  # noqa: BLE001 - never let the scan stop the reader
-            return {}
+            return NO_MARKS
+
+    def serial_60(self, name: str) -> set[tuple[int, int]]:
+        """(row, column) indexes of the number cells holding 60: Excel's 1900-02-29, which never
+        was (calamine reads it as 1900-02-28). Looked for only when a date column holds that day."""
+        try:
+            if self.archive is None:
+                self.sheet(name)
+            part = self.parts.get(name)
+            if self.archive is None or not part:
+                return set()
+            data = _inflate(self.archive, part)
+        except Exception:  # noqa: BLE001 - never let the scan stop the reader
+            return set()
+        found = set()
+        for m in _SIXTY.finditer(data):
+            tag = _last_cell_tag(data, m.start())
+            if tag is None or _TYPE.search(tag.group(1)):
+                continue
+            ref = _REF.search(tag.group(1))
+            if ref:
+                found.add((int(ref.group(2)) - 1, column_index(ref.group(1).decode())))
+        return found
+
+    def _date_styles(self) -> frozenset[int]:
+        if self.date_styles is None:
+            self.date_styles = _date_styles(self.archive) if self.archive is not None else frozenset()
+        return self.date_styles
 
     def close(self) -> None:
         if self.archive is not None:
@@ -725,31 +866,162 @@ def _sheet_parts(archive) -> dict[str, str]:
     return parts
 
 
-def _scan_part(archive, part: str) -> dict[int, dict[int, str]]:
-    """Error cells of one sheet part; parses only if ``t="e"`` occurs.
+_CELL_XFS = re.compile(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", re.DOTALL)
+_XF = re.compile(rb"<(?:\w+:)?xf\b([^>]*)>")
+_NUM_FMT = re.compile(rb"<(?:\w+:)?numFmt\b([^>]*)>")
+_FMT_ID = re.compile(rb"\bnumFmtId=[\"'](\d+)[\"']")
+_FMT_CODE = re.compile(rb"\bformatCode=(?:\"([^\"]*)\"|'([^']*)')")
 
-    The part is inflated in one call: the inflater then runs without the GIL the whole time,
-    whereas a loop over chunks waits for the busy main thread at every chunk.
-    """
+
+def _date_styles(archive) -> frozenset[int]:
+    """Indexes of the cell formats (styles.xml cellXfs) whose number format is a date. Read with
+    patterns, not a parser: a workbook shaped by many hands may hold tens of thousands of styles."""
+    from html import unescape
+
+    try:
+        styles = archive.read("xl/styles.xml")
+    except KeyError:
+        return frozenset()
+    custom = {}
+    for m in _NUM_FMT.finditer(styles):
+        fmt_id, code = _FMT_ID.search(m.group(1)), _FMT_CODE.search(m.group(1))
+        if fmt_id and code:
+            custom[int(fmt_id.group(1))] = unescape((code.group(1) or code.group(2) or b"").decode("utf-8", "replace"))
+    xfs = _CELL_XFS.search(styles)
+    found = set()
+    for n, m in enumerate(_XF.finditer(xfs.group(0)) if xfs else ()):
+        fmt_id = _FMT_ID.search(m.group(1))
+        number = int(fmt_id.group(1)) if fmt_id else 0
+        if is_date_format(custom[number]) if number in custom else number in DATE_FORMAT_IDS:
+            found.add(n)
+    return frozenset(found)
+
+
+_ERROR_TAG = re.compile(rb"<(?:\w+:)?c\b(?=[^>]*\bt=[\"']e[\"'])([^>]*)>")
+_ERROR_VALUE = re.compile(  # the formula, if any, then the value; Gnumeric puts spaces between
+    rb"\s*(?:<(?:\w+:)?f\b[^>]*/>|<(?:\w+:)?f\b[^>]*>[^<]*</(?:\w+:)?f>)?\s*<(?:\w+:)?v>([^<]*)</")
+_REF = re.compile(rb"\br=[\"']([A-Z]+)(\d+)[\"']")
+_TYPE = re.compile(rb"\bt=[\"'](?!n[\"'])")  # a cell typed other than a number
+_STR = re.compile(rb"\bt=[\"'](?:str|s|inlineStr)[\"']")
+# A formula ending its cell with no value, or an empty one: no saved result.
+_NO_VALUE = re.compile(
+    rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>")
+_DATE1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=[\"'](?:1|true)[\"']")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c\b([^>]*)>")
+_SIXTY = re.compile(rb"<(?:\w+:)?v>60(?:\.0*)?</")
+_COLS = re.compile(rb"<(?:\w+:)?col\b([^>]*)>")
+_ATTR = re.compile(rb"\b(min|max|style)=[\"'](\d+)[\"']")
+
+
+def _inflate(archive, part: str) -> bytes:
+    """The part, inflated in one call: the inflater then runs without the GIL the whole time,
+    whereas a loop over chunks waits for the busy main thread at every chunk."""
     from .deflate import read_part
 
     with open(archive.filename, "rb") as f:  # its own handle; one inflate call (without the GIL)
         info = archive.getinfo(part)
-        data = b"".join(read_part(f, info, block=max(info.compress_size, 1)))
-    if b't="e"' not in data and b"t='e'" not in data:
-        return {}
+        return b"".join(read_part(f, info, block=max(info.compress_size, 1)))
+
+
+def _last_cell_tag(data: bytes, end: int) -> re.Match[bytes] | None:
+    """The opening tag of the cell that holds position ``end``."""
+    start = max(data.rfind(b"<c ", 0, end), data.rfind(b"c r=", 0, end) - 4, 0)
+    found = None
+    for found in _CELL_TAG.finditer(data, start, end):  # noqa: B007 - the last one is wanted
+        pass
+    return found
+
+
+def _scan_part(archive, part: str, date_styles: Callable[[], frozenset[int]]) -> Marks:
+    """The marks of one sheet part. The cells are parsed only where the text says they are there:
+    one search for error cells and one for formulas, in the quoting and prefix the part uses (as
+    many searches as for error cells alone in both quotings, which this replaced)."""
+    data = _inflate(archive, part)
+    head = data[:data.find(b"sheetData")]  # the <cols> are before the cells
+    root = re.search(rb"<(\w+:)?worksheet\b", head)
+    prefix = root.group(1) or b"" if root else b""
+    quote = b"'" if b"='" in head and b'="' not in head else b'"'
     cells: dict[int, dict[int, str]] = {}
-    for m in _ERROR_TAG.finditer(data):
-        ref = _REF.search(m.group(1))
-        if not ref:
-            continue
-        code = "#VALUE!"
-        if not m.group(1).endswith(b"/"):
-            v = _ERROR_VALUE.match(data, m.end())
-            if v:
-                code = v.group(1).decode("utf-8", "replace").strip() or code
-        cells.setdefault(int(ref.group(2)) - 1, {})[column_index(ref.group(1).decode())] = code
-    return cells
+    if b"t=" + quote + b"e" + quote in data:
+        for m in _ERROR_TAG.finditer(data):
+            ref = _REF.search(m.group(1))
+            if not ref:
+                continue
+            code = "#VALUE!"
+            if not m.group(1).endswith(b"/"):
+                v = _ERROR_VALUE.match(data, m.end())
+                if v:
+                    code = v.group(1).decode("utf-8", "replace").strip() or code
+            cells.setdefault(int(ref.group(2)) - 1, {})[column_index(ref.group(1).decode())] = code
+    if b"</" + prefix + b"f>" in data:  # a formula's text (a shared formula's cells refer to one)
+        for m in _NO_VALUE.finditer(data):
+            tag = _last_cell_tag(data, m.start())
+            if tag is None or (b"<v" in data[tag.end():m.end()] and _STR.search(tag.group(1))):
+                continue  # a formula whose saved result is empty text
+            ref = _REF.search(tag.group(1))
+            if ref:
+                row = cells.setdefault(int(ref.group(2)) - 1, {})
+                row.setdefault(column_index(ref.group(1).decode()), NO_VALUE)
+    return Marks(cells, _date_columns(head, date_styles) if b"style=" in head else frozenset())
+
+
+def _date_columns(head: bytes, date_styles: Callable[[], frozenset[int]]) -> frozenset[int]:
+    """Indexes of the columns whose ``<col style=…>`` is a date format."""
+    styles = date_styles()
+    found: set[int] = set()
+    for m in _COLS.finditer(head):
+        attrs = {k: int(v) for k, v in _ATTR.findall(m.group(1))}
+        if attrs.get(b"style") in styles and b"min" in attrs:
+            found.update(range(attrs[b"min"] - 1, min(attrs.get(b"max", attrs[b"min"]), 16384)))
+    return frozenset(found)
+
+
+# --- .ods: error cells in content.xml -------------------------------------------------------
+
+_ODS_TOKEN = re.compile(
+    rb"<table:table(?=[\s>])([^>]*)>|</table:table>|<table:table-row\b([^>]*?)(/?)>|"
+    rb"<table:(?:covered-)?table-cell\b([^>]*?)(/?)>")
+_ODS_NAME = re.compile(rb'\btable:name="([^"]*)"')
+_ODS_ROWS = re.compile(rb'\btable:number-rows-repeated="(\d+)"')
+_ODS_COLUMNS = re.compile(rb'\btable:number-columns-repeated="(\d+)"')
+_ODS_ERROR = re.compile(rb'\bcalcext:value-type="error"')
+_ODS_TEXT = re.compile(rb"\s*<text:p>([^<]*)</text:p>")
+
+
+def _ods_marks(content: bytes) -> dict[str, Marks]:
+    """Error cells of each table of an .ods (calamine reads them as '': LibreOffice stores the
+    error as the cell's text, ``calcext:value-type="error"``), by table name."""
+    from html import unescape
+
+    if b'value-type="error"' not in content:
+        return {}
+    out: dict[str, Marks] = {}
+    cells: dict[int, dict[int, str]] = {}
+    name = ""
+    rows = range(0)  # the rows the current row element stands for
+    after = col = 0  # the index of the next row; of the next cell in the row
+    for m in _ODS_TOKEN.finditer(content):
+        table, row_attrs, row_closed, cell_attrs, cell_closed = m.groups()
+        if table is not None:
+            found = _ODS_NAME.search(table)
+            name, cells, after = unescape(found.group(1).decode()) if found else "", {}, 0
+        elif row_attrs is not None:
+            repeated = _ODS_ROWS.search(row_attrs)
+            rows = range(after, after + (int(repeated.group(1)) if repeated else 1))
+            after, col = rows.stop, 0
+        elif cell_attrs is not None:
+            repeated = _ODS_COLUMNS.search(cell_attrs)
+            count = int(repeated.group(1)) if repeated else 1
+            if _ODS_ERROR.search(cell_attrs) and not cell_closed:
+                text = _ODS_TEXT.match(content, m.end())
+                code = (unescape(text.group(1).decode()).strip() if text else "") or "#VALUE!"
+                for r in rows:
+                    for c in range(col, col + count):
+                        cells.setdefault(r, {})[c] = code
+            col += count
+        elif cells:  # </table:table>
+            out[name] = Marks(cells)
+    return out
 
 
 def column_index(letters: str) -> int:

@@ -8,6 +8,10 @@ the frozen records and run the cross-row checks (duplicates, unknown customers a
 over-applied payments). Problems are values, in sheet and row order; one bad row never stops
 the others. Only a file that cannot be read at all raises ``WorkbookUnreadable``.
 
+Any optional column or sheet may be absent: a record reads an absent column as blank cells
+(``blank_value``, the one place a blank is decided). Two sheets named alike but for case or
+spaces make that sheet unreadable (an error for the whole sheet, cell '').
+
 Policy: a row whose identity or required fields are unusable is dropped (an error); a row with
 an error in an optional field is loaded with that field empty (still an error, so the
 customer's documents are refused: ``Book.blocked_customers``). A Customers (Vendors) row is
@@ -33,7 +37,7 @@ import zipfile
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
-from functools import partial
+from functools import cache, partial
 from itertools import compress, islice, repeat
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -59,10 +63,12 @@ from ..perf import quiet_gc, settle
 from ..problems import Problem, Severity, error, notice, warning
 from . import schema
 from .cells import (
+    NO_MARKS,
     Ahead,
     CellIssue,
     Conv,
     ErrorCells,
+    Marks,
     as_text,
     column_index,
     column_letter,
@@ -70,9 +76,11 @@ from .cells import (
     converter,
     error_value,
     excel_error,
+    impossible_date,
     is_blank,
     label,
     make,
+    marked_issue,
     per_cell,
     raw,
     shown,
@@ -166,11 +174,16 @@ def load(path: Path) -> Book:
 
 def _load(path: Path, workbook: Any, fingerprint: Any) -> Book:
     names: dict[str, str] = {}
+    doubles: dict[str, list[str]] = {}  # sheet key -> the names of two or more sheets sharing it
     for name in workbook.sheet_names:
-        names.setdefault(schema.normalize(name), name)
-    sheets = _Sheets(path, workbook, [names[s.key] for s in PARSE_ORDER if s.key in names])
+        key = schema.normalize(name)
+        if key in names:
+            doubles.setdefault(key, [names[key]]).append(name)
+        else:
+            names[key] = name
+    sheets = _Sheets(path, workbook, [names[s.key] for s in PARSE_ORDER if s.key in names and s.key not in doubles])
     try:
-        return _Reader(names, sheets).read(path, fingerprint)
+        return _Reader(names, sheets, doubles).read(path, fingerprint)
     finally:
         sheets.close()
         workbook.close()
@@ -195,6 +208,7 @@ class _Sheets:
         payments, invoices = named(schema.PAYMENTS.key), named(schema.INVOICES.key)
         rest = [name for name in order if name not in (*settings, *customers, *payments, *invoices)]
         # Each thread has its own calamine handle and zip reader.
+        self.path = path
         self.parsers = (_Parser(path, workbook), _Parser(path), None)
         self.error_cells = (ErrorCells(path), ErrorCells(path), ErrorCells(path))
         tasks = (
@@ -210,18 +224,26 @@ class _Sheets:
         what, name = task
         parser = self.parsers[thread]
         data = parser(name) if parser is not None and what != _SCAN else None
-        return data, (self.error_cells[thread].sheet(name) if what != _PARSE else {})
+        return data, (self.error_cells[thread].sheet(name) if what != _PARSE else NO_MARKS)
 
     def _get(self, task: tuple[str, str]) -> _Ready:
         return cast(_Ready, self.ahead[task].get(task))
 
-    def get(self, name: str) -> tuple[list[list[Any]], dict[int, dict[int, str]]]:
-        """The sheet's cells (``to_python``) and its error cells; raises what calamine raised."""
+    def get(self, name: str) -> tuple[list[list[Any]], Marks]:
+        """The sheet's cells (``to_python``) and its marks; raises what calamine raised."""
         if (_PARSE, name) in self.ahead:  # parsed in one thread, scanned in another
             errors = self._get((_SCAN, name))[1]
             return self._get((_PARSE, name))[0] or [], errors
         data, errors = self._get((_BOTH, name))
         return data or [], errors
+
+    def serial_60(self, name: str) -> set[tuple[int, int]]:
+        """The sheet's cells holding Excel's date 60 (looked for rarely: in this thread)."""
+        scan = ErrorCells(self.path)
+        try:
+            return scan.serial_60(name)
+        finally:
+            scan.close()
 
     def close(self) -> None:
         for ahead in set(self.ahead.values()):
@@ -234,7 +256,7 @@ class _Sheets:
 
 
 _BOTH, _PARSE, _SCAN = "both", "parse", "scan"
-_Ready = tuple[list[list[Any]] | None, dict[int, dict[int, str]]]  # a sheet's cells (unless scanned only), error cells
+_Ready = tuple[list[list[Any]] | None, Marks]  # a sheet's cells (unless scanned only), its marks
 
 
 class _Parser:
@@ -383,6 +405,10 @@ def _keys(texts: Sequence[str]) -> list[str]:
 
 # --- the generic pass -----------------------------------------------------------------------
 
+_BLANK: Any = object()  # Table.column's default: the column's blank value
+_FEB_28_1900 = dt.date(1900, 2, 28)  # how calamine reads Excel's date 60 too
+
+
 @dataclasses.dataclass
 class Table:
     """One sheet as read.
@@ -395,6 +421,8 @@ class Table:
       columns: header key -> typed values, aligned with ``rows`` (only columns present).
       as_read: header key -> cell values as read, for the AS_READ columns present (aligned too).
       dropped: the typed values of rows dropped for an unusable required cell.
+      blanks: header key -> the blank value, for the schema's columns the sheet lacks: a record
+        reads an absent column as a column of blank cells.
     """
 
     spec: schema.Sheet
@@ -404,12 +432,13 @@ class Table:
     columns: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
     as_read: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
     dropped: list[Values] = dataclasses.field(default_factory=list)
+    blanks: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def records(self) -> Iterator[tuple[int, Values]]:
-        """(row number, {header key: typed value}) for each record."""
+        """(row number, {header key: typed value}) for each record, absent columns blank."""
         keys = list(self.columns)
         for row, values in zip(self.rows, zip(*self.columns.values(), strict=True), strict=True):
-            yield row, dict(zip(keys, values, strict=True))
+            yield row, {**self.blanks, **dict(zip(keys, values, strict=True))}
 
     def keep(self, mask: Sequence[bool]) -> None:
         """Keep only the records where ``mask`` is true."""
@@ -419,15 +448,22 @@ class Table:
         self.columns = {k: list(compress(v, mask)) for k, v in self.columns.items()}
         self.as_read = {k: list(compress(v, mask)) for k, v in self.as_read.items()}
 
-    def column(self, header: str, default: Any = None) -> Sequence[Any]:
-        """The typed values under ``header`` (a schema header), or ``default`` on every row."""
-        values = self.columns.get(self.spec.column(header).key)
-        return values if values is not None else [default] * len(self.rows)
+    def column(self, header: str, default: Any = _BLANK) -> Sequence[Any]:
+        """The typed values under ``header`` (a schema header), or ``default`` (by default the
+        column's blank value) on every row."""
+        key = self.spec.column(header).key
+        values = self.columns.get(key)
+        return values if values is not None else [self.blanks.get(key) if default is _BLANK else default] * len(self.rows)
 
-    def field(self, header: str, default: Any = None) -> Sequence[Any] | Same:
-        """Like ``column``, for ``_build``: ``Same(default)`` when the sheet lacks the column."""
-        values = self.columns.get(self.spec.column(header).key)
-        return values if values is not None else Same(default)
+    def field(self, header: str, default: Any = _BLANK) -> Sequence[Any] | Same:
+        """Like ``column``, for ``_build``: ``Same(blank value)`` when the sheet lacks the column."""
+        key = self.spec.column(header).key
+        values = self.columns.get(key)
+        return values if values is not None else Same(self.blanks.get(key) if default is _BLANK else default)
+
+    def absent(self, attrs: dict[str, str]) -> dict[str, Same]:
+        """For ``_build``: record attribute -> ``Same(blank value)``, for the absent columns."""
+        return {attrs[k]: Same(v) for k, v in self.blanks.items() if k in attrs}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -454,8 +490,9 @@ class _Payments(NamedTuple):
 
 
 class _Reader:
-    def __init__(self, names: dict[str, str], sheets: _Sheets) -> None:
+    def __init__(self, names: dict[str, str], sheets: _Sheets, doubles: dict[str, list[str]] | None = None) -> None:
         self.names = names
+        self.doubles = doubles or {}
         self.sheets = sheets
         self.tables: dict[str, Table | None] = {}
         self.found: list[tuple[tuple[int, int, int, int], Problem]] = []
@@ -495,8 +532,11 @@ class _Reader:
                 self.add(notice(spec.name, "", "no such sheet; read as empty",
                                 f'add a sheet named "{spec.name}" to use it'))
             return None
+        if spec.key in self.doubles:
+            self._double(spec.key)
+            return Table(spec, name, {})  # unreadable: no records, like a sheet missing a required header
         try:
-            data, errors = self.sheets.get(name)
+            data, marks = self.sheets.get(name)
         except Exception as exc:  # noqa: BLE001 - calamine raises several error types for broken sheets
             raise WorkbookUnreadable(f'sheet "{name}" cannot be read ({exc}) — '
                                      "open the workbook in Excel and save it again as .xlsx") from None
@@ -513,17 +553,28 @@ class _Reader:
                 continue
             positions[key] = index
             letters[key] = column_letter(index)
-        table = Table(spec, name, letters)
+        table = Table(spec, name, letters, blanks={c.key: blank_value(spec, c) for c in spec.columns
+                                                    if c.key not in positions})
+        if data and marks.cells and max(marks.cells) >= len(data):  # marked cells past calamine's last row
+            data = [*data, *([""] * len(data[0]) for _ in range(max(marks.cells) + 1 - len(data)))]
         missing = [c for c in spec.columns if c.required and c.key not in positions]
         for column in missing:
             self.add(error(name, "1:1", f'missing column "{column.header}"',
                            f'add a column headed "{column.header}" in row 1'))
         if not missing and len(data) > 1:
-            self._convert(table, data, self._columns(spec, positions), errors)
+            self._convert(table, data, self._columns(spec, positions, marks), marks.cells)
         return table
 
-    def _columns(self, spec: schema.Sheet, positions: dict[str, int]) -> list[_Col]:
-        """The columns read: the schema's (except add-in columns no record carries) and extras."""
+    def _double(self, key: str) -> None:
+        """The error for the whole sheet when several sheets have its name but for case or spaces."""
+        names = self.doubles[key]
+        listed = ", ".join(f'"{n}"' for n in names[:-1]) + f' and "{names[-1]}"'
+        self.add(error(names[0], "", f"the sheets {listed} have the same name but for case or spaces",
+                       "rename or delete one of them; until then neither is used"))
+
+    def _columns(self, spec: schema.Sheet, positions: dict[str, int], marks: Marks = NO_MARKS) -> list[_Col]:
+        """The columns read: the schema's (except add-in columns no record carries) and extras
+        (``marks``: which columns are styled as dates, and the workbook's date system)."""
         found = []
         for column in spec.columns:
             if column.key not in positions:
@@ -535,14 +586,8 @@ class _Reader:
                     continue
             if column.addin and where not in ADDIN_READ:
                 continue
-            if where in RAW:
-                conv = per_cell(raw)
-            elif where in AS_IS:
-                conv = per_cell(_extra)
-            else:
-                low, high = RANGES.get(where, (None, None))
-                conv = converter(column, language=self.language, minimum=low, maximum=high,
-                                 positive=where in POSITIVE, addin=column.addin)
+            conv = _conv(spec, column, self.language, date_styled=positions[column.key] in marks.date_columns,
+                         date1904=marks.date1904)
             found.append(_Col(positions[column.key], column.key, conv, column, column.addin))
         for key, index in positions.items():
             if key not in spec.by_key:
@@ -584,6 +629,8 @@ class _Reader:
                     table.columns[CENTS_OF] = cents
             for i, issue in found.items():
                 issues.setdefault(i, []).append((col, issue))
+            if col.column is not None and col.column.kind is schema.Kind.DATE and _FEB_28_1900 in typed:
+                self._serial_60(table, col, issues)
         if errors:
             where = {row: i for i, row in enumerate(rows)}
             by_index = {c.index: c for c in cols}
@@ -594,33 +641,51 @@ class _Reader:
                         name = label(at.column.header) if at.column else at.key
                         found_here = issues.setdefault(where[r0 + 1], [])
                         found_here[:] = [(c, issue) for c, issue in found_here if c is not at]  # calamine read ''
-                        found_here.append((at, excel_error(name, code)))
+                        found_here.append((at, marked_issue(name, code)))
         if issues:
-            self._issues(table, read, cols, issues, {r0 + 1 for r0 in errors})
+            self._issues(table, read, cols, issues, {r0 + 1: set(cells) for r0, cells in errors.items()})
+
+    def _serial_60(self, table: Table, col: _Col, issues: dict[int, list[tuple[_Col, CellIssue]]]) -> None:
+        """Date cells holding Excel's 60 (1900-02-29, which calamine reads as 1900-02-28) are errors."""
+        where = {row: i for i, row in enumerate(table.rows)}
+        for r0, c0 in self.sheets.serial_60(table.name):
+            i = where.get(r0 + 1)
+            if c0 == col.index and i is not None:
+                found_here = issues.setdefault(i, [])
+                found_here[:] = [(c, issue) for c, issue in found_here if c is not col]
+                found_here.append((col, impossible_date(label(col.column.header) if col.column else col.key)))
 
     def _issues(self, table: Table, read: list[Sequence[Any]], cols: list[_Col],
-                issues: dict[int, list[tuple[_Col, CellIssue]]], error_rows: set[int]) -> None:
-        """Report the cells that did not convert; drop the rows they make unusable."""
+                issues: dict[int, list[tuple[_Col, CellIssue]]], marked: dict[int, set[int]]) -> None:
+        """Report the cells that did not convert; drop the rows they make unusable (``marked``: row
+        -> indexes of its cells the XML marks: an error, a formula with no saved value)."""
         mask = [True] * len(table.rows)
         identity = IDENTITY.get(table.spec.key)
         cid_at = next((n for n, c in enumerate(cols) if c.key == CUSTOMER_ID), None)
         for i in sorted(issues):
             row = table.rows[i]
-            if row not in error_rows and all(is_blank(values[i]) for values in read):
-                mask[i] = False  # only spaces: a blank row
-                continue
+            found = issues[i]
+            marks = marked.get(row)
+            if marks is None:
+                if all(is_blank(values[i]) for values in read):
+                    mask[i] = False  # only spaces: a blank row
+                    continue
+            elif all(is_blank(values[i]) for values, c in zip(read, cols, strict=True) if c.index not in marks):
+                # Nothing but marked cells (a formula copied down past the data): those alone are told.
+                found = [(c, issue) for c, issue in found if c.index in marks]
+                mask[i] = False
             customer_id = None
             if cid_at is not None and table.spec.key in CUSTOMER_ROWS:
                 customer_id = as_text(read[cid_at][i]) or None
-            drop = False
-            for col, issue in issues[i]:
+            drop = not mask[i]
+            for col, issue in found:
                 severity, fix = issue.severity, issue.fix
                 if col.addin and severity is Severity.ERROR:
                     severity, fix = Severity.WARNING, f"{fix}; the add-in rewrites this column"
                 self.add(Problem(severity, table.name, f"{column_letter(col.index)}{row}", issue.message, fix,
-                                 customer_id), row, col.index + 1)
+                                 customer_id, plural=issue.plural if fix == issue.fix else ""), row, col.index + 1)
                 if issue.severity is Severity.ERROR:
-                    table.columns[col.key][i] = _empty(col)
+                    table.columns[col.key][i] = blank_value(table.spec, col.column) if col.column else ""
                     if col.column is not None and col.column.required and not col.addin \
                             and identity in (None, col.key):
                         drop = True
@@ -660,6 +725,10 @@ class _Reader:
             as_read=self.as_read,
             memo={"ledger": ledger},
         )
+        read = {spec.key for spec in READ}
+        for key in self.doubles:
+            if key not in read and key in schema.SHEETS_BY_KEY:  # Log, Dashboard: written to, never read
+                self._double(key)
         self.found.sort(key=lambda item: item[0])
         return dataclasses.replace(book, problems=tuple(p for _, p in self.found))
 
@@ -726,6 +795,7 @@ class _Reader:
         texts = [list(map("; ".join, v)) if k in email_keys else v for k, v in table.columns.items()]
         fields = list(map(dict, map(zip, repeat(names), zip(*texts, strict=True))))
         values: dict[str, Sequence[Any] | Same] = {attrs[k]: v for k, v in table.columns.items() if k in attrs}
+        values.update(table.absent(attrs))
         records = _build(Customer, len(table.rows), {**values, "fields": fields, "origin": _origins(table)})
         self.as_read[spec.key] = table.as_read
         return dict(zip(compress(keys, mask), records, strict=True))
@@ -797,8 +867,8 @@ class _Reader:
         records = _build(Invoice, len(table.rows), {
             "number": table.column("Invoice No"), "customer_id": table.column("Customer ID"),
             "invoice_date": table.column("Invoice Date"), "due_date": table.column("Due Date"),
-            "amount": table.column("Amount"), "emails": table.field("Email", ()),
-            "memo": table.field("Memo", ""), "status": table.field("Status", ""),
+            "amount": table.column("Amount"), "emails": table.field("Email"),
+            "memo": table.field("Memo"), "status": table.field("Status"),
             "last_reminder": table.field("Last Reminder"), "origin": _origins(table),
             "key": table.columns["__key"],  # what Invoice.__post_init__ would compute
         })
@@ -1028,7 +1098,7 @@ class _Reader:
                         "give each vendor its own ID; this row is not used")
                 continue
             seen[norm] = row
-            fields = dict(v)
+            fields = {k: val for k, val in v.items() if k not in table.blanks}
             for k in email_keys:
                 if k in fields:
                     fields[k] = "; ".join(fields[k])
@@ -1036,19 +1106,32 @@ class _Reader:
         return tuple(out)
 
 
+def _conv(spec: schema.Sheet, column: schema.Column, language: str = "en", *, blank_allowed: bool = False,
+          date_styled: bool = False, date1904: bool = False) -> Conv:
+    """How the reader converts the cells of ``column`` on ``spec`` (``blank_allowed``: even if
+    required; ``date_styled``: the column's style is a date format; ``date1904``: the workbook's
+    date system)."""
+    where = (spec.key, column.key)
+    if where in RAW:
+        return per_cell(partial(raw, name=label(column.header)))
+    if where in AS_IS:
+        return per_cell(_extra)
+    low, high = RANGES.get(where, (None, None))
+    return converter(column, language=language, minimum=low, maximum=high, positive=where in POSITIVE,
+                     addin=column.addin or blank_allowed, date_styled=date_styled, date1904=date1904)
+
+
+@cache
+def blank_value(spec: schema.Sheet, column: schema.Column) -> Any:
+    """What a record holds for a blank cell of ``column`` (as the column's converter reads a blank),
+    for an absent column and for a cell with an error too: the one place this is decided."""
+    return _conv(spec, column, blank_allowed=True).cell("")
+
+
 def _record(table: Table, row: int, v: Values, cls: type, attrs: dict[str, str], **extra: Any) -> Any:
     kwargs = {attrs[k]: val for k, val in v.items() if k in attrs}
     kwargs.update(extra)
     return cls(**kwargs, origin=Origin(table.name, row, table.letters))
-
-
-def _empty(col: _Col) -> Any:
-    """What a field holds when its cell is unusable: the column's blank value."""
-    try:
-        return col.conv.cell("")
-    except CellIssue:
-        kind = col.column.kind if col.column else schema.Kind.TEXT
-        return {schema.Kind.TEXT: "", schema.Kind.CHOICE: "", schema.Kind.EMAILS: ()}.get(kind)
 
 
 def _extra(value: Any) -> Any:
