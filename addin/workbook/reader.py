@@ -493,6 +493,7 @@ class _Reader:
     def __init__(self, names: dict[str, str], sheets: _Sheets, doubles: dict[str, list[str]] | None = None) -> None:
         self.names = names
         self.doubles = doubles or {}
+        self.unreadable: set[str] = set()  # sheets with an error for the whole sheet
         self.sheets = sheets
         self.tables: dict[str, Table | None] = {}
         self.found: list[tuple[tuple[int, int, int, int], Problem]] = []
@@ -534,6 +535,7 @@ class _Reader:
             return None
         if spec.key in self.doubles:
             self._double(spec.key)
+            self.unreadable.add(spec.key)
             return Table(spec, name, {})  # unreadable: no records, like a sheet missing a required header
         try:
             data, marks = self.sheets.get(name)
@@ -561,7 +563,9 @@ class _Reader:
         for column in missing:
             self.add(error(name, "1:1", f'missing column "{column.header}"',
                            f'add a column headed "{column.header}" in row 1'))
-        if not missing and len(data) > 1:
+        if missing:
+            self.unreadable.add(spec.key)
+        elif len(data) > 1:
             self._convert(table, data, self._columns(spec, positions, marks), marks.cells)
         return table
 
@@ -914,6 +918,8 @@ class _Reader:
                 continue
             invoice = applied[i]
             if invoice is None:
+                if schema.INVOICES.key in self.unreadable:
+                    continue  # every number would be unknown: the sheet's own error says it (addin.holds)
                 if keys[i] in self.dropped_invoices:
                     mask[i] = False  # the invoice row has an error already; this payment waits for it
                     continue
