@@ -161,7 +161,7 @@ def tick(workbook: Path, day: dt.date, now: dt.datetime, *, statements: bool = T
     with Journal.open(workbook) as journal:
         statement_keys = journal.sent_keys("statement:")
         statements_due = statements and not journal.run_done(STATEMENTS, day.isoformat())
-    plans = [reminders.plan_automatic(book, ledger, history, day)]
+    plans = [reminders.plan_automatic(book, ledger, history, day, now=now)]
     if statements_due:
         plans.append(schedules.plan_scheduled(book, ledger, statement_keys, day))
     plan = merge(*plans)

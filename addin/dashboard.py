@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from .actions import Plan, SetAt, SetCells, SetColumn, Update
 from .clock import zone
 from .holds import held
+from .invoice_status import OPEN, OVERDUE, PAID, hold_status, is_reminder
 from .ledger import Ageing, CustomerSummary, Ledger
 from .model import Book, Customer, Invoice
 from .money import ZERO, cents_where_exact, from_cents, from_number
@@ -59,8 +60,6 @@ if TYPE_CHECKING:
 DSO_DAYS = 90
 REMINDER_DAYS = 30
 TOP = layout.TOP_COUNT
-PAID, OPEN, OVERDUE = "Paid", "Open", "Overdue"
-REMINDER_STATUS = re.compile(r"(?:Reminder \d+|Manual reminder) sent \d{4}-\d{2}-\d{2}")
 TENTH = Decimal("0.1")
 
 _INV = schema.INVOICES.column
@@ -154,15 +153,19 @@ def invoice_status(invoice: Invoice, balance: Decimal, as_of: dt.date, current: 
 def invoice_statuses(invoices: Sequence[Invoice], owing: Sequence[bool], as_of: dt.date,
                      current: Sequence[Any]) -> list[str]:
     """The Status of each invoice (``owing``: its balance is above zero; ``current``: what its
-    Status cell holds), at once: ``Paid`` when nothing is owed; else a reminder status the cell
-    has; else ``Overdue`` once the due date has passed, or ``Open``."""
+    Status cell holds), at once: ``Paid`` when nothing is owed; else ``On hold until …`` while
+    Hold Until is on or after the day; else a reminder status the cell has; else ``Overdue`` once
+    the due date has passed, or ``Open`` (texts: addin.invoice_status)."""
     day = as_of.toordinal()
     out = [(OVERDUE if day > due.toordinal() else OPEN) if owes else PAID
            for owes, due in zip(owing, map(operator.attrgetter("due_date"), invoices), strict=True)]
     plain = {PAID, OPEN, OVERDUE, "", None}
     for r, text in enumerate(current):
-        if text not in plain and out[r] != PAID and isinstance(text, str) and REMINDER_STATUS.fullmatch(text.strip()):
+        if text not in plain and out[r] != PAID and is_reminder(text):
             out[r] = text.strip()
+    for r, until in enumerate(map(operator.attrgetter("hold_until"), invoices)):
+        if until is not None and out[r] != PAID and until >= as_of:
+            out[r] = hold_status(until)
     return out
 
 

@@ -490,6 +490,13 @@ class Journal:
             "WHERE p.applied_at IS NULL ORDER BY l.id")
         return [(r[0], LogLine(dt.datetime.fromisoformat(r[1]), *(x or "" for x in r[2:]))) for r in rows]
 
+    def logged(self, status: str, detail_prefix: str = "") -> list[LogLine]:
+        """Log rows of a status whose Detail starts with ``detail_prefix`` (e.g. holds recorded as skipped)."""
+        rows = self.conn.execute(
+            "SELECT time, action, target, recipients, status, message_id, detail FROM log "
+            "WHERE status = ? AND substr(detail, 1, ?) = ? ORDER BY id", (status, len(detail_prefix), detail_prefix))
+        return [LogLine(dt.datetime.fromisoformat(r[0]), *(x or "" for x in r[1:])) for r in rows]
+
     # --- runs -------------------------------------------------------------------------------
 
     def record_run(self, kind: str, period: str | dt.date, detail: str = "",

@@ -121,10 +121,13 @@ class _InvoiceRow(NamedTuple):
     last_reminder: dt.date | None = None
     origin: Origin = NOWHERE
     key: str = ""
+    hold_until: dt.date | None = None
+    hold_reason: str = ""
 
 
 class Invoice(_InvoiceRow):
-    """A row of Invoices. ``status`` and ``last_reminder`` are the add-in's columns as read.
+    """A row of Invoices. ``status`` and ``last_reminder`` are the add-in's columns as read;
+    ``hold_until`` / ``hold_reason``: no automatic reminder until after that date (SPEC §4).
 
     Invoices and payments are named tuples, as ``Origin`` is: a large book has 160,000 of them,
     made by the reader at C speed (``tuple.__new__``). ``key`` is the number as compared
@@ -135,9 +138,15 @@ class Invoice(_InvoiceRow):
 
     def __new__(cls, number: str, customer_id: str, invoice_date: dt.date, due_date: dt.date, amount: Decimal,
                 emails: tuple[str, ...] = (), memo: str = "", status: str = "", last_reminder: dt.date | None = None,
-                origin: Origin = NOWHERE, key: str | None = None) -> Invoice:
+                origin: Origin = NOWHERE, key: str | None = None, hold_until: dt.date | None = None,
+                hold_reason: str = "") -> Invoice:
         return tuple.__new__(cls, (number, customer_id, invoice_date, due_date, amount, emails, memo, status,
-                                   last_reminder, origin, normalize(number) if key is None else key))
+                                   last_reminder, origin, normalize(number) if key is None else key,
+                                   hold_until, hold_reason))
+
+    def held_on(self, day: dt.date) -> bool:
+        """Whether the invoice is on hold on ``day`` (Hold Until on or after it)."""
+        return self.hold_until is not None and self.hold_until >= day
 
     def _replace(self, **changes: Any) -> Invoice:
         if "number" in changes and "key" not in changes:
@@ -303,6 +312,7 @@ class Settings:
     reminders_attach_pdf: bool = True
     reminder_check_times: tuple[dt.time, ...] = (dt.time(8), dt.time(12), dt.time(16))
     catch_up_days: int = 7
+    reminder_grouping: str = "invoice"
     statements_dir: str = "statements"
     statement_type: str = "Outstanding"
     backups_keep: int = 5

@@ -7,9 +7,20 @@ Entry points (the CLI, the daemon, the ribbon and the demo all call these):
 - ``plan_manual(book, ledger, invoice_numbers, as_of, subject=None, message=None, history=()) -> Plan``.
 - ``check(book) -> list[Problem]``: problems on the Reminders sheet (texts, groups).
 
-``history`` is what the send journal says went out before: the keys ``reminder:<invoice>:<k>``
-and ``manual-reminder:<invoice>:<YYYY-MM-DD>``, as a set, or as a mapping key -> the day it was
-sent when that is known (so that an invoice never gets two reminders on one day).
+``history`` is what the send journal says went out before: the keys ``reminder:<invoice>:<k>``,
+``reminders:<customer>:<YYYY-MM-DD>:<invoice>=<k>,…`` (one message for several invoices, with
+``reminder_grouping`` = customer) and ``manual-reminder:<invoice>:<YYYY-MM-DD>``, as a set, or as
+a mapping key -> the day it was sent when that is known (so that an invoice never gets two
+reminders on one day); and ``hold-skip:<invoice>:<k>:<YYYY-MM-DD>``, a hold already recorded as
+skipped in the Log (``read_history`` finds those in the journal's Log rows).
+
+A grouped message is ONE journal key, its invoices and their steps written in it: the journal
+records it sending / sent / uncertain as a whole, its ``on_sent`` updates (every invoice's
+Status, Last Reminder and Log row) are queued in the one transaction that records it sent, and
+``History`` learns every invoice's step from the key alone — so a crash can never leave some of
+its invoices marked and others not, and an uncertain message holds all of them until a person
+releases or confirms it. The customer and day in the key keep a second message from going to
+that customer the same day (a rerun sends nothing).
 """
 
 from __future__ import annotations
@@ -18,20 +29,24 @@ import datetime as dt
 import html
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from .actions import Attachment, Email, LogEntry, Plan, SetCells
+from .actions import AppendRows, Attachment, Cell, Email, LogEntry, Plan, SetCells, Update
 from .holds import held
-from .ledger import Ledger, OpenItem
+from .invoice_status import hold_words, manual_sent, reminder_sent
+from .ledger import CustomerSummary, Ledger, OpenItem
 from .model import Book, Customer, Invoice, ReminderStep, Settings
 from .problems import Problem, error, sheet_ref, warning
 from .workbook import schema
 from .workbook.schema import normalize
 
 AUTO_PREFIX = "reminder:"
+GROUP_PREFIX = "reminders:"
 MANUAL_PREFIX = "manual-reminder:"
+HOLD_PREFIX = "hold-skip:"
+INVOICE, CUSTOMER = schema.GROUPINGS
 
 # --- history --------------------------------------------------------------------------------
 
@@ -46,6 +61,44 @@ def manual_key(number: str, day: dt.date) -> str:
     return f"{MANUAL_PREFIX}{number.strip()}:{day.isoformat()}"
 
 
+def _esc(text: str) -> str:
+    """A customer ID or invoice number inside a grouped key (its separators escaped)."""
+    return text.strip().replace("%", "%25").replace(":", "%3A").replace(",", "%2C").replace("=", "%3D")
+
+
+def group_key(customer_id: str, day: dt.date, steps: Sequence[tuple[str, int]]) -> str:
+    """Idempotency key of one message reminding a customer of several invoices on a day:
+    ``reminders:C-0001:2026-04-07:INV-1=2,INV-7=1`` (invoice = step, most overdue first)."""
+    listed = ",".join(f"{_esc(number)}={k}" for number, k in steps)
+    return f"{GROUP_PREFIX}{_esc(customer_id)}:{day.isoformat()}:{listed}"
+
+
+def parse_group_key(key: str) -> tuple[str, dt.date, tuple[tuple[str, int], ...]] | None:
+    """(customer ID, day, ((invoice, step), …)) of a grouped key; None when it is not one."""
+    from urllib.parse import unquote
+
+    if not key.startswith(GROUP_PREFIX):
+        return None
+    customer, _, rest = key[len(GROUP_PREFIX):].partition(":")
+    iso, _, listed = rest.partition(":")
+    try:
+        day = dt.date.fromisoformat(iso)
+    except ValueError:
+        return None
+    steps = []
+    for part in listed.split(","):
+        number, _, k = part.rpartition("=")
+        if not number or not k.isdigit():
+            return None
+        steps.append((unquote(number), int(k)))
+    return unquote(customer), day, tuple(steps)
+
+
+def hold_key(number: str, step: int, until: dt.date) -> str:
+    """What History is told of a hold already recorded as skipped in the Log."""
+    return f"{HOLD_PREFIX}{number.strip()}:{step}:{until.isoformat()}"
+
+
 @dataclass(frozen=True)
 class History:
     """Reminders sent before, per invoice (normalized number).
@@ -54,11 +107,15 @@ class History:
       steps: invoice -> automatic steps ever sent.
       days: invoice -> days on which some reminder (automatic or manual) was sent, where known.
       manual: invoice -> days on which a manual reminder was sent.
+      messages: customer (normalized ID) -> days on which a grouped message went to them.
+      holds_logged: (invoice, step, hold until) already recorded as skipped in the Log.
     """
 
     steps: Mapping[str, frozenset[int]] = field(default_factory=dict)
     days: Mapping[str, frozenset[dt.date]] = field(default_factory=dict)
     manual: Mapping[str, frozenset[dt.date]] = field(default_factory=dict)
+    messages: Mapping[str, frozenset[dt.date]] = field(default_factory=dict)
+    holds_logged: frozenset[tuple[str, int, dt.date]] = frozenset()
 
     @classmethod
     def of(cls, sent: History | Iterable[str] | Mapping[str, dt.date | None] = ()) -> History:
@@ -69,8 +126,25 @@ class History:
         steps: dict[str, set[int]] = {}
         days: dict[str, set[dt.date]] = {}
         manual: dict[str, set[dt.date]] = {}
+        messages: dict[str, set[dt.date]] = {}
+        holds: set[tuple[str, int, dt.date]] = set()
         for key, day in when.items():
-            if key.startswith(AUTO_PREFIX):
+            if key.startswith(GROUP_PREFIX):
+                parsed = parse_group_key(key)
+                if parsed is None:
+                    continue
+                customer, on, listed = parsed
+                messages.setdefault(normalize(customer), set()).add(on)
+                for number, step in listed:
+                    steps.setdefault(normalize(number), set()).add(step)
+                    days.setdefault(normalize(number), set()).update({on} if day is None else {on, day})
+            elif key.startswith(HOLD_PREFIX):
+                number, which, iso = (key[len(HOLD_PREFIX):].rsplit(":", 2) + ["", ""])[:3]
+                try:
+                    holds.add((normalize(number), int(which), dt.date.fromisoformat(iso)))
+                except ValueError:
+                    continue
+            elif key.startswith(AUTO_PREFIX):
                 number, _, k = key[len(AUTO_PREFIX):].rpartition(":")
                 if not k.isdigit():
                     continue
@@ -86,7 +160,8 @@ class History:
                 days.setdefault(normalize(number), set()).add(on)
                 manual.setdefault(normalize(number), set()).add(on)
         return cls({k: frozenset(v) for k, v in steps.items()}, {k: frozenset(v) for k, v in days.items()},
-                   {k: frozenset(v) for k, v in manual.items()})
+                   {k: frozenset(v) for k, v in manual.items()}, {k: frozenset(v) for k, v in messages.items()},
+                   frozenset(holds))
 
     def sent_steps(self, invoice: Invoice) -> frozenset[int]:
         return self.steps.get(invoice.key, frozenset())
@@ -122,11 +197,16 @@ class Due:
 
 @dataclass(frozen=True)
 class Skip:
-    """A step an invoice is in the window for but does not get today, and why."""
+    """A step an invoice is in the window for but does not get today, and why.
+
+    Attributes:
+      on_hold: the invoice's Hold Until when that is why (recorded once in the Log).
+    """
 
     invoice: Invoice
     step: int
     reason: str
+    on_hold: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +302,10 @@ def decide(book: Book, ledger: Ledger, settings: Settings, history: History | It
         reason = _customer_reason(customer, inv, as_of)
         if reason:
             skipped.append(Skip(inv, first, reason))
+            continue
+        if inv.held_on(as_of):
+            assert inv.hold_until is not None
+            skipped.append(Skip(inv, first, hold_words(inv.hold_until, inv.hold_reason), inv.hold_until))
             continue
         assert customer is not None
         cid = normalize(customer.id)
@@ -370,6 +454,18 @@ def render_reminder(settings: Settings, customer: Customer, item: OpenItem, reci
     language = texts.language_of(customer, settings)
     ctx = texts.context(settings, customer, item=item, emails=recipients)
     ctx["attachment"] = attachment
+    subject, body = _compose(texts_, ctx, sheet)
+    lab = labels(language)
+    details = _details(item, settings, language, lab)
+    colon = " : " if language == "fr" else ": "  # French typography
+    text = body + "\n\n" + "\n".join(f"{k}{colon}{v}" for k, v in details)
+    html_body = _card(details, lab["balance_due"]) + "\n" + texts.to_html(body)
+    return Rendered(subject, text, html_body)
+
+
+def _compose(texts_: Texts, ctx: dict[str, Any], sheet: str) -> tuple[str, str]:
+    """The subject (one line) and the body (greeting, message) of a reminder's texts."""
+    from .render import texts
 
     def source(cell: str) -> texts.Source:
         return texts.Source(sheet, cell) if cell else texts.Source()
@@ -384,13 +480,80 @@ def render_reminder(settings: Settings, customer: Customer, item: OpenItem, reci
             greeting = salutation  # the cell wrote the whole greeting line
         else:
             greeting = f"{salutation} {ctx['customer']['contact']},".strip()
-    body = f"{greeting}\n\n{message}" if greeting else message
-    lab = labels(language)
-    details = _details(item, settings, language, lab)
-    colon = " : " if language == "fr" else ": "  # French typography
-    text = body + "\n\n" + "\n".join(f"{k}{colon}{v}" for k, v in details)
-    html_body = _card(details, lab["balance_due"]) + "\n" + texts.to_html(body)
+    return subject, (f"{greeting}\n\n{message}" if greeting else message)
+
+
+GROUP_LABELS = {
+    "en": {"days_overdue": "Days overdue", "total": "Total", "invoice": "Invoice", "dated": "dated",
+           "due": "due", "amount": "amount", "balance": "balance", "overdue": "{} days overdue",
+           "overdue_1": "1 day overdue", "not_overdue": "not yet overdue"},
+    "fr": {"days_overdue": "Jours de retard", "total": "Total", "invoice": "Facture", "dated": "du",
+           "due": "échéance", "amount": "montant", "balance": "solde", "overdue": "{} jours de retard",
+           "overdue_1": "1 jour de retard", "not_overdue": "pas encore échue"},
+}
+
+
+def render_group(settings: Settings, customer: Customer, items: Sequence[OpenItem], step: int,
+                 recipients: tuple[str, ...], texts_: Texts, as_of: dt.date, summary: CustomerSummary, *,
+                 sheet: str = schema.REMINDERS.name, attachment: bool = False) -> Rendered:
+    """One message reminding a customer of several invoices (``items``, most overdue first).
+
+    Texts see ``invoices`` (each as ``invoice`` is), ``invoice`` (the most overdue), ``step``,
+    ``total`` (the balances listed), ``customer.balance`` and ``customer.overdue_balance``.
+    Raises render.texts.TextError naming the faulty cell.
+    """
+    from .render import fmt, texts
+    from .render.invoice_pdf import labels
+
+    language = texts.language_of(customer, settings)
+    cur = settings.currency
+    ctx = texts.context(settings, customer, item=items[0], emails=recipients)
+    ctx["invoices"] = [texts.invoice_vars(i, settings, language) for i in items]
+    ctx["step"] = step
+    ctx["total"] = fmt.money(sum((i.balance for i in items), Decimal(0)), cur, language)
+    ctx["customer"]["balance"] = fmt.money(summary.balance, cur, language)
+    ctx["customer"]["overdue_balance"] = fmt.money(summary.overdue_balance, cur, language)
+    ctx["attachment"] = attachment
+    subject, body = _compose(texts_, ctx, sheet)
+    lab, words = labels(language), GROUP_LABELS.get(language, GROUP_LABELS["en"])
+    lines = []
+    for inv in ctx["invoices"]:
+        days = inv["days_overdue"]
+        late = (words["overdue_1"] if days == 1 else words["overdue"].format(days)) if days else words["not_overdue"]
+        memo = f" ({' '.join(inv['memo'].split())})" if inv["memo"] else ""
+        lines.append(f"{words['invoice']} {inv['number']}{memo} — {words['dated']} {inv['invoice_date']}, "
+                     f"{words['due']} {inv['due_date']}, {words['amount']} {inv['amount']}, "
+                     f"{words['balance']} {inv['balance']}, {late}")
+    colon = " : " if language == "fr" else ": "
+    lines.append(f"{words['total']} ({lab['balance_due'].lower()}){colon}{ctx['total']}")
+    text = body + "\n\n" + "\n".join(lines)
+    html_body = _group_table(ctx["invoices"], ctx["total"], lab, words) + "\n" + texts.to_html(body)
     return Rendered(subject, text, html_body)
+
+
+def _group_table(invoices: Sequence[Mapping[str, Any]], total: str, lab: Mapping[str, str],
+                 words: Mapping[str, str]) -> str:
+    """The invoices of a grouped reminder at a glance, above the message."""
+    pad = "padding:6px 10px;border-bottom:1px solid #e3e6ea;"
+    memo = any(inv["memo"] for inv in invoices)
+    heads = [lab["invoice_no"], *([lab["memo"]] if memo else []), lab["invoice_date"], lab["due_date"],
+             lab["amount"], lab["balance_due"], words["days_overdue"]]
+    right = {lab["amount"], lab["balance_due"], words["days_overdue"]}
+
+    def cell(tag: str, text: object, head: str, extra: str = "") -> str:
+        align = "text-align:right;" if head in right else ""
+        return f'<{tag} style="{pad}{align}{extra}">{html.escape(str(text))}</{tag}>'
+
+    rows = ["<tr>" + "".join(cell("th", h, h, "color:#555;font-weight:600") for h in heads) + "</tr>"]
+    for inv in invoices:
+        values = [inv["number"], *([" ".join(inv["memo"].split())] if memo else []), inv["invoice_date"],
+                  inv["due_date"], inv["amount"], inv["balance"], inv["days_overdue"] or ""]
+        rows.append("<tr>" + "".join(cell("td", v, h) for v, h in zip(values, heads, strict=True)) + "</tr>")
+    span = len(heads) - 2
+    rows.append(f'<tr><td colspan="{span}" style="{pad}font-weight:700">{html.escape(words["total"])}</td>'
+                f'<td style="{pad}text-align:right;font-weight:700">{html.escape(total)}</td><td style="{pad}"></td></tr>')
+    return ('<table role="presentation" style="border-collapse:collapse;border:1px solid #e3e6ea;'
+            'margin:0 0 20px 0;min-width:300px">\n' + "\n".join(rows) + "\n</table>")
 
 
 def _card(details: list[tuple[str, str]], emphasis: str) -> str:
@@ -477,25 +640,49 @@ def _money(item: OpenItem, settings: Settings, customer: Customer) -> str:
 
 def plan_automatic(book: Book, ledger: Ledger, history: History | Iterable[str] | Mapping[str, Any],
                    as_of: dt.date, *, attach_pdf: bool = True, groups: Memberships | None = None,
-                   visible: Set[str] | None = None, decision: Decision | None = None) -> Plan:
+                   visible: Set[str] | None = None, decision: Decision | None = None,
+                   now: dt.datetime | None = None) -> Plan:
     """The automatic reminders due on ``as_of``: emails, skipped steps for the Log, problems.
 
     ``attach_pdf=False`` builds no PDF (for previews). A text with a template error is not
-    sent (it stays due) and a problem names its cell.
+    sent (it stays due) and a problem names its cell. With ``reminder_grouping`` = customer the
+    invoices due are grouped into one message per customer and recipient list (``messages``);
+    ``now`` (the run's local time) stamps the Log rows of a grouped message's other invoices.
+    A hold is recorded as skipped in the Log once (``History.holds_logged``).
     """
-    from .render.texts import TextError
-
     settings = book.settings
     decision = decision or decide(book, ledger, settings, history, as_of, groups=groups, visible=visible)
     if not decision.enabled:
         cell = settings.cells.get("reminders_enabled", "")
         where = sheet_ref(schema.SETTINGS_SHEET.name, cell) + " " if cell else ""
         return Plan(lines=(f"Automatic reminders are off ({where}reminders_enabled is FALSE): nothing to send.",))
+    hist = History.of(history)
+    pdf = _pdf if attach_pdf else None
+    if settings.reminder_grouping == CUSTOMER:
+        plan = _plan_grouped(book, ledger, decision, hist, as_of, pdf, now)
+    else:
+        plan = _plan_each(book, decision, as_of, pdf)
+    holds = tuple(LogEntry(f"reminder {skip.step}", skip.invoice.number, skip.reason, status="skipped")
+                  for skip in decision.skipped if skip.on_hold is not None
+                  and (skip.invoice.key, skip.step, skip.on_hold) not in hist.holds_logged)
+    lines = list(plan.lines)
+    for skip in decision.skipped:
+        if not skip.reason.startswith("passed over"):
+            lines.append(f"{skip.invoice.number}: reminder {skip.step} skipped — {skip.reason}")
+    if not decision.due and not decision.problems:
+        lines.append(f"No automatic reminder is due on {as_of.isoformat()}.")
+    return replace(plan, logs=(*plan.logs, *holds), lines=tuple(lines))
+
+
+def _plan_each(book: Book, decision: Decision, as_of: dt.date, pdf: PdfMaker | None) -> Plan:
+    """One reminder per invoice (``reminder_grouping`` = invoice)."""
+    from .render.texts import TextError
+
+    settings = book.settings
     emails: list[Email] = []
     logs: list[LogEntry] = []
     problems = list(decision.problems)
     lines: list[str] = []
-    pdf = _pdf if attach_pdf else None
     for due in decision.due:
         inv, k = due.invoice, due.step.number
         language = due.customer.language or settings.language
@@ -503,7 +690,7 @@ def plan_automatic(book: Book, ledger: Ledger, history: History | Iterable[str] 
         detail = f"{due.customer.id} · balance {_money(due.item, settings, due.customer)}"
         try:
             email = _email(book, reminder_key(inv.number, k), due.customer, due.item, due.recipients, texts_,
-                           as_of, f"Reminder {k} sent {as_of.isoformat()}", LogEntry(f"reminder {k}", inv.number,
+                           as_of, reminder_sent(k, as_of), LogEntry(f"reminder {k}", inv.number,
                                                                                       detail), pdf)
         except TextError as exc:
             if exc.problem not in problems:  # one faulty text is reported once, not once per invoice
@@ -516,12 +703,133 @@ def plan_automatic(book: Book, ledger: Ledger, history: History | Iterable[str] 
         passed = f" (reminder {', '.join(map(str, due.passed_over))} skipped)" if due.passed_over else ""
         lines.append(f"{inv.number}: reminder {k} to {', '.join(due.recipients)} — customer {due.customer.id} "
                      f"{due.customer.name}, balance {_money(due.item, settings, due.customer)}{passed}")
-    for skip in decision.skipped:
-        if not skip.reason.startswith("passed over"):
-            lines.append(f"{skip.invoice.number}: reminder {skip.step} skipped — {skip.reason}")
-    if not decision.due and not decision.problems:
-        lines.append(f"No automatic reminder is due on {as_of.isoformat()}.")
     return Plan(emails=tuple(emails), logs=tuple(logs), problems=tuple(problems), lines=tuple(lines))
+
+
+@dataclass(frozen=True)
+class Message:
+    """One grouped reminder: a customer's invoices due today for one recipient list.
+
+    Attributes:
+      dues: most overdue first (then by due date, then as on the sheet).
+      day: the run's day.
+    """
+
+    dues: tuple[Due, ...]
+    day: dt.date
+
+    @property
+    def customer(self) -> Customer:
+        return self.dues[0].customer
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return self.dues[0].recipients
+
+    @property
+    def step(self) -> ReminderStep:
+        """The highest step among the invoices: its texts are used."""
+        return max((d.step for d in self.dues), key=lambda s: s.number)
+
+    @property
+    def key(self) -> str:
+        return group_key(self.customer.id, self.day, [(d.invoice.number, d.step.number) for d in self.dues])
+
+
+def messages(decision: Decision) -> tuple[Message, ...]:
+    """The day's reminders grouped per customer and recipient list (SPEC §4 "One reminder per
+    customer"), in the order of each group's first invoice on the sheet. Pure."""
+    found: dict[tuple[str, frozenset[str]], list[Due]] = {}
+    for due in decision.due:
+        found.setdefault((normalize(due.customer.id), frozenset(map(normalize, due.recipients))), []).append(due)
+    return tuple(Message(tuple(sorted(dues, key=_most_overdue)), decision.day) for dues in found.values())
+
+
+def _most_overdue(due: Due) -> tuple[int, dt.date]:
+    return -due.item.days_overdue, due.invoice.due_date
+
+
+def _plan_grouped(book: Book, ledger: Ledger, decision: Decision, hist: History, as_of: dt.date,
+                  pdf: PdfMaker | None, now: dt.datetime | None) -> Plan:
+    """One message per customer and recipient list (``reminder_grouping`` = customer).
+
+    Each invoice still gets its own Status, Last Reminder and Log row, as ``on_sent`` updates of
+    the one message: the lead invoice's Log row is the message's own (time, message ID, and a
+    failure or doubt recorded on it); the others' are appended with it once it is sent.
+    """
+    from .mail.message import domain_of, message_id
+    from .render.texts import TextError, language_of
+
+    settings = book.settings
+    emails: list[Email] = []
+    logs: list[LogEntry] = []
+    problems = list(decision.problems)
+    lines: list[str] = []
+    sheet = book.sheet_names.get(schema.REMINDERS.key, schema.REMINDERS.name)
+    when = now.replace(tzinfo=None, microsecond=0) if now else dt.datetime.combine(as_of, dt.time())
+    for msg in messages(decision):
+        customer, step = msg.customer, msg.step
+        numbers = ", ".join(d.invoice.number for d in msg.dues)
+        if as_of in hist.messages.get(normalize(customer.id), ()):
+            lines.append(f"customer {customer.id}: {numbers} wait — the customer already got a reminder message "
+                         f"on {as_of.isoformat()} (one a day); they go at the next run on another day")
+            continue
+        language = customer.language or settings.language
+        attach = pdf is not None and settings.reminders_attach_pdf
+        items = [d.item for d in msg.dues]
+        try:
+            rendered = render_group(settings, customer, items, step.number, msg.recipients,
+                                    step_texts(step, language, "group"), as_of, ledger.summary(customer.id, as_of),
+                                    sheet=sheet, attachment=attach)
+        except TextError as exc:
+            if exc.problem not in problems:
+                problems.append(exc.problem)
+            lines.append(f"customer {customer.id}: reminder message ({numbers}) NOT sent — its text has an error "
+                         "(see below)")
+            continue
+        key = msg.key
+        mid = message_id(key, domain_of(settings))
+        on_sent: list[Update] = []
+        others: list[tuple[tuple[str, Cell], ...]] = []
+        col = schema.LOG.column
+        for n, due in enumerate(msg.dues):
+            inv, k = due.invoice, due.step.number
+            on_sent.append(_status_update(due.item, reminder_sent(k, as_of), as_of))
+            detail = _group_detail(due, msg, settings)
+            if n:
+                others.append(tuple((col(h).header, v) for h, v in (
+                    ("Time", when), ("Action", f"reminder {k}"), ("Target", inv.number),
+                    ("Recipients", "; ".join(msg.recipients)), ("Status", "sent"), ("Message ID", mid),
+                    ("Detail", detail))))
+            logs.extend(LogEntry(f"reminder {p}", inv.number, f"passed over: reminder {k} is sent instead (catch-up)",
+                                 status="skipped") for p in due.passed_over)
+        if others:
+            on_sent.append(AppendRows(schema.LOG.name, tuple(others)))
+        attachments: tuple[Attachment, ...] = ()
+        if attach and pdf is not None:
+            attachments = tuple(Attachment(safe_filename(d.invoice.number), pdf(book, customer, d.item, as_of),
+                                           "application/pdf") for d in msg.dues)
+        lead = msg.dues[0]
+        emails.append(Email(key=key, to=msg.recipients, subject=rendered.subject, text=rendered.text,
+                            html=rendered.html, attachments=attachments, on_sent=tuple(on_sent),
+                            log=LogEntry(f"reminder {lead.step.number}", lead.invoice.number,
+                                         _group_detail(lead, msg, settings)),
+                            language=language_of(customer, settings)))
+        count = len(msg.dues)
+        lines.append(f"customer {customer.id} {customer.name}: one message to {', '.join(msg.recipients)} — "
+                     f"{count} invoice{'s' if count > 1 else ''}, reminder {step.number}'s texts")
+        for due in msg.dues:
+            passed = f" (reminder {', '.join(map(str, due.passed_over))} skipped)" if due.passed_over else ""
+            lines.append(f"    {due.invoice.number}: reminder {due.step.number}, balance "
+                         f"{_money(due.item, settings, customer)}, {due.item.days_overdue} days overdue{passed}")
+    return Plan(emails=tuple(emails), logs=tuple(logs), problems=tuple(problems), lines=tuple(lines))
+
+
+def _group_detail(due: Due, msg: Message, settings: Settings) -> str:
+    """The Log Detail of one invoice of a grouped message: ``C1 · balance $10.00 · one message with INV-2``."""
+    detail = f"{due.customer.id} · balance {_money(due.item, settings, due.customer)}"
+    others = [d.invoice.number for d in msg.dues if d is not due]
+    return detail + (f" · one message with {', '.join(others)}" if others else "")
 
 
 def plan_manual(book: Book, ledger: Ledger, invoice_numbers: Sequence[str], as_of: dt.date,
@@ -592,7 +900,7 @@ def plan_manual(book: Book, ledger: Ledger, invoice_numbers: Sequence[str], as_o
         log = LogEntry("manual reminder", inv.number, f"{customer.id} · balance {_money(item, settings, customer)}")
         try:
             email = _email(book, manual_key(inv.number, as_of), customer, item, recipients, texts_, as_of,
-                           f"Manual reminder sent {as_of.isoformat()}", log, pdf)
+                           manual_sent(as_of), log, pdf)
         except TextError as exc:
             p = exc.problem
             text_problem = error("", "", f"{p.cell}: {p.message}", p.fix)
@@ -601,6 +909,12 @@ def plan_manual(book: Book, ledger: Ledger, invoice_numbers: Sequence[str], as_o
             lines.append(f"{inv.number}: manual reminder NOT sent — its text has an error (see below)")
             continue
         emails.append(email)
+        if inv.held_on(as_of):
+            assert inv.hold_until is not None
+            problems.append(warning(where, inv.origin.cell("Hold Until"),
+                                    f"invoice {inv.number} is {hold_words(inv.hold_until, inv.hold_reason)}: "
+                                    "the manual reminder is sent all the same",
+                                    "clear Hold Until once the hold is over"))
         lines.append(f"{inv.number}: manual reminder to {', '.join(recipients)} — customer {customer.id} "
                      f"{customer.name}, balance {_money(item, settings, customer)}")
     return Plan(emails=tuple(emails), problems=tuple(problems), lines=tuple(lines))

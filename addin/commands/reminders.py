@@ -17,6 +17,7 @@ from .common import (
     as_of,
     execute,
     exit_code,
+    now,
     print_problems,
     read_book,
 )
@@ -57,12 +58,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # --- helpers -----------------------------------------------------------------------------------
 
 def read_history(workbook: Path, settings: Settings) -> dict[str, dt.date | None]:
-    """Reminder keys the journal holds as sent (or possibly sent), with the local day they were sent.
+    """Reminder keys the journal holds as sent (or possibly sent), with the local day they were sent,
+    and the holds the Log already records as skipped (``hold-skip:`` keys, see addin.reminders).
 
     Reads only: when there is no journal yet, nothing was ever sent.
     """
     from ..journal import DONE, Journal
-    from ..reminders import AUTO_PREFIX, MANUAL_PREFIX
+    from ..reminders import AUTO_PREFIX, GROUP_PREFIX, MANUAL_PREFIX, hold_key
 
     if not Journal.exists(workbook):
         return {}
@@ -70,8 +72,16 @@ def read_history(workbook: Path, settings: Settings) -> dict[str, dt.date | None
 
     tz = zone(settings.timezone)
     with Journal.open(workbook) as journal:
-        return {r.key: r.updated.astimezone(tz).date()
-                for r in journal.sends() if r.state in DONE and r.key.startswith((AUTO_PREFIX, MANUAL_PREFIX))}
+        found: dict[str, dt.date | None] = {
+            r.key: r.updated.astimezone(tz).date() for r in journal.sends()
+            if r.state in DONE and r.key.startswith((AUTO_PREFIX, GROUP_PREFIX, MANUAL_PREFIX))}
+        for line in journal.logged("skipped", "on hold until "):
+            step, until = line.action.rpartition(" ")[2], line.detail[len("on hold until "):][:10]
+            try:
+                found[hold_key(line.target, int(step), dt.date.fromisoformat(until))] = None
+            except ValueError:
+                continue
+        return found
 
 
 def _open(args: argparse.Namespace) -> tuple[Book, Ledger, dt.date, frozenset[str] | None] | int:
@@ -128,7 +138,8 @@ def _automatic(args: argparse.Namespace, *, preview: bool) -> tuple[Book, Plan, 
         return opened
     book, ledger, day, visible = opened
     history = read_history(args.workbook, book.settings)
-    return book, plan_automatic(book, ledger, history, day, attach_pdf=not preview, visible=visible), day
+    return book, plan_automatic(book, ledger, history, day, attach_pdf=not preview, visible=visible,
+                                now=now(book.settings)), day
 
 
 def send_command(args: argparse.Namespace) -> int:

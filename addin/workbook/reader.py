@@ -875,6 +875,7 @@ class _Reader:
             "memo": table.field("Memo"), "status": table.field("Status"),
             "last_reminder": table.field("Last Reminder"), "origin": _origins(table),
             "key": table.columns["__key"],  # what Invoice.__post_init__ would compute
+            "hold_until": table.field("Hold Until"), "hold_reason": table.field("Hold Reason"),
         })
         self.as_read[table.spec.key] = table.as_read
         self.ledger.update(invoice_customers=table.column("Customer ID"), invoice_keys=table.columns["__key"],

@@ -134,6 +134,8 @@ CUSTOMERS = Sheet("Customers", (
     Column("Overdue", M, addin=True, width=14, note="Written by the add-in"),
 ), required=True, table="Customers")
 
+GROUPINGS = ("invoice", "customer")
+
 INVOICES = Sheet("Invoices", (
     Column("Invoice No", required=True, width=14, note="Unique (ignoring case and spaces)"),
     Column("Customer ID", required=True, width=14),
@@ -142,6 +144,8 @@ INVOICES = Sheet("Invoices", (
     Column("Amount", M, required=True, width=14),
     Column("Email", E, width=28, note="Overrides the customer's Email for this invoice"),
     Column("Memo", width=30),
+    Column("Hold Until", DT, width=13, note="No automatic reminder for this invoice until after this date"),
+    Column("Hold Reason", width=30, note="Why the invoice is on hold (a dispute, a promise to pay); shown with the hold"),
     Column("Paid", M, addin=True, width=14, note="Written by the add-in"),
     Column("Balance", M, addin=True, width=14, note="Written by the add-in"),
     Column("Status", addin=True, width=28, note="Written by the add-in"),
@@ -288,6 +292,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reminders_enabled", B, False, BOOL_CHOICES, "Master switch for automatic reminders"),
     Setting("reminders_attach_pdf", B, True, BOOL_CHOICES, "Attach the invoice PDF to reminders"),
     Setting("reminder_check_times", default="08:00, 12:00, 16:00", description="Times the daemon checks"),
+    Setting("reminder_grouping", C, "invoice", GROUPINGS,
+            "invoice: one reminder per invoice; customer: one message per customer listing its invoices due"),
     Setting("catch_up_days", INT, 7, description="How late a missed reminder or statement may still go out"),
     Setting("statements_dir", default="statements", description="Folder for exported statements"),
     Setting("statement_type", C, "Outstanding", STATEMENT_TYPES, "Default statement type"),

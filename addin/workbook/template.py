@@ -96,6 +96,10 @@ NOTES_FR = {
     "en or fr; blank = Settings language": "en ou fr ; vide = langue de Settings",
     "Unique (ignoring case and spaces)": "Unique (sans tenir compte de la casse ni des espaces)",
     "Overrides the customer's Email for this invoice": "Remplace l'Email du client pour cette facture",
+    "No automatic reminder for this invoice until after this date":
+        "Aucune relance automatique pour cette facture avant le lendemain de cette date",
+    "Why the invoice is on hold (a dispute, a promise to pay); shown with the hold":
+        "Pourquoi la facture est suspendue (un litige, une promesse de paiement) ; affiché avec la suspension",
     "Repeat the ID on several rows to split a payment": "Répétez l'ID sur plusieurs lignes pour répartir un paiement",
     "Blank = not applied (prepayment or unapplied credit)": "Vide = non imputé (paiement anticipé ou crédit non imputé)",
     "A Customers header or a computed field": "Un en-tête de Customers ou un champ calculé",
@@ -130,6 +134,7 @@ SETTINGS_FR = {
     "reminders_enabled": "Interrupteur général des relances automatiques",
     "reminders_attach_pdf": "Joindre le PDF de la facture aux relances",
     "reminder_check_times": "Heures de vérification du service",
+    "reminder_grouping": "invoice : une relance par facture ; customer : un seul message par client pour ses factures dues",
     "catch_up_days": "Retard maximal pour envoyer une relance ou un relevé manqué",
     "statements_dir": "Dossier des relevés exportés",
     "statement_type": "Type de relevé par défaut",
