@@ -484,10 +484,10 @@ def _compose(texts_: Texts, ctx: dict[str, Any], sheet: str) -> tuple[str, str]:
 
 
 GROUP_LABELS = {
-    "en": {"days_overdue": "Days overdue", "total": "Total", "invoice": "Invoice", "dated": "dated",
+    "en": {"days_overdue": "Days overdue", "total": "Total balance due", "invoice": "Invoice", "dated": "dated",
            "due": "due", "amount": "amount", "balance": "balance", "overdue": "{} days overdue",
            "overdue_1": "1 day overdue", "not_overdue": "not yet overdue"},
-    "fr": {"days_overdue": "Jours de retard", "total": "Total", "invoice": "Facture", "dated": "du",
+    "fr": {"days_overdue": "Jours de retard", "total": "Solde dû total", "invoice": "Facture", "dated": "du",
            "due": "échéance", "amount": "montant", "balance": "solde", "overdue": "{} jours de retard",
            "overdue_1": "1 jour de retard", "not_overdue": "pas encore échue"},
 }
@@ -516,6 +516,11 @@ def render_group(settings: Settings, customer: Customer, items: Sequence[OpenIte
     ctx["attachment"] = attachment
     subject, body = _compose(texts_, ctx, sheet)
     lab, words = labels(language), GROUP_LABELS.get(language, GROUP_LABELS["en"])
+    colon = " : " if language == "fr" else ": "
+    if len(items) == 1:  # one invoice: its details as a reminder for it alone shows them
+        details = _details(items[0], settings, language, lab)
+        return Rendered(subject, body + "\n\n" + "\n".join(f"{k}{colon}{v}" for k, v in details),
+                        _card(details, lab["balance_due"]) + "\n" + texts.to_html(body))
     lines = []
     for inv in ctx["invoices"]:
         days = inv["days_overdue"]
@@ -524,8 +529,7 @@ def render_group(settings: Settings, customer: Customer, items: Sequence[OpenIte
         lines.append(f"{words['invoice']} {inv['number']}{memo} — {words['dated']} {inv['invoice_date']}, "
                      f"{words['due']} {inv['due_date']}, {words['amount']} {inv['amount']}, "
                      f"{words['balance']} {inv['balance']}, {late}")
-    colon = " : " if language == "fr" else ": "
-    lines.append(f"{words['total']} ({lab['balance_due'].lower()}){colon}{ctx['total']}")
+    lines.append(f"{words['total']}{colon}{ctx['total']}")
     text = body + "\n\n" + "\n".join(lines)
     html_body = _group_table(ctx["invoices"], ctx["total"], lab, words) + "\n" + texts.to_html(body)
     return Rendered(subject, text, html_body)
@@ -820,8 +824,10 @@ def _plan_grouped(book: Book, ledger: Ledger, decision: Decision, hist: History,
                      f"{count} invoice{'s' if count > 1 else ''}, reminder {step.number}'s texts")
         for due in msg.dues:
             passed = f" (reminder {', '.join(map(str, due.passed_over))} skipped)" if due.passed_over else ""
+            days = due.item.days_overdue
+            late = f"{days} day{'s' if days > 1 else ''} overdue" if days else f"due {due.invoice.due_date.isoformat()}"
             lines.append(f"    {due.invoice.number}: reminder {due.step.number}, balance "
-                         f"{_money(due.item, settings, customer)}, {due.item.days_overdue} days overdue{passed}")
+                         f"{_money(due.item, settings, customer)}, {late}{passed}")
     return Plan(emails=tuple(emails), logs=tuple(logs), problems=tuple(problems), lines=tuple(lines))
 
 
