@@ -17,6 +17,7 @@ from addin.reminders import (
     check,
     decide,
     manual_key,
+    parse_group_key,
     plan_automatic,
     plan_manual,
     reminder_key,
@@ -87,43 +88,62 @@ class Journal:
         plan = plan_automatic(b, Ledger.from_book(b), self.sent, d(day), attach_pdf=False, **kw)
         for email in plan.emails:
             self.sent.setdefault(email.key, d(day))
-        return [(e.key.split(":")[1], int(e.key.split(":")[2])) for e in plan.emails]
+        return [pair for e in plan.emails for pair in pairs(e.key)]
+
+
+def pairs(key: str) -> list[tuple[str, int]]:
+    """(invoice, step) pairs a journal key reminds: ``reminder:INV-1:2`` or a grouped key."""
+    grouped = parse_group_key(key)
+    if grouped is not None:
+        return list(grouped[2])
+    return [(key.split(":")[1], int(key.split(":")[2]))]
+
+
+GROUPINGS = pytest.mark.parametrize("grouping", ["invoice", "customer"])
 
 
 # --- the worked example of SPEC §4, word for word -----------------------------------------------
 
-def test_spec_worked_example_day_by_day():
+@GROUPINGS
+def test_spec_worked_example_day_by_day(grouping):
     j = Journal()
-    b = book()
+    b = book(reminder_grouping=grouping)
     assert j.run(b, "2026-03-27") == []
     assert j.run(b, "2026-03-28") == [("INV-1", 1)]
     assert j.run(b, "2026-03-28") == []
     assert j.run(b, "2026-04-07") == [("INV-1", 2)]
-    paid = book(payments=[pay("1000.00", "2026-04-10")])
+    paid = book(payments=[pay("1000.00", "2026-04-10")], reminder_grouping=grouping)
     assert j.run(paid, "2026-04-30") == []
 
 
-def test_spec_worked_example_unpaid_gets_reminder_3_on_2026_04_30():
+@GROUPINGS
+def test_spec_worked_example_unpaid_gets_reminder_3_on_2026_04_30(grouping):
     j = Journal()
+    b = book(reminder_grouping=grouping)
     for day in ("2026-03-28", "2026-04-07"):
-        j.run(book(), day)
-    assert j.run(book(), "2026-04-30") == [("INV-1", 3)]
+        j.run(b, day)
+    assert j.run(b, "2026-04-30") == [("INV-1", 3)]
 
 
-def test_spec_catch_up_after_no_run_sends_reminder_2_only():
-    decision = decide(book(), Ledger.from_book(book()), book().settings, (), d("2026-04-08"))
+@GROUPINGS
+def test_spec_catch_up_after_no_run_sends_reminder_2_only(grouping):
+    b = book(reminder_grouping=grouping)
+    decision = decide(b, Ledger.from_book(b), b.settings, (), d("2026-04-08"))
     assert [(x.step.number, x.passed_over) for x in decision.due] == [(2, ())]
     assert decision.skipped == ()  # reminder 1's window closed on 2026-04-04
+    assert Journal().run(b, "2026-04-08") == [("INV-1", 2)]
 
 
-def test_spec_catch_up_with_reminder_1_three_days_after_records_reminder_1_as_skipped():
-    b = book(steps=(step(1, 3, "After"), step(2, 7, "After"), step(3, 30, "After")))
+@GROUPINGS
+def test_spec_catch_up_with_reminder_1_three_days_after_records_reminder_1_as_skipped(grouping):
+    b = book(steps=(step(1, 3, "After"), step(2, 7, "After"), step(3, 30, "After")), reminder_grouping=grouping)
     plan = plan_automatic(b, Ledger.from_book(b), (), d("2026-04-08"), attach_pdf=False)
-    assert [e.key for e in plan.emails] == ["reminder:INV-1:2"]
+    [email] = plan.emails
+    assert email.key == {"invoice": "reminder:INV-1:2", "customer": "reminders:C1:2026-04-08:INV-1=2"}[grouping]
     assert plan.logs == (LogEntry("reminder 1", "INV-1", "passed over: reminder 2 is sent instead (catch-up)",
                                   status="skipped"),)
     # and reminder 1 never comes later: a higher step was sent
-    assert sent_on(b, "2026-04-09", {"reminder:INV-1:2": d("2026-04-08")}) == []
+    assert sent_on(b, "2026-04-09", {email.key: d("2026-04-08")}) == []
 
 
 # --- windows and history ------------------------------------------------------------------------

@@ -67,8 +67,14 @@ def run(wb: Path, outbox: Path, day: str) -> int:
     return main(["reminders", "run", str(wb), "--as-of", day, "--outbox", str(outbox)])
 
 
-def test_spec_worked_example_end_to_end(make_workbook, tmp_path, capsys):
-    wb, outbox = make_workbook(tables()), tmp_path / "out"
+def grouped(t: dict, grouping: str = "customer") -> dict:
+    t["Settings"].append(["reminder_grouping", grouping])
+    return t
+
+
+@pytest.mark.parametrize("grouping", ["invoice", "customer"])
+def test_spec_worked_example_end_to_end(make_workbook, tmp_path, capsys, grouping):
+    wb, outbox = make_workbook(grouped(tables(), grouping)), tmp_path / "out"
     assert run(wb, outbox, "2026-03-27") == 0
     assert messages(outbox) == []
     assert run(wb, outbox, "2026-03-28") == 0
@@ -82,7 +88,7 @@ def test_spec_worked_example_end_to_end(make_workbook, tmp_path, capsys):
     assert row["Last Reminder"].date() == d(2026, 4, 7)
     assert (row["Paid"], row["Balance"]) == (0, 1000)
     assert [r[:2] for r in log_rows(wb)] == [("reminder 1", "INV-1"), ("reminder 2", "INV-1")]
-    paid = tables()
+    paid = grouped(tables(), grouping)
     paid["Payments"].append(["P2", "C1", d(2026, 4, 10), 1000, "Payment", "INV-1"])
     wb2 = make_workbook(paid, name="paid.xlsx")
     assert run(wb2, outbox, "2026-04-30") == 0
