@@ -15,15 +15,17 @@ Definitions (as of the date D; money per SPEC §3):
 - DSO (90 days) = total receivable / credit sales of the last 90 days × 90, where credit sales
   are the amounts of the invoices dated D − 89 … D (credit notes not deducted). Blank when
   nothing was invoiced in those 90 days. Rounded to 0.1 day.
-- Reminders sent (30 days): automatic and manual reminders the journal records as sent on
-  D − 29 … D (in the workbook's time zone).
+- Reminders sent (30 days): reminder messages (automatic, manual, and one per customer with
+  ``reminder_grouping`` = customer) the journal records as sent on D − 29 … D (in the workbook's
+  time zone); Invoices reminded (30 days): the invoices those messages reminded.
 - Customers on hold: Active customers that automatic reminders leave alone for a reason a
   person must lift: No Reminders is TRUE, or Reminders Paused Until is on or after D, or a row
   of theirs has an error (``Book.is_blocked``: no document is built for them). Each counted once.
 - Top 10 overdue customers: by overdue balance, largest first (then by name); days overdue of
   their oldest unpaid invoice.
 
-Invoice Status reads, for a bookkeeper: ``Paid`` when the balance is 0; otherwise the reminder
+Invoice Status reads, for a bookkeeper: ``Paid`` when the balance is 0; otherwise ``On hold until
+2026-07-15`` while the invoice's Hold Until is on or after the day; otherwise the reminder
 status the invoice has (``Reminder 2 sent 2026-04-07``, ``Manual reminder sent 2026-04-07``) is
 kept, so the column says what was done last; otherwise ``Overdue`` once the due date has passed,
 else ``Open``. Any other text in the column is replaced (the column is the add-in's).
@@ -39,7 +41,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import compress, repeat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .actions import Plan, SetAt, SetCells, SetColumn, Update
 from .clock import zone
@@ -98,6 +100,8 @@ class Figures:
     customers_on_hold: int
     ageing: Ageing
     top: tuple[TopRow, ...]
+    invoices_reminded_30: int | None = None
+    language: str = "en"
 
     def cells(self) -> dict[str, layout.Value]:
         """Every Dashboard value cell -> its value (dashboard_layout decides where)."""
@@ -105,9 +109,11 @@ class Figures:
             "total_receivable": self.total_receivable, "overdue": self.overdue,
             "percent_overdue": self.percent_overdue, "dso_90": self.dso_90,
             "reminders_sent_30": self.reminders_sent_30, "customers_on_hold": self.customers_on_hold,
+            "invoices_reminded_30": (self.reminders_sent_30 if self.invoices_reminded_30 is None
+                                     else self.invoices_reminded_30),
         }
         top = [(t.customer_id, t.name, t.overdue, t.days_overdue) for t in self.top]
-        return layout.cell_values(self.as_of, values, self.ageing.amounts, top)
+        return layout.cell_values(self.as_of, values, self.ageing.amounts, top, self.language)
 
 
 # --- the pure core ------------------------------------------------------------------------------
@@ -118,9 +124,10 @@ def summaries(book: Book, ledger: Ledger, as_of: dt.date) -> dict[str, CustomerS
     return {c.id: ledger.summary(c.id, as_of) for c in book.customers}
 
 
-def figures(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d: int,
+def figures(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d: int | Reminded,
             by_customer: Mapping[str, CustomerSummary] | None = None) -> Figures:
-    """The Dashboard's figures as of ``as_of``; ``reminders_sent_30d`` comes from the journal."""
+    """The Dashboard's figures as of ``as_of``; the reminders sent come from the journal (a number
+    of messages that each reminded one invoice, or ``Reminded``)."""
     sums = by_customer if by_customer is not None else summaries(book, ledger, as_of)
     ageing = Ageing()
     for summary in sums.values():
@@ -134,7 +141,10 @@ def figures(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d: int,
     late = [(s.overdue_balance, c) for c in book.customers if (s := sums.get(c.id)) and s.overdue_balance > 0]
     late.sort(key=lambda x: (-x[0], x[1].name.casefold(), x[1].id))
     top = tuple(TopRow(c.id, c.name, amount, sums[c.id].days_overdue) for amount, c in late[:TOP])
-    return Figures(as_of, total, overdue, percent, dso, reminders_sent_30d, held, ageing, top)
+    sent = reminders_sent_30d if isinstance(reminders_sent_30d, Reminded) else Reminded(reminders_sent_30d,
+                                                                                          reminders_sent_30d)
+    return Figures(as_of, total, overdue, percent, dso, sent.messages, held, ageing, top, sent.invoices,
+                   book.settings.language)
 
 
 def on_hold(book: Book, customer: Customer, as_of: dt.date) -> bool:
@@ -231,7 +241,7 @@ class Current:
     dashboard: dict[str, Any] | None = None
 
 
-def plan_refresh(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d: int,
+def plan_refresh(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d: int | Reminded,
                  current: Current | None = None) -> Plan:
     """The updates that bring the Dashboard and the add-in columns up to ``as_of``.
 
@@ -422,16 +432,31 @@ def _cents(value: int | float | Decimal) -> Decimal:
 # --- the edge -----------------------------------------------------------------------------------
 
 
+class Reminded(NamedTuple):
+    """Reminders sent over a period: messages, and the invoices they reminded (a message of
+    ``reminder_grouping`` = customer reminds several)."""
+
+    messages: int
+    invoices: int
+
+
 def reminders_sent(journal: Journal, day: dt.date, zone: dt.tzinfo | None = None,
-                   days: int = REMINDER_DAYS) -> int:
-    """Reminders (automatic and manual) the journal records as sent on ``day - days + 1`` … ``day``."""
+                   days: int = REMINDER_DAYS) -> Reminded:
+    """Reminder messages (automatic, grouped and manual) the journal records as sent on
+    ``day - days + 1`` … ``day``, and the invoices they reminded."""
     from .journal import SENT
-    from .reminders import AUTO_PREFIX, MANUAL_PREFIX
+    from .reminders import AUTO_PREFIX, MANUAL_PREFIX, parse_group_key
 
     tz = zone or dt.datetime.now().astimezone().tzinfo
     start = dt.datetime.combine(day - dt.timedelta(days=days - 1), dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
-    return sum(1 for r in journal.sends_between(start, end, SENT) if r.key.startswith((AUTO_PREFIX, MANUAL_PREFIX)))
+    messages = invoices = 0
+    for r in journal.sends_between(start, end, SENT):
+        if r.key.startswith((AUTO_PREFIX, MANUAL_PREFIX)):
+            messages, invoices = messages + 1, invoices + 1
+        elif (grouped := parse_group_key(r.key)) is not None:
+            messages, invoices = messages + 1, invoices + len(grouped[2])
+    return Reminded(messages, invoices)
 
 
 def current_cells(book: Book, dashboard: dict[str, Any] | None) -> Current:

@@ -40,6 +40,7 @@ COMPANY = {
     "outbox_dir": "outbox",
     "copy_to_me": "accounting@sierrasupply.example",
     "reminders_enabled": True,
+    "reminder_grouping": "customer",  # the tour shows one message for several invoices of a customer
 }
 
 # State -> (country, [(city, area code, postal prefix)]), and how many customers live there.
@@ -104,6 +105,8 @@ class _Invoice:
     email: str = ""
     number: str = ""
     paid: Decimal = field(default_factory=lambda: D(0))
+    hold_until: dt.date | None = None
+    hold_reason: str = ""
 
 
 @dataclass
@@ -284,6 +287,14 @@ def _books(rng: random.Random, customers: list[_Customer]) -> tuple[list[_Invoic
     # An inactive customer who left with an old balance.
     invoices.append(_new_invoice(rng, by_id["C-0031"], dt.date(2025, 12, 19), 30, amount=D("385.20")))
     _extras(rng, customers, invoices, payments)
+    # Made without the generator, so the rest of the sample stays as it was.
+    # One message for three invoices: C-0004 gets reminders 1 and 2 on the demo day, and 3 for this one.
+    invoices.append(_Invoice(by_id["C-0004"], dt.date(2026, 4, 11), dt.date(2026, 5, 11), D("1480.00"),
+                             "Spring stock — order 7702"))
+    # An invoice on hold: reminder 2 would be due, the customer disputes the delivery.
+    invoices.append(_Invoice(by_id["C-0020"], dt.date(2026, 5, 1), dt.date(2026, 5, 31), D("920.00"),
+                             "Installation and parts", hold_until=dt.date(2026, 6, 30),
+                             hold_reason="disputed: two units arrived damaged, credit note on its way"))
     invoices.sort(key=lambda i: (i.date, i.customer.id))
     for n, inv in enumerate(invoices, start=1):
         inv.number = f"INV-{10000 + n}"
@@ -386,7 +397,8 @@ def _extras(rng: random.Random, customers: list[_Customer], invoices: list[_Invo
 
 def _invoice_row(inv: _Invoice) -> Record:
     return {"Invoice No": inv.number, "Customer ID": inv.customer.id, "Invoice Date": inv.date,
-            "Due Date": inv.due, "Amount": inv.amount, "Email": inv.email, "Memo": inv.memo}
+            "Due Date": inv.due, "Amount": inv.amount, "Email": inv.email, "Memo": inv.memo,
+            "Hold Until": inv.hold_until, "Hold Reason": inv.hold_reason}
 
 
 def _payment_rows(payments: list[_Payment]) -> list[Record]:

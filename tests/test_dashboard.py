@@ -200,7 +200,7 @@ def test_without_current_values_every_amount_is_written_and_status_where_it_chan
     customers = by_key(plan.updates, "Customers")
     assert customers["C2"] == {"Balance": 150.0, "Overdue": 200.0}
     assert customers["C6"] == {"Balance": 0.0, "Overdue": 0.0}
-    assert plan.lines == ("Dashboard: 59 cell(s) as of 2026-04-30", "Customers: 6 row(s) (Balance, Overdue)",
+    assert plan.lines == ("Dashboard: 61 cell(s) as of 2026-04-30", "Customers: 6 row(s) (Balance, Overdue)",
                           "Invoices: 5 row(s) (Paid, Balance, Status)")
 
 
@@ -267,18 +267,18 @@ def test_same_compares_cells_as_excel_shows_them(old: object, new: object, equal
     assert same(old, new) is equal
 
 
-def test_reminders_sent_counts_automatic_and_manual_reminders_of_the_last_30_days(tmp_path: Path) -> None:
+def test_reminders_sent_counts_messages_and_invoices_reminded_in_the_last_30_days(tmp_path: Path) -> None:
     from addin.journal import Journal
 
     with Journal.open(tmp_path / "book.xlsx") as journal:
         for key, day in (("reminder:INV-1:1", "2026-04-01"), ("manual-reminder:INV-2:2026-04-30", "2026-04-30"),
                          ("reminder:INV-3:2", "2026-03-31"), ("statement:C1:2026-04", "2026-04-15"),
-                         ("reminder:INV-4:1", "2026-05-01")):
+                         ("reminder:INV-4:1", "2026-05-01"), ("reminders:C1:2026-04-20:INV-6=2,INV-7=1", "2026-04-20")):
             journal.begin(key, f"<{key}@x>", ["a@example.com"])
             journal.mark_sent(key)
             journal.conn.execute("UPDATE sends SET updated = ? WHERE key = ?", (f"{day}T12:00:00+00:00", key))
         journal.begin("reminder:INV-5:1", "<m@x>", ["a@example.com"])  # sending, not sent
-        assert reminders_sent(journal, AS_OF, dt.UTC) == 2
+        assert reminders_sent(journal, AS_OF, dt.UTC) == (3, 4)  # 3 messages, one of them for 2 invoices
 
 
 def test_cells_line_up_with_any_record_order_and_take_updates_waiting_in_the_journal() -> None:

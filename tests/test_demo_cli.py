@@ -15,7 +15,7 @@ def test_demo_runs_everything_and_leaves_files_to_look_at(tmp_path):
     assert "$ receivables reminders run" in done.stdout
     assert "No automatic reminder is due on 2026-06-10." in done.stdout  # the second run sends nothing
     names = [p.name for p in (folder / "outbox").glob("*.eml")]
-    assert sum("-reminder-" in n for n in names) == 14
+    assert sum("-reminders-" in n for n in names) == 11  # 14 invoices: one message per customer
     assert sum("-group-CA-mid-balance-" in n for n in names) == 5
     assert sum("-statement-" in n for n in names) == 1
     assert sorted(p.suffix for p in (folder / "statements").iterdir()) == [".csv", ".pdf"]

@@ -163,7 +163,7 @@ def test_demo_workbook_settings_and_cells(demo_path: Path) -> None:
     assert [r[:4] for r in book[schema.REMINDERS.name].iter_rows(min_row=2, values_only=True)] == [
         (1, True, 3, "Before"), (2, True, 7, "After"), (3, True, 30, "After")]
     ws = book[schema.INVOICES.name]
-    assert ws.tables[schema.INVOICES.table].ref == f"A1:K{len(INVOICES) + 1}"
+    assert ws.tables[schema.INVOICES.table].ref == f"A1:M{len(INVOICES) + 1}"
     assert isinstance(ws["E2"].value, float) and ws["E2"].number_format == "#,##0.00"
     assert ws["C2"].number_format == "yyyy-mm-dd"
     assert book[schema.USERS.name].max_row <= 2
@@ -207,5 +207,9 @@ def test_on_the_demo_day_every_reminder_step_is_due_and_holds_are_respected(demo
     book = reader.load(demo_path)
     decision = reminders.decide(book, Ledger.from_book(book), book.settings, [], DEMO_DATE)
     assert {d.step.number for d in decision.due} == {1, 2, 3}
-    assert sorted(s.invoice.customer_id for s in decision.skipped) == ["C-0010", "C-0018"]
+    assert sorted(s.invoice.customer_id for s in decision.skipped) == ["C-0010", "C-0018", "C-0020"]
+    assert [s.reason for s in decision.skipped if s.on_hold] == [
+        "on hold until 2026-06-30: disputed: two units arrived damaged, credit note on its way"]
     assert decision.problems == ()
+    by_customer = {m.customer.id: [d.step.number for d in m.dues] for m in reminders.messages(decision)}
+    assert book.settings.reminder_grouping == "customer" and by_customer["C-0004"] == [3, 2, 1]

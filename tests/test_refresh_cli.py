@@ -89,7 +89,7 @@ def test_refresh_changes_only_dashboard_and_add_in_cells(demo: Path, capsys: pyt
     before_raw, before = raw_entries(demo), values(demo)
     code, out = refresh(capsys, demo)
     assert code == 0, out
-    assert out.splitlines() == ["Refresh of demo.xlsx as of 2026-06-10", "Dashboard: 59 cell(s) as of 2026-06-10",
+    assert out.splitlines() == ["Refresh of demo.xlsx as of 2026-06-10", "Dashboard: 60 cell(s) as of 2026-06-10",
                                 "Customers: 48 row(s) (Balance, Overdue)",
                                 "Invoices: 232 row(s) (Paid, Balance, Status)", "The workbook was updated."]
     after_raw, after = raw_entries(demo), values(demo)
@@ -185,7 +185,7 @@ def test_the_daemons_door_returns_what_it_did(demo: Path) -> None:
     from addin.dashboard import refresh as daemon_refresh
 
     lines = daemon_refresh(demo, dt.date(2026, 6, 10))
-    assert lines[0] == "Dashboard: 59 cell(s) as of 2026-06-10" and lines[-1] == "The workbook was updated."
+    assert lines[0] == "Dashboard: 60 cell(s) as of 2026-06-10" and lines[-1] == "The workbook was updated."
     assert daemon_refresh(demo, dt.date(2026, 6, 10)) == [
         "Nothing to write: the Dashboard and the add-in columns are up to date for 2026-06-10."]
 

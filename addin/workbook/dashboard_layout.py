@@ -33,6 +33,8 @@ class Figure:
       cell: where the value goes (``B5``).
       number_format: Excel format of the value cell.
       en / fr: the label.
+      labelled_by_refresh: the refresh writes the label too (a figure added after workbooks were
+        made from an older template, whose Dashboard lacks the label).
     """
 
     key: str
@@ -40,6 +42,7 @@ class Figure:
     number_format: str
     en: str
     fr: str
+    labelled_by_refresh: bool = False
 
     @property
     def label_cell(self) -> str:
@@ -54,6 +57,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("dso_90", "B8", DAYS_FORMAT, "DSO (90 days)", "DSO (90 jours)"),
     Figure("reminders_sent_30", "B9", COUNT_FORMAT, "Reminders sent (30 days)", "Relances envoyées (30 jours)"),
     Figure("customers_on_hold", "B10", COUNT_FORMAT, "Customers on hold", "Clients en attente"),
+    Figure("invoices_reminded_30", "B11", COUNT_FORMAT, "Invoices reminded (30 days)", "Factures relancées (30 jours)",
+           labelled_by_refresh=True),
 )
 FIGURES_BY_KEY = {f.key: f for f in FIGURES}
 
@@ -133,17 +138,20 @@ def cell_values(
     figures: Mapping[str, Decimal | int | float | None],
     ageing: Sequence[Decimal],
     top: Sequence[tuple[str, str, Decimal, int]],
+    language: str = "en",
 ) -> dict[str, Value]:
     """Every Dashboard value cell -> what to write, for the refresh.
 
     ``figures`` is keyed by Figure.key (percent as a fraction, 0.25 = 25 %); ``ageing`` holds the
     five bucket amounts; ``top`` the (customer ID, name, overdue, days overdue) rows, largest
-    first. Unused top rows and missing figures come back as None so stale values are cleared.
+    first; ``language`` the labels the refresh writes (``Figure.labelled_by_refresh``). Unused top rows and missing figures come back as None so stale values are cleared.
     Money becomes float here, at the edge.
     """
     out: dict[str, Value] = {AS_OF: as_of}
     for f in FIGURES:
         out[f.cell] = _number(figures.get(f.key))
+        if f.labelled_by_refresh:
+            out[f.label_cell] = f.fr if language == "fr" else f.en
     total = sum(ageing, Decimal(0))
     for i in range(len(BUCKET_LABELS_EN)):
         amount_cell, percent_cell = bucket_cells(i)
