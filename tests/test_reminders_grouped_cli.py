@@ -153,3 +153,18 @@ def test_confirmed_every_invoice_is_marked_at_once(make_workbook, tmp_path, caps
     # the others' Log rows come with the message's updates; the lead's row is the sender's, which a
     # confirmation does not write (as for any confirmed message)
     assert sorted(r["Target"] for r in sheet(wb, "Log") if r["Status"] == "sent") == ["INV-1", "INV-3", "INV-4"]
+
+
+def test_the_ribbon_preview_shows_the_grouping_as_reminders_due_does(make_workbook, capsys):
+    from addin.excel import handlers
+    from addin.excel.port import FilePort
+
+    wb = make_workbook(tables())
+    port = FilePort(wb, as_of=d(2026, 4, 7))
+    assert handlers.dispatch("preview_due", port) == 0
+    [(title, lines)] = port.summaries
+    assert title == "Reminders due"
+    assert lines[1:5] == ["customer C1 Acme Ltd: one message to ap@acme.example — 3 invoices, reminder 3's texts",
+                          "    INV-2: reminder 3, balance $250.00, 30 days overdue",
+                          "    INV-1: reminder 2, balance $1,000.00, 7 days overdue",
+                          "    INV-3: reminder 1, balance $80.50, due 2026-04-10"]
