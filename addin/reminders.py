@@ -942,6 +942,9 @@ def check(book: Book) -> list[Problem]:
     item = OpenItem(_SAMPLE_INVOICE, Decimal("234.50"), Decimal("1000.00"), 5)
     ctx = texts.context(book.settings, _SAMPLE_CUSTOMER, item=item)
     ctx["attachment"] = True
+    if book.settings.reminder_grouping == CUSTOMER:  # what a grouped message's texts see (render_group)
+        ctx.update(invoices=[ctx["invoice"]], step=1, total=ctx["invoice"]["balance"])
+        ctx["customer"].update(balance=ctx["invoice"]["balance"], overdue_balance=ctx["invoice"]["balance"])
     for step in book.reminders:
         for header, text in (("Subject", step.subject), ("Salutation", step.salutation), ("Message", step.message)):
             if not text.strip():

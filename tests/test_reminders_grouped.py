@@ -206,3 +206,13 @@ def test_invoice_grouping_is_the_default_and_sends_one_reminder_per_invoice():
     keys = [e.key for e in plan(b, attach_pdf=False).emails]
     assert keys == ["reminder:INV-1:2", "reminder:INV-2:3", "reminder:INV-3:1", "reminder:INV-4:2"]
     assert plan(default, attach_pdf=False) == plan(b, attach_pdf=False)
+
+
+def test_check_knows_the_placeholders_of_grouped_messages_only_when_grouping_is_on():
+    from addin.reminders import check
+
+    text = "{{ invoices|length }} invoices, {{ customer.overdue_balance }} overdue (step {{ step }})"
+    steps = (ReminderStep(1, True, 3, "Before", message=text, origin=Origin("Reminders", 2)),)
+    assert check(book(steps=steps)) == []
+    [problem] = check(book(steps=steps, reminder_grouping="invoice"))
+    assert problem.message == "the text uses an unknown placeholder ('invoices' is undefined)"
