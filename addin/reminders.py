@@ -775,8 +775,10 @@ def _plan_grouped(book: Book, ledger: Ledger, decision: Decision, hist: History,
         customer, step = msg.customer, msg.step
         numbers = ", ".join(d.invoice.number for d in msg.dues)
         if as_of in hist.messages.get(normalize(customer.id), ()):
-            lines.append(f"customer {customer.id}: {numbers} wait — the customer already got a reminder message "
-                         f"on {as_of.isoformat()} (one a day); they go at the next run on another day")
+            many = len(msg.dues) > 1
+            lines.append(f"customer {customer.id}: {numbers} {'wait' if many else 'waits'} — the customer already got "
+                         f"a reminder message on {as_of.isoformat()} (one a day); {'they go' if many else 'it goes'} "
+                         "at the next run on another day")
             continue
         language = customer.language or settings.language
         attach = pdf is not None and settings.reminders_attach_pdf

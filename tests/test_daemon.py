@@ -38,18 +38,18 @@ def test_once_does_exactly_the_days_reminders_and_statements(demo, tmp_path):
     day = DEMO_DATE.isoformat()
     due = run_cli("reminders", "due", str(demo), "--as-of", day)
     expected = due.stdout.splitlines()[0]
-    assert expected.startswith(f"Reminders due on {day}: 14 to send")
+    assert expected.startswith(f"Reminders due on {day}: 11 to send")  # the demo groups per customer
 
     first = run_cli("daemon", str(demo), "--once", "--as-of", day, "--outbox", str(out))
     assert first.returncode == 0, first.stdout + first.stderr
     names = sorted(p.name for p in out.glob("*.eml"))
-    assert sum("-reminder-" in n for n in names) == 14
+    assert sum("-reminders-" in n for n in names) == 11
     assert sum("-statement-C-0001-2026-05-10..2026-06-09-" in n for n in names) == 1
-    assert len(names) == 15
+    assert len(names) == 12
 
     again = run_cli("daemon", str(demo), "--once", "--as-of", day, "--outbox", str(out))
     assert again.returncode == 0, again.stdout + again.stderr
-    assert len(list(out.glob("*.eml"))) == 15  # nothing twice
+    assert len(list(out.glob("*.eml"))) == 12  # nothing twice
 
 
 def test_a_stop_request_mid_batch_then_a_restart_sends_each_message_once(demo, tmp_path):
@@ -63,13 +63,13 @@ def test_a_stop_request_mid_batch_then_a_restart_sends_each_message_once(demo, t
     now = dt.datetime.now(dt.UTC)
     tick(demo, DEMO_DATE, now, outbox=out, should_stop=stop_after_three)
     sent_first = len(list(out.glob("*.eml")))
-    assert 1 <= sent_first < 15
+    assert 1 <= sent_first < 12  # 11 reminder messages (the demo groups per customer) and a statement
     with Journal.open(demo) as journal:
-        assert not journal.run_done("daemon-statements", DEMO_DATE.isoformat()) or sent_first == 15
+        assert not journal.run_done("daemon-statements", DEMO_DATE.isoformat()) or sent_first == 12
     tick(demo, DEMO_DATE, now, outbox=out)
     ids = message_ids(out)
-    assert len(ids) == 15
-    assert len(set(ids)) == 15
+    assert len(ids) == 12
+    assert len(set(ids)) == 12
 
 
 def test_a_changed_workbook_is_read_again_and_an_unchanged_one_is_not(demo):

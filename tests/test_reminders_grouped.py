@@ -192,8 +192,8 @@ def test_a_rerun_the_same_day_sends_nothing_and_a_new_invoice_waits_for_the_next
     late = invoice("INV-5", "2026-03-31", "42.00", row=6)  # typed in after the morning run
     p = plan(book(invoices=(*INVOICES, late)), history=sent, attach_pdf=False)
     assert p.emails == ()
-    assert p.lines == ("customer C1: INV-5 wait — the customer already got a reminder message on 2026-04-07 "
-                       "(one a day); they go at the next run on another day",)
+    assert p.lines == ("customer C1: INV-5 waits — the customer already got a reminder message on 2026-04-07 "
+                       "(one a day); it goes at the next run on another day",)
     [email] = plan(book(invoices=(*INVOICES, late)), "2026-04-08", history=sent, attach_pdf=False).emails
     assert email.key == "reminders:C1:2026-04-08:INV-5=2"
 
