@@ -85,6 +85,25 @@ def stored_parts() -> Callable[[Path], dict[str, tuple[int, bytes]]]:
     return _stored_parts
 
 
+def _rewrite_part(path: Path, part: str, old: bytes, new: bytes) -> None:
+    """Replace ``old`` by ``new`` in one part of the package, as another program might write it."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    assert old in parts[part], f"{old!r} is not in {part}"
+    parts[part] = parts[part].replace(old, new)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+@pytest.fixture
+def rewrite_part() -> Callable[[Path, str, bytes, bytes], None]:
+    """``rewrite_part(path, part, old, new)``: a package part changed as another program writes it."""
+    return _rewrite_part
+
+
 @pytest.fixture
 def write_tables() -> Callable[..., Path]:
     """``write_tables(path, tables, required=True)``: ``write_workbook`` for tests that make many books."""
