@@ -148,11 +148,11 @@ def tick(workbook: Path, day: dt.date, now: dt.datetime, *, statements: bool = T
     from . import reminders, schedules
     from .actions import merge
     from .checks import workbook_problems
-    from .problems import lines
     from .commands.reminders import read_history
     from .journal import Journal
     from .ledger import Ledger
     from .mail.sender import Policy
+    from .problems import lines
     from .run import execute
     from .workbook.reader import load
 
