@@ -152,6 +152,7 @@ def tick(workbook: Path, day: dt.date, now: dt.datetime, *, statements: bool = T
     from .journal import Journal
     from .ledger import Ledger
     from .mail.sender import Policy
+    from .problems import lines
     from .run import execute
     from .workbook.reader import load
 
@@ -167,7 +168,7 @@ def tick(workbook: Path, day: dt.date, now: dt.datetime, *, statements: bool = T
     plan = merge(*plans)
     report = execute(plan, book, outbox=outbox, now=now, policy=Policy(should_stop=should_stop))
     errors = [p for p in workbook_problems(book) if p.is_error]  # what the workbook must fix, every tick
-    result = TickResult(day, list(report.lines), [str(p) for p in (*errors, *plan.problems, *report.problems)])
+    result = TickResult(day, list(report.lines), lines((*errors, *plan.problems, *report.problems)))
     stopped = should_stop()
     with Journal.open(workbook) as journal:
         if statements_due and not stopped:

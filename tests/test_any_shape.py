@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -149,23 +148,6 @@ def shaped(shape: dict[str, Any]) -> dict[str, list[list[Any]]]:
     return tables
 
 
-def write(path: Path, tables: dict[str, list[list[Any]]]) -> Path:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name, rows in tables.items():
-        ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append([float(v) if isinstance(v, Decimal) else v for v in row])
-        for cells in ws.iter_rows(min_row=2):
-            for cell in cells:
-                if isinstance(cell.value, dt.date):
-                    cell.number_format = "yyyy-mm-dd"
-    wb.save(path)
-    return path
-
-
 def cli(capsys: pytest.CaptureFixture[str], *words: str) -> int:
     status = main(list(words))
     err = capsys.readouterr().err
@@ -202,10 +184,10 @@ def untrusted(tables: dict[str, list[list[Any]]], path: Path) -> tuple[bool, set
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(shape=shapes())
-def test_any_shape_never_crashes_and_never_acts_on_what_cannot_be_read(shape, capsys):
+def test_any_shape_never_crashes_and_never_acts_on_what_cannot_be_read(shape, capsys, write_tables):
     with tempfile.TemporaryDirectory() as folder:
         tables = shaped(shape)
-        wb = write(Path(folder) / "books.xlsx", tables)
+        wb = write_tables(Path(folder) / "books.xlsx", tables, required=False)
         outbox = Path(folder) / "out"
         cli(capsys, "check", str(wb))
         cli(capsys, "reminders", "due", str(wb), "--as-of", DAY)
@@ -231,9 +213,9 @@ def test_any_shape_never_crashes_and_never_acts_on_what_cannot_be_read(shape, ca
                 assert customer not in customers, f"{key}: a payment of {customer} could not be read"
 
 
-def test_the_valid_book_made_from_the_schema_reads_without_errors_and_sends(tmp_path, capsys):
+def test_the_valid_book_made_from_the_schema_reads_without_errors_and_sends(tmp_path, capsys, write_tables):
     """The property above starts from a book that works: it sends, so a hold would show."""
-    wb = write(tmp_path / "books.xlsx", valid_tables())
+    wb = write_tables(tmp_path / "books.xlsx", valid_tables(), required=False)
     book = load(wb)
     assert [str(p) for p in book.problems if p.is_error] == []
     assert cli(capsys, "reminders", "run", str(wb), "--as-of", DAY, "--outbox", str(tmp_path / "out")) == 0
@@ -244,16 +226,16 @@ def test_the_valid_book_made_from_the_schema_reads_without_errors_and_sends(tmp_
 
 
 @pytest.mark.parametrize(("sheet", "header"), OPTIONAL_COLUMNS)
-def test_every_optional_column_may_be_absent(tmp_path, capsys, sheet, header):
-    wb = write(tmp_path / "books.xlsx", shaped({"drop_columns": [(sheet, header)], "drop_sheets": [],
-                                                "drop_required": None, "cells": []}))
+def test_every_optional_column_may_be_absent(tmp_path, capsys, write_tables, sheet, header):
+    wb = write_tables(tmp_path / "books.xlsx", shaped({"drop_columns": [(sheet, header)], "drop_sheets": [],
+                                                "drop_required": None, "cells": []}), required=False)
     assert cli(capsys, "check", str(wb)) in (0, 1)
     assert cli(capsys, "reminders", "run", str(wb), "--as-of", DAY, "--outbox", str(tmp_path / "out")) in (0, 1)
 
 
 @pytest.mark.parametrize("sheet", OPTIONAL_SHEETS)
-def test_every_optional_sheet_may_be_absent(tmp_path, capsys, sheet):
-    wb = write(tmp_path / "books.xlsx", shaped({"drop_columns": [], "drop_sheets": [sheet],
-                                                "drop_required": None, "cells": []}))
+def test_every_optional_sheet_may_be_absent(tmp_path, capsys, write_tables, sheet):
+    wb = write_tables(tmp_path / "books.xlsx", shaped({"drop_columns": [], "drop_sheets": [sheet],
+                                                "drop_required": None, "cells": []}), required=False)
     assert cli(capsys, "check", str(wb)) == 0
     assert cli(capsys, "reminders", "run", str(wb), "--as-of", DAY, "--outbox", str(tmp_path / "out")) == 0

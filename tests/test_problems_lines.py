@@ -15,7 +15,7 @@ NUMBERS = "{n} dates are numbers — format the column as a date"
 
 def number_date(row: int, value: int = 46082) -> Problem:
     return Problem(Severity.WARNING, "Invoices", f"C{row}", f'invoice date "{value}" is a number, read as 2026-03-01',
-                   "format the cell as a date", f"C{row % 4}", NUMBERS)
+                   "format the cell as a date", f"C{row % 4}", plural=NUMBERS)
 
 
 def test_several_alike_problems_in_one_column_are_one_line_naming_the_range():

@@ -4,7 +4,6 @@ content type byte for byte."""
 from __future__ import annotations
 
 import datetime as dt
-import struct
 import zipfile
 from pathlib import Path
 
@@ -38,25 +37,14 @@ def as_xlsm(xlsx: Path, xlsm: Path) -> Path:
     return xlsm
 
 
-def stored(path: Path) -> dict[str, bytes]:
-    """Each part's compressed bytes, as stored in the zip."""
-    out = {}
-    with open(path, "rb") as f, zipfile.ZipFile(path) as z:
-        for info in z.infolist():
-            f.seek(info.header_offset)
-            nlen, elen = struct.unpack("<HH", f.read(30)[26:30])
-            f.seek(info.header_offset + 30 + nlen + elen)
-            out[info.filename] = f.read(info.compress_size)
-    return out
-
-
-def test_a_write_keeps_the_vba_project_and_the_macro_enabled_content_type(make_workbook, tmp_path: Path) -> None:
+def test_a_write_keeps_the_vba_project_and_the_macro_enabled_content_type(make_workbook, tmp_path: Path,
+                                                                         stored_parts) -> None:
     xlsx = make_workbook({
         "Customers": [["Customer ID", "Name", "Status", "Email"], ["C1", "Acme Ltd", "Active", "ap@acme.example"]],
         "Invoices": [["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount", "Status"],
                      ["INV-1", "C1", dt.date(2026, 3, 1), dt.date(2026, 3, 31), 100, None]]})
     path = as_xlsm(xlsx, tmp_path / "books.xlsm")
-    before = stored(path)
+    before = stored_parts(path)
     book = load(path)
     assert [i.number for i in book.invoices] == ["INV-1"]
     assert not [p for p in book.problems if p.severity != "notice"]
@@ -65,7 +53,7 @@ def test_a_write_keeps_the_vba_project_and_the_macro_enabled_content_type(make_w
             SetCells("Invoices", "Invoice No", "INV-1", row(Status="Reminder 1 sent 2026-04-07")),
             AppendRows("Log", (row(Action="reminder 1", Target="INV-1"),))], journal, guard.fingerprint(path))
     assert (result.written, result.problems) == (True, [])
-    after = stored(path)
+    after = stored_parts(path)
     assert after["xl/vbaProject.bin"] == before["xl/vbaProject.bin"]
     with zipfile.ZipFile(path) as z:
         assert z.read("xl/vbaProject.bin") == VBA

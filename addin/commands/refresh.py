@@ -38,7 +38,9 @@ def refresh_lines(workbook: Path, day: dt.date | None = None,
                   into_open: Callable[[Sequence[Update]], list[Problem] | None] | None = None) -> tuple[int, list[str]]:
     """The refresh, as the command and the ribbon's button show it: exit code and lines
     (``into_open``: see ``dashboard.refresh_book``)."""
+    from ..checks import workbook_problems
     from ..dashboard import read_dashboard_later, refresh_book
+    from ..problems import lines as problem_lines
 
     writable_workbook(workbook)  # the ribbon's button comes here without the command line
     dashboard = read_dashboard_later(workbook) if workbook.is_file() else None
@@ -46,9 +48,10 @@ def refresh_lines(workbook: Path, day: dt.date | None = None,
     day = day or today(book.settings)
     done = refresh_book(book, day, dashboard, into_open)
     lines = [f"Refresh of {workbook.name} as of {day.isoformat()}", *done.lines]
-    errors = [p for p in book.problems if p.is_error]
+    errors = [p for p in workbook_problems(book) if p.is_error]
     if errors:
-        lines.append(f"{len(errors)} row(s) with errors are left out of the figures — fix them (`receivables check`):")
+        lines.append(f"{len(errors)} error(s) in the workbook; rows with errors are left out of the figures — "
+                     "fix them (`receivables check`):")
     problems = [*errors, *done.problems]
-    lines += map(str, problems)
+    lines += problem_lines(problems)
     return exit_code(problems), lines
