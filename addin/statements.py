@@ -487,3 +487,162 @@ def plan_scheduled(book: Book, ledger: Ledger, sent_keys: Iterable[str], as_of: 
     from .schedules import plan_scheduled as plan
 
     return plan(book, ledger, sent_keys, as_of, **kwargs)
+
+
+# --- several at once (--all, --group) ---------------------------------------------------------------
+
+ALL = "every customer with a balance"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happens to one customer of a statement run for several customers.
+
+    Attributes:
+      statement: the statement to make (and send), or None.
+      line: why there is none and that is fine (zero balance, already sent), else ''.
+      problem: why there is none and someone must act (rows with errors, no address), else None.
+    """
+
+    customer: Customer
+    statement: Statement | None = None
+    line: str = ""
+    problem: Problem | None = None
+
+
+@dataclass(frozen=True)
+class Several:
+    """Statements for several customers: one outcome each, in sheet order (or the group's), and
+    what stops them all (the books or Settings cannot be read, an unknown or held group: once)."""
+
+    outcomes: tuple[Outcome, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def statements(self) -> list[Statement]:
+        return [o.statement for o in self.outcomes if o.statement is not None]
+
+
+def with_balance(book: Book, ledger: Ledger, end: dt.date, visible: frozenset[str] | None = None) -> list[Customer]:
+    """``--all``: every Active customer (that the user may see) whose balance as of ``end`` is not zero."""
+    seen = None if visible is None else {normalize(v) for v in visible}
+    return [c for c in book.customers if c.active and (seen is None or normalize(c.id) in seen)
+            and ledger.customer_balance(c.id, end) != 0]
+
+
+def several(book: Book, ledger: Ledger, end: dt.date, as_of: dt.date, *, group: str | None = None,
+            type: str = OUTSTANDING, start: dt.date | None = None, include_zero: bool = False,
+            visible: frozenset[str] | None = None, sending: bool = False) -> Several:
+    """One statement per customer: ``--all`` (every Active customer, ``visible`` to the user) or
+    the current members of ``group`` (as of ``as_of``); a zero balance as of ``end`` is skipped
+    unless ``include_zero``. ``sending``: emailed, so Settings must be readable too.
+
+    A customer whose rows have errors gets a problem and the others go on; what holds everyone
+    (the books, Settings, the group) is one problem and no outcome at all.
+    """
+    from .groups import find_group, held_group, members_of
+
+    what = "no statement sent" if sending else "no statement made"
+    waiting = (*book.holds.sending(), *book.holds.statements()) if sending else book.holds.statements()
+    if waiting:
+        return Several(problems=(held("", "", f"{what} to anyone", waiting),))
+    begin = start or first_of_month(end)
+    if type == ACTIVITY and begin > end:
+        return Several(problems=(error("", "", f"the start date {begin.isoformat()} is after the end date "
+                                               f"{end.isoformat()}", "give a start date on or before the end date"),))
+    problems: list[Problem] = []
+    if group is None:
+        candidates = [c for c in book.customers if c.active]
+    else:
+        found = find_group(book, group)
+        if found is None:
+            known = ", ".join(g.name for g in book.groups) or "none yet"
+            return Several(problems=(error(schema.GROUPS.name, "", f'group "{group}" is not on the Groups sheet',
+                                           f"check the name (groups: {known})"),))
+        hold = held_group(book, found, what, sending=sending)
+        if hold is not None:
+            return Several(problems=(hold,))
+        candidates = members_of(book, ledger, found.name, as_of)
+    if visible is not None:
+        seen = {normalize(v) for v in visible}
+        hidden = [c.id for c in candidates if normalize(c.id) not in seen]
+        candidates = [c for c in candidates if normalize(c.id) in seen]
+        if hidden and group is not None:
+            problems.append(warning("", "", f'{len(hidden)} member(s) of group "{group}" are not in your group, '
+                                            "so no statement was made for them", "ask someone with Full or Admin access"))
+    outcomes: list[Outcome] = []
+    for customer in candidates:
+        refused = refusal(book, customer.id)
+        if refused is not None:
+            outcomes.append(Outcome(customer, problem=refused))
+            continue
+        if not include_zero and ledger.customer_balance(customer.id, end) == 0:
+            outcomes.append(Outcome(customer, line=f"skipped {customer.id}: zero balance on {end.isoformat()}"))
+            continue
+        made = build(book, ledger, customer.id, end, type=type, start=start)
+        if isinstance(made, Problem):
+            outcomes.append(Outcome(customer, problem=made))
+        else:
+            outcomes.append(Outcome(customer, statement=made))
+    return Several(tuple(outcomes), tuple(problems))
+
+
+def period_key(statement: Statement) -> str:
+    """``statement-email:<customer>:<type>:<start>..<end>``: what is emailed at most once by
+    ``--all`` / ``--group`` (the start of every statement email's key, see manual_key)."""
+    start, end = statement.period
+    return f"statement-email:{statement.customer.id}:{statement.type.lower()}:{start.isoformat()}..{end.isoformat()}"
+
+
+BULK = ":all"  # the end of an --all / --group key, after period_key
+
+
+def emailed_periods(sent_keys: Iterable[str]) -> set[str]:
+    """The period keys (see period_key) of the statement emails in ``sent_keys``, by any door:
+    ``--all``/``--group`` keys end with BULK; one customer's (manual_key) with ``:<as-of>:<hash>``."""
+    out: set[str] = set()
+    for k in sent_keys:
+        k = k.removesuffix(":copy")
+        out.add(k.removesuffix(BULK) if k.endswith(BULK) else k.rsplit(":", 2)[0])
+    return out
+
+
+def plan_several_emails(book: Book, found: Several, sent_keys: Iterable[str], *, copy_me: bool = False,
+                        message: str | None = None, scope: str = ALL) -> tuple[list[Mail], list[Outcome], list[Problem]]:
+    """The emails of ``found`` not sent yet: each customer's statement goes out at most once per
+    type and period, whichever door sent it (a rerun sends nothing new). Returns the mails, the
+    outcomes (an already-sent or address-less customer gets its line or problem), and problems
+    that concern every mail (no address for the copy to you)."""
+    sent = emailed_periods(sent_keys)
+    problems: list[Problem] = []
+    copy_to = ""
+    if copy_me:
+        copy_to = book.settings.copy_address
+        if not copy_to:
+            problems.append(warning(schema.SETTINGS_SHEET.name, book.settings.cells.get("copy_to_me", ""),
+                                    "no address for the copy to you (copy_to_me and company_email are blank), "
+                                    "no copy was sent", "type your address in copy_to_me"))
+    mails: list[Mail] = []
+    outcomes: list[Outcome] = []
+    for o in found.outcomes:
+        statement = o.statement
+        if statement is None:
+            outcomes.append(o)
+            continue
+        customer = statement.customer
+        start, end = statement.period
+        span = end.isoformat() if statement.type == OUTSTANDING else f"{start.isoformat()}..{end.isoformat()}"
+        if period_key(statement) in sent:
+            outcomes.append(replace(o, statement=None,
+                                    line=f"already sent {customer.id}: {statement.type} statement of {span}"))
+            continue
+        to = recipients(customer)
+        if not to:
+            outcomes.append(replace(o, statement=None, problem=no_address(customer)))
+            continue
+        log = LogEntry("statement email", customer.id,
+                       f"{statement.type} {start.isoformat()}..{end.isoformat()} ({scope})")
+        mails.append(Mail(statement, period_key(statement) + BULK, to, (), copy_to,
+                          message=(message, Source()) if message else None, log=log))
+        outcomes.append(o)
+    return mails, outcomes, problems
