@@ -22,7 +22,7 @@ import hashlib
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -265,27 +265,39 @@ def render_files(statements: Sequence[Statement], company: Any, currency: str, *
                  csv_for: Sequence[bool] | None = None, progress: Callable[[int, int], None] | None = None,
                  workers: int | None = None) -> list[Files]:
     """PDF (and CSV) of each statement, in order. Big batches use every core (fonts loaded once per worker)."""
+    return list(iter_files(statements, company, currency, csv_for=csv_for, progress=progress, workers=workers))
+
+
+def iter_files(statements: Sequence[Statement], company: Any, currency: str, *,
+               csv_for: Sequence[bool] | None = None, progress: Callable[[int, int], None] | None = None,
+               workers: int | None = None) -> Iterator[Files]:
+    """render_files, one statement's files at a time as soon as they are made: the workers go on
+    with the next ones while the caller uses these (sends them)."""
     jobs = [(s, company, currency, bool(csv_for[i]) if csv_for else False) for i, s in enumerate(statements)]
     total = len(jobs)
     cores = workers if workers is not None else (os.cpu_count() or 1)
-    out: list[Files] = []
+    done = 0
     if total >= POOL_THRESHOLD and cores > 1:
         # workers that cannot start here (e.g. no importable __main__): go on in this process
         with contextlib.suppress(BrokenProcessPool):
-            _render_in_pool(jobs, cores, out, progress)
-    if len(out) < total:
+            for files in _render_in_pool(jobs, cores):
+                done += 1
+                if progress:
+                    progress(done, total)
+                yield files
+    if done < total:
         from .render.pdf import warm_up
 
         warm_up()
-        for job in jobs[len(out):]:
-            out.append(_render_one(job))
+        for job in jobs[done:]:
+            done += 1
+            files = _render_one(job)
             if progress:
-                progress(len(out), total)
-    return out
+                progress(done, total)
+            yield files
 
 
-def _render_in_pool(jobs: list[Any], cores: int, out: list[Files],
-                    progress: Callable[[int, int], None] | None) -> None:
+def _render_in_pool(jobs: list[Any], cores: int) -> Iterator[Files]:
     import multiprocessing
     import threading
     from concurrent.futures import ProcessPoolExecutor
@@ -298,10 +310,7 @@ def _render_in_pool(jobs: list[Any], cores: int, out: list[Files],
     # (the daemon) is unsafe: then workers are started fresh.
     context = multiprocessing.get_context("spawn") if threading.active_count() > 1 else None
     with ProcessPoolExecutor(max_workers=cores, initializer=warm_up, mp_context=context) as pool:
-        for files in pool.map(_render_one, jobs, chunksize=chunk):
-            out.append(files)
-            if progress:
-                progress(len(out), total)
+        yield from pool.map(_render_one, jobs, chunksize=chunk)
 
 
 # --- emails ---------------------------------------------------------------------------------------
@@ -399,26 +408,48 @@ def _summary_html(statement: Statement, settings: Settings) -> str:
 def emails(mails: Sequence[Mail], book: Book, *, progress: Callable[[int, int], None] | None = None,
            workers: int | None = None) -> tuple[list[Email], list[Problem]]:
     """Make the attachments (in parallel for big batches) and the Emails, in order."""
+    out: list[Email] = []
+    failed: list[tuple[Mail, Problem]] = []
+    for made, faults in email_batches(mails, book, len(mails) or 1, progress=progress, workers=workers):
+        out += made
+        failed += faults
+    return out, unsent(failed)
+
+
+def email_batches(mails: Sequence[Mail], book: Book, size: int, *,
+                  progress: Callable[[int, int], None] | None = None,
+                  workers: int | None = None) -> Iterator[tuple[list[Email], list[tuple[Mail, Problem]]]]:
+    """The Emails of ``mails``, ``size`` at a time, in order, with the mails whose texts could not
+    be made (see ``unsent``): while the caller sends one batch, the workers make the next PDFs."""
     from .render.pdf import Company
 
     base_dir = book.path.parent if book.path else None
     company = Company.from_settings(book.settings, base_dir)
-    files = render_files([m.statement for m in mails], company, book.settings.currency,
-                         csv_for=[m.attach_csv for m in mails], progress=progress, workers=workers)
-    out: list[Email] = []
-    unsent: dict[tuple[str, str, str], tuple[Problem, list[str]]] = {}  # a faulty text -> customers it stops
+    files = iter_files([m.statement for m in mails], company, book.settings.currency,
+                       csv_for=[m.attach_csv for m in mails], progress=progress, workers=workers)
+    batch: list[Email] = []
+    failed: list[tuple[Mail, Problem]] = []
     for mail, f in zip(mails, files, strict=True):
         made = compose(mail, f, book.settings)
         if isinstance(made, Problem):
-            customer_id = mail.statement.customer.id
-            key = (made.sheet, made.cell, made.message.removesuffix(_not_sent([customer_id])))
-            unsent.setdefault(key, (made, []))[1].append(customer_id)
+            failed.append((mail, made))
         else:
-            out.append(made)
-    # One faulty text is reported once, naming every customer it stops.
-    problems = [p if len(ids) == 1 else replace(p, message=key[2] + _not_sent(ids))
-                for key, (p, ids) in unsent.items()]
-    return out, problems
+            batch.append(made)
+        if len(batch) + len(failed) >= size:
+            yield batch, failed
+            batch, failed = [], []
+    if batch or failed:
+        yield batch, failed
+
+
+def unsent(failed: Iterable[tuple[Mail, Problem]]) -> list[Problem]:
+    """One faulty text is reported once, naming every customer it stops."""
+    found: dict[tuple[str, str, str], tuple[Problem, list[str]]] = {}
+    for mail, made in failed:
+        customer_id = mail.statement.customer.id
+        key = (made.sheet, made.cell, made.message.removesuffix(_not_sent([customer_id])))
+        found.setdefault(key, (made, []))[1].append(customer_id)
+    return [p if len(ids) == 1 else replace(p, message=key[2] + _not_sent(ids)) for key, (p, ids) in found.items()]
 
 
 def _not_sent(customer_ids: Sequence[str]) -> str:

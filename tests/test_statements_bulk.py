@@ -107,12 +107,11 @@ def test_a_held_customer_is_a_line_and_the_others_go_on(make_workbook, tmp_path,
     assert run("email", str(wb), "--all", "--end", END, "--as-of", "2026-06-01", "--outbox", str(outbox)) == 1
     assert lines(capsys) == [
         'Invoices!E7: amount "abc" is not an amount — type it as a number, e.g. 1234.56',
+        f"Sending 2 statement(s) to the outbox folder {outbox}",
         "sent C1: Outstanding statement of 2026-05-31 to ap@cafe.example",
         f"Customers!A3: no statement for C2 — Invoices!E7 has an error — {HELD}",
         "skipped C3: zero balance on 2026-05-31",
         "sent C5: Outstanding statement of 2026-05-31 to n@nevada.example",
-        f"Sending 2 message(s) to the outbox folder {outbox}",
-        "Messages: 2 sent",
         "The workbook was updated.",
         "Statements: 2 sent, 1 skipped (zero balance), 1 not made (see above)",
     ]
@@ -236,10 +235,31 @@ def test_a_limited_user_gets_the_customers_they_see(make_workbook, tmp_path, cap
     monkeypatch.setenv("RECEIVABLES_USER", "lee")
     assert run("email", str(wb), "--all", "--end", END, "--outbox", str(outbox)) == 0
     assert recipients(outbox) == ["ap@cafe.example", "ar@bistro.example"]  # not C5, of Nevada
-    assert lines(capsys)[:3] == ["sent C1: Outstanding statement of 2026-05-31 to ap@cafe.example",
+    assert lines(capsys)[1:4] == ["sent C1: Outstanding statement of 2026-05-31 to ap@cafe.example",
                                  "sent C2: Outstanding statement of 2026-05-31 to ar@bistro.example",
                                  "skipped C3: zero balance on 2026-05-31"]
     monkeypatch.setenv("RECEIVABLES_USER", "stranger")
     assert run("export", str(wb), "--all", "--end", END) == 1
     assert lines(capsys) == ['Users: user "stranger" is not on the Users sheet, so has no access — ask an Admin to '
                              'add a row for "stranger" to Users']
+
+
+def test_batches_are_sent_one_after_the_other_and_the_log_written_once(make_workbook, tmp_path, capsys,
+                                                                      monkeypatch):
+    from openpyxl import load_workbook
+
+    from addin.commands import statements as command
+
+    monkeypatch.setattr(command, "BATCH", 1)
+    wb, outbox = make_workbook(tables()), tmp_path / "outbox"
+    written = []
+    from addin.workbook import store
+
+    real = store.write_updates
+    monkeypatch.setattr(store, "write_updates", lambda *a, **k: written.append(1) or real(*a, **k))
+    assert run("email", str(wb), "--all", "--end", END, "--outbox", str(outbox)) == 0
+    assert len(recipients(outbox)) == 3 and written == [1]
+    log = [row[1:3] + row[6:7] for row in load_workbook(wb)["Log"].iter_rows(min_row=2, values_only=True)]
+    assert log == [("statement email", c, "Outstanding 2026-05-31..2026-05-31 (every customer with a balance)")
+                   for c in ("C1", "C2", "C5")]
+    assert lines(capsys)[0] == f"Sending 3 statement(s) to the outbox folder {outbox}"

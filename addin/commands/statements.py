@@ -27,6 +27,7 @@ from .common import (
 if TYPE_CHECKING:
     from ..ledger import Ledger
     from ..model import Book
+    from ..statements import Several
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -224,7 +225,7 @@ def export_command(args: argparse.Namespace) -> int:
     return OK
 
 
-def _export_several(args: argparse.Namespace, book: Book, found) -> int:
+def _export_several(args: argparse.Namespace, book: Book, found: Several) -> int:
     """Write one file per statement of ``found``; a line per customer, in order."""
     from .. import statements as st
 
@@ -292,11 +293,15 @@ def email_command(args: argparse.Namespace) -> int:
     return execute(plan, book, args)
 
 
-def _email_several(args: argparse.Namespace, book: Book, found, scope: str) -> int:
+BATCH = 250  # statements emailed per batch: the workers make the next batch's PDFs meanwhile
+
+
+def _email_several(args: argparse.Namespace, book: Book, found: Several, scope: str) -> int:
     """Email each statement of ``found`` not sent yet; a line per customer, in order."""
     from .. import statements as st
     from ..actions import Plan
     from ..journal import Journal
+    from ..run import RunReport
     from ..run import execute as run_execute
     from .common import now
 
@@ -304,19 +309,26 @@ def _email_several(args: argparse.Namespace, book: Book, found, scope: str) -> i
         sent_before = journal.sent_keys("statement-email:")
     mails, outcomes, problems = st.plan_several_emails(book, found, sent_before, copy_me=args.copy_me,
                                                        message=args.message, scope=scope)
-    made, unsent = st.emails(mails, book, progress=Progress("statements"))
     print_problems([*found.problems, *problems], args)
-    results = {}
-    lines: list[str] = []
-    report_problems: list[Problem] = []
-    if made:
-        report = run_execute(Plan(emails=tuple(made)), book, outbox=args.outbox, now=now(book.settings))
-        results = {r.key: r.state for r in report.results}
-        lines, report_problems = report.lines, report.problems
-    keys = {m.statement.customer.id: m.key for m in mails}
+    results: dict[str, str] = {}
+    failed: list[tuple[st.Mail, Problem]] = []
+    reports: list[RunReport] = []
+    for made, faults in st.email_batches(mails, book, BATCH, progress=Progress("statements")):
+        failed += faults
+        if made:  # its Log rows wait in the journal: written once, below, for every batch
+            report = run_execute(Plan(emails=tuple(made)), book, outbox=args.outbox, now=now(book.settings),
+                                 writer=_later)
+            reports.append(report)
+            results.update((r.key, r.state) for r in report.results)
+    if reports:
+        reports.append(run_execute(Plan(), book, outbox=args.outbox, now=now(book.settings)))
+    sending = next((line for r in reports for line in r.lines if line.startswith("Sending ")), "")
+    if sending:
+        print(f"Sending {sum(1 for m in mails if m.key in results)} statement(s) to {sending.split(' to ', 1)[1]}")
     said = {"sent": "sent", "skipped": "already sent"}
     counts = {"sent": 0}
-    every = [*found.problems, *problems, *unsent, *report_problems]
+    every: list[Problem] = [*found.problems, *problems]
+    keys = {m.statement.customer.id: m.key for m in mails}
     for o in outcomes:
         if o.statement is not None:
             state = results.get(keys[o.customer.id], "")
@@ -332,12 +344,21 @@ def _email_several(args: argparse.Namespace, book: Book, found, scope: str) -> i
             every.append(o.problem)
         else:
             print(o.line)
-    for line in lines:
-        print(line)
-    print_problems([*unsent, *report_problems], args)
+    later = [*st.unsent(failed), *(p for r in reports for p in r.problems)]
+    print_problems(later, args)
+    every += later
+    for line in reports[-1].lines if reports else ():
+        if line.startswith("The workbook"):
+            print(line)
     if outcomes or not found.problems:
         print(_tally(outcomes, counts))
     return exit_code(every)
+
+
+def _later(*args: object, **kwargs: object) -> None:
+    """A writer that writes nothing now: a batch's Log rows wait in the journal, as they do while
+    the workbook is open in Excel, and the last write takes them all (one write, not one a batch)."""
+    return None
 
 
 def run_command(args: argparse.Namespace) -> int:
