@@ -41,6 +41,14 @@ BATCH_TARGET_S = 60.0
 EMAIL_TARGET_S = 60.0
 
 
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its finished children."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 def email_all(path: Path) -> tuple[float, int, int]:
     """``statements email --all`` of a copy of ``path`` to an outbox: (seconds, .eml files, exit status)."""
     import contextlib
@@ -57,10 +65,16 @@ def email_all(path: Path) -> tuple[float, int, int]:
         printed = io.StringIO()
         os.environ["RECEIVABLES_USER"] = "admin"  # the workbook's Users sheet lists admin, clerk, agent
         t0 = time.perf_counter()
+        cpu0 = _cpu()
         with contextlib.redirect_stdout(printed):
             code = cli(["statements", "email", str(copy), "--all", "--end", AS_OF.isoformat(),
                         "--as-of", AS_OF.isoformat(), "--outbox", str(outbox)])
         seconds = time.perf_counter() - t0
+        main_s, workers_s = (b - a for a, b in zip(cpu0, _cpu(), strict=True))
+        # on a machine shared with other work the wall time says little: the CPU time says what
+        # 2 free cores would need at best
+        print(f"  CPU: this process {main_s:.1f}s + PDF workers {workers_s:.1f}s;"
+              f" load average {os.getloadavg()[0]:.1f}")
         tail = printed.getvalue().splitlines()[-4:]
         print("  " + "\n  ".join(tail))
         return seconds, len(list(outbox.glob("*.eml"))), code

@@ -263,3 +263,17 @@ def test_batches_are_sent_one_after_the_other_and_the_log_written_once(make_work
     assert log == [("statement email", c, "Outstanding 2026-05-31..2026-05-31 (every customer with a balance)")
                    for c in ("C1", "C2", "C5")]
     assert lines(capsys)[0] == f"Sending 3 statement(s) to the outbox folder {outbox}"
+
+
+def test_the_month_end_routine_on_the_demo_workbook(tmp_path, capsys):
+    wb, outbox = tmp_path / "books.xlsx", tmp_path / "outbox"
+    assert main(["init", str(wb), "--demo"]) == 0
+    assert main(["refresh", str(wb), "--as-of", END]) == 0
+    assert run("email", str(wb), "--all", "--as-of", END, "--outbox", str(outbox)) == 0
+    sent = len(recipients(outbox))
+    assert main(["report", "aging", str(wb), "--as-of", END, "--format", "pdf"]) == 0
+    out = lines(capsys)
+    assert sent > 20 and f"Statements: {sent} sent, " in "\n".join(out)
+    assert (wb.parent / "reports" / "Aged-receivables-2026-05-31.pdf").is_file()
+    assert run("email", str(wb), "--all", "--as-of", END, "--outbox", str(outbox)) == 0  # next morning, again
+    assert len(recipients(outbox)) == sent
