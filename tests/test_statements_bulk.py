@@ -277,3 +277,21 @@ def test_the_month_end_routine_on_the_demo_workbook(tmp_path, capsys):
     assert (wb.parent / "reports" / "Aged-receivables-2026-05-31.pdf").is_file()
     assert run("email", str(wb), "--all", "--as-of", END, "--outbox", str(outbox)) == 0  # next morning, again
     assert len(recipients(outbox)) == sent
+
+
+def test_the_progress_bar_is_silent_when_the_lines_go_to_a_file_or_a_program():
+    import io
+
+    from addin.commands.statements import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stderr = Tty()
+    bar = Progress("statements", stderr, lines=io.StringIO())  # stdout piped: `... > sent.txt`
+    bar(1, 2)
+    bar(2, 2)
+    assert stderr.getvalue() == ""
+    Progress("statements", stderr, lines=Tty())(2, 2)
+    assert stderr.getvalue().startswith("\rstatements [")
