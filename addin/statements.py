@@ -11,6 +11,10 @@ problem: never a statement from a customer whose rows have errors.
   [S, E] in date order, each with the running balance; the closing balance is the balance as of
   E; ageing.
 
+Several at once (``--all``, ``--group``): ``several`` decides each customer's outcome (a
+statement, a zero balance skipped, a hold), ``plan_several_emails`` what is emailed: each
+customer's statement at most once per type and period, by whichever door (``period_key``).
+
 Emails, schedules and the CLI are in ``addin.schedules`` and ``addin.commands.statements``.
 """
 

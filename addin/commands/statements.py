@@ -1,4 +1,8 @@
-"""`receivables statements export|email|run` (SPEC §6): thin doors into addin.statements and addin.schedules."""
+"""`receivables statements export|email|run` (SPEC §6): thin doors into addin.statements and addin.schedules.
+
+``export|email`` take one CUSTOMER_ID, or ``--all`` / ``--group NAME`` for one statement per
+customer (addin.statements.several): a line per customer, in order, once the work is done.
+"""
 
 from __future__ import annotations
 
@@ -71,7 +75,7 @@ def _statement_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--include-zero", action="store_true",
                    help="with --all or --group: zero balances too")
     p.add_argument("--end", type=parse_date, metavar="YYYY-MM-DD",
-                   help="the statement date (default: today in the workbook's time zone)")
+                   help="the statement date (default: the --as-of day, else today in the workbook's time zone)")
     p.add_argument("--start", type=parse_date, metavar="YYYY-MM-DD",
                    help="first day of an activity statement (default: the 1st of the end date's month)")
     p.add_argument("--type", type=str.lower, choices=("outstanding", "activity"),
