@@ -295,3 +295,27 @@ def test_the_progress_bar_is_silent_when_the_lines_go_to_a_file_or_a_program():
     assert stderr.getvalue() == ""
     Progress("statements", stderr, lines=Tty())(2, 2)
     assert stderr.getvalue().startswith("\rstatements [")
+
+
+def test_a_statement_file_open_in_another_program_stops_no_other(make_workbook, capsys, monkeypatch):
+    from addin.workbook import files
+
+    real = files.write_atomically
+
+    def write(target, data):
+        if "C2" in target.name:
+            raise PermissionError(13, "Permission denied")
+        return real(target, data)
+
+    monkeypatch.setattr(files, "write_atomically", write)
+    wb = make_workbook(tables())
+    folder = wb.parent / "statements"
+    assert run("export", str(wb), "--all", "--end", END) == 1
+    assert lines(capsys) == [
+        f"written C1: {folder / 'Statement-C1-2026-05-31.pdf'}",
+        f"{folder / 'Statement-C2-2026-05-31.pdf'} is open in another program, so the statement of C2 was not "
+        "written — close it and run the command again",
+        "skipped C3: zero balance on 2026-05-31",
+        f"written C5: {folder / 'Statement-C5-2026-05-31.pdf'}",
+        "Statements: 2 written, 1 not written (see above), 1 skipped (zero balance)",
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -230,34 +231,48 @@ def export_command(args: argparse.Namespace) -> int:
 
 
 def _export_several(args: argparse.Namespace, book: Book, found: Several) -> int:
-    """Write one file per statement of ``found``; a line per customer, in order."""
+    """Write one file per statement of ``found`` as each is made; then a line per customer, in
+    order (after the progress bar, never inside it). A file that cannot be written stops no other."""
     from .. import statements as st
+    from ..problems import error
+    from ..workbook.files import write_atomically
 
     statements = found.statements
+    data: Iterator[bytes]
     if args.format == "csv":
         from ..render import statement_csv
 
-        data = [statement_csv.render(s) for s in statements]
+        data = (statement_csv.render(s) for s in statements)
     else:
         from ..render.pdf import Company
 
         company = Company.from_settings(book.settings, args.workbook.resolve().parent)
-        data = [f.pdf for f in st.render_files(statements, company, book.settings.currency,
-                                               progress=Progress("statements"))]
+        data = (f.pdf for f in st.iter_files(statements, company, book.settings.currency,
+                                             progress=Progress("statements")))
     folder = _statements_dir(args, book)
-    print_problems(found.problems, args)
-    made = iter(data)
-    problems = list(found.problems)
+    said: list[str | Problem] = []
+    written = 0
     for o in found.outcomes:
-        if o.statement is not None:
-            print(f"written {o.customer.id}: {write_file(folder, st.file_name(o.statement, args.format), next(made))}")
-        elif o.problem is not None:
-            print_problems([o.problem], args)
-            problems.append(o.problem)
+        if o.statement is None:
+            said.append(o.problem or o.line)
+            continue
+        target = folder / st.file_name(o.statement, args.format)
+        try:
+            said.append(f"written {o.customer.id}: {write_atomically(target, next(data))}")
+            written += 1
+        except PermissionError:
+            said.append(error("", "", f"{target} is open in another program, so the statement of {o.customer.id} "
+                                      "was not written", "close it and run the command again"))
+    print_problems(found.problems, args)
+    problems = list(found.problems)
+    for item in said:
+        if isinstance(item, Problem):
+            print_problems([item], args)
+            problems.append(item)
         else:
-            print(o.line)
+            print(item)
     if found.outcomes or not found.problems:
-        print(_tally(found.outcomes, {"written": len(statements)}))
+        print(_tally(found.outcomes, {"written": written, "not written (see above)": len(statements) - written}))
     return exit_code(problems)
 
 
