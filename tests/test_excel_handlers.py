@@ -440,3 +440,15 @@ def test_nobody_with_a_balance_is_said_and_nothing_is_done(books):
     assert code == 0
     assert port.alerts == ["No customer has a balance on 2026-01-31: nothing to send."]
     assert port.asked == ["end", "customer"] and not (a.parent / "outbox").exists()
+
+
+def test_a_user_who_sees_no_customer_is_told_so_before_any_question_about_everyone(books, monkeypatch):
+    from conftest import write_workbook
+
+    a, _ = books
+    write_workbook(a, {**TABLES, "Users": [["User", "Role", "Group"], ["lee", "Admin", None]]})
+    monkeypatch.setenv("RECEIVABLES_USER", "stranger")
+    code, port = press(a, "email_statement", end="2026-04-10")
+    assert code == 0 and port.asked == ["end"]
+    assert port.alerts == ['Users: user "stranger" is not on the Users sheet, so has no access — ask an Admin to '
+                           'add a row for "stranger" to Users']

@@ -316,6 +316,9 @@ def _statement_whom(port: Port, verb: str) -> tuple[str, str, int] | None:
     if end is None:
         return None
     count = _with_balance(port, end)
+    if isinstance(count, str):  # this user may see no customer: said as the command says it
+        port.alert(count)
+        return None
     answer = port.ask("customer", f"Customer ID? Leave it blank for every customer with a balance on {end} "
                                   f"({_many_of(count, 'customer')}).", "")
     if answer is None:
@@ -328,18 +331,23 @@ def _statement_whom(port: Port, verb: str) -> tuple[str, str, int] | None:
     return "", end, count
 
 
-def _with_balance(port: Port, end: str) -> int:
-    """How many customers ``--all`` covers on ``end``: Active, a balance, seen by the user."""
+def _with_balance(port: Port, end: str) -> int | str:
+    """How many customers ``--all`` covers on ``end`` (Active, a balance, seen by the user), or
+    why this user sees none."""
     import datetime as dt
 
-    from ..access import visible_customer_ids
+    from ..access import access_for, visible_for
     from ..commands.common import today
     from ..ledger import Ledger
     from ..statements import with_balance
 
     book = port.book()
+    access = access_for(book)
+    refusal = access.refusal(book)
+    if refusal is not None:
+        return str(refusal)
     ledger = Ledger.from_book(book)
-    visible = visible_customer_ids(book, ledger, port.as_of or today(book.settings))
+    visible = visible_for(book, ledger, port.as_of or today(book.settings), access)
     return len(with_balance(book, ledger, dt.date.fromisoformat(end), visible))
 
 
