@@ -11,6 +11,10 @@ problem: never a statement from a customer whose rows have errors.
   [S, E] in date order, each with the running balance; the closing balance is the balance as of
   E; ageing.
 
+Several at once (``--all``, ``--group``): ``several`` decides each customer's outcome (a
+statement, a zero balance skipped, a hold), ``plan_several_emails`` what is emailed: each
+customer's statement at most once per type and period, by whichever door (``period_key``).
+
 Emails, schedules and the CLI are in ``addin.schedules`` and ``addin.commands.statements``.
 """
 
@@ -22,7 +26,7 @@ import hashlib
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -265,27 +269,39 @@ def render_files(statements: Sequence[Statement], company: Any, currency: str, *
                  csv_for: Sequence[bool] | None = None, progress: Callable[[int, int], None] | None = None,
                  workers: int | None = None) -> list[Files]:
     """PDF (and CSV) of each statement, in order. Big batches use every core (fonts loaded once per worker)."""
+    return list(iter_files(statements, company, currency, csv_for=csv_for, progress=progress, workers=workers))
+
+
+def iter_files(statements: Sequence[Statement], company: Any, currency: str, *,
+               csv_for: Sequence[bool] | None = None, progress: Callable[[int, int], None] | None = None,
+               workers: int | None = None) -> Iterator[Files]:
+    """render_files, one statement's files at a time as soon as they are made: the workers go on
+    with the next ones while the caller uses these (sends them)."""
     jobs = [(s, company, currency, bool(csv_for[i]) if csv_for else False) for i, s in enumerate(statements)]
     total = len(jobs)
     cores = workers if workers is not None else (os.cpu_count() or 1)
-    out: list[Files] = []
+    done = 0
     if total >= POOL_THRESHOLD and cores > 1:
         # workers that cannot start here (e.g. no importable __main__): go on in this process
         with contextlib.suppress(BrokenProcessPool):
-            _render_in_pool(jobs, cores, out, progress)
-    if len(out) < total:
+            for files in _render_in_pool(jobs, cores):
+                done += 1
+                if progress:
+                    progress(done, total)
+                yield files
+    if done < total:
         from .render.pdf import warm_up
 
         warm_up()
-        for job in jobs[len(out):]:
-            out.append(_render_one(job))
+        for job in jobs[done:]:
+            done += 1
+            files = _render_one(job)
             if progress:
-                progress(len(out), total)
-    return out
+                progress(done, total)
+            yield files
 
 
-def _render_in_pool(jobs: list[Any], cores: int, out: list[Files],
-                    progress: Callable[[int, int], None] | None) -> None:
+def _render_in_pool(jobs: list[Any], cores: int) -> Iterator[Files]:
     import multiprocessing
     import threading
     from concurrent.futures import ProcessPoolExecutor
@@ -298,10 +314,7 @@ def _render_in_pool(jobs: list[Any], cores: int, out: list[Files],
     # (the daemon) is unsafe: then workers are started fresh.
     context = multiprocessing.get_context("spawn") if threading.active_count() > 1 else None
     with ProcessPoolExecutor(max_workers=cores, initializer=warm_up, mp_context=context) as pool:
-        for files in pool.map(_render_one, jobs, chunksize=chunk):
-            out.append(files)
-            if progress:
-                progress(len(out), total)
+        yield from pool.map(_render_one, jobs, chunksize=chunk)
 
 
 # --- emails ---------------------------------------------------------------------------------------
@@ -399,26 +412,48 @@ def _summary_html(statement: Statement, settings: Settings) -> str:
 def emails(mails: Sequence[Mail], book: Book, *, progress: Callable[[int, int], None] | None = None,
            workers: int | None = None) -> tuple[list[Email], list[Problem]]:
     """Make the attachments (in parallel for big batches) and the Emails, in order."""
+    out: list[Email] = []
+    failed: list[tuple[Mail, Problem]] = []
+    for made, faults in email_batches(mails, book, len(mails) or 1, progress=progress, workers=workers):
+        out += made
+        failed += faults
+    return out, unsent(failed)
+
+
+def email_batches(mails: Sequence[Mail], book: Book, size: int, *,
+                  progress: Callable[[int, int], None] | None = None,
+                  workers: int | None = None) -> Iterator[tuple[list[Email], list[tuple[Mail, Problem]]]]:
+    """The Emails of ``mails``, ``size`` at a time, in order, with the mails whose texts could not
+    be made (see ``unsent``): while the caller sends one batch, the workers make the next PDFs."""
     from .render.pdf import Company
 
     base_dir = book.path.parent if book.path else None
     company = Company.from_settings(book.settings, base_dir)
-    files = render_files([m.statement for m in mails], company, book.settings.currency,
-                         csv_for=[m.attach_csv for m in mails], progress=progress, workers=workers)
-    out: list[Email] = []
-    unsent: dict[tuple[str, str, str], tuple[Problem, list[str]]] = {}  # a faulty text -> customers it stops
+    files = iter_files([m.statement for m in mails], company, book.settings.currency,
+                       csv_for=[m.attach_csv for m in mails], progress=progress, workers=workers)
+    batch: list[Email] = []
+    failed: list[tuple[Mail, Problem]] = []
     for mail, f in zip(mails, files, strict=True):
         made = compose(mail, f, book.settings)
         if isinstance(made, Problem):
-            customer_id = mail.statement.customer.id
-            key = (made.sheet, made.cell, made.message.removesuffix(_not_sent([customer_id])))
-            unsent.setdefault(key, (made, []))[1].append(customer_id)
+            failed.append((mail, made))
         else:
-            out.append(made)
-    # One faulty text is reported once, naming every customer it stops.
-    problems = [p if len(ids) == 1 else replace(p, message=key[2] + _not_sent(ids))
-                for key, (p, ids) in unsent.items()]
-    return out, problems
+            batch.append(made)
+        if len(batch) + len(failed) >= size:
+            yield batch, failed
+            batch, failed = [], []
+    if batch or failed:
+        yield batch, failed
+
+
+def unsent(failed: Iterable[tuple[Mail, Problem]]) -> list[Problem]:
+    """One faulty text is reported once, naming every customer it stops."""
+    found: dict[tuple[str, str, str], tuple[Problem, list[str]]] = {}
+    for mail, made in failed:
+        customer_id = mail.statement.customer.id
+        key = (made.sheet, made.cell, made.message.removesuffix(_not_sent([customer_id])))
+        found.setdefault(key, (made, []))[1].append(customer_id)
+    return [p if len(ids) == 1 else replace(p, message=key[2] + _not_sent(ids)) for key, (p, ids) in found.items()]
 
 
 def _not_sent(customer_ids: Sequence[str]) -> str:
@@ -487,3 +522,162 @@ def plan_scheduled(book: Book, ledger: Ledger, sent_keys: Iterable[str], as_of: 
     from .schedules import plan_scheduled as plan
 
     return plan(book, ledger, sent_keys, as_of, **kwargs)
+
+
+# --- several at once (--all, --group) ---------------------------------------------------------------
+
+ALL = "every customer with a balance"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happens to one customer of a statement run for several customers.
+
+    Attributes:
+      statement: the statement to make (and send), or None.
+      line: why there is none and that is fine (zero balance, already sent), else ''.
+      problem: why there is none and someone must act (rows with errors, no address), else None.
+    """
+
+    customer: Customer
+    statement: Statement | None = None
+    line: str = ""
+    problem: Problem | None = None
+
+
+@dataclass(frozen=True)
+class Several:
+    """Statements for several customers: one outcome each, in sheet order (or the group's), and
+    what stops them all (the books or Settings cannot be read, an unknown or held group: once)."""
+
+    outcomes: tuple[Outcome, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def statements(self) -> list[Statement]:
+        return [o.statement for o in self.outcomes if o.statement is not None]
+
+
+def with_balance(book: Book, ledger: Ledger, end: dt.date, visible: frozenset[str] | None = None) -> list[Customer]:
+    """``--all``: every Active customer (that the user may see) whose balance as of ``end`` is not zero."""
+    seen = None if visible is None else {normalize(v) for v in visible}
+    return [c for c in book.customers if c.active and (seen is None or normalize(c.id) in seen)
+            and ledger.customer_balance(c.id, end) != 0]
+
+
+def several(book: Book, ledger: Ledger, end: dt.date, as_of: dt.date, *, group: str | None = None,
+            type: str = OUTSTANDING, start: dt.date | None = None, include_zero: bool = False,
+            visible: frozenset[str] | None = None, sending: bool = False) -> Several:
+    """One statement per customer: ``--all`` (every Active customer, ``visible`` to the user) or
+    the current members of ``group`` (as of ``as_of``); a zero balance as of ``end`` is skipped
+    unless ``include_zero``. ``sending``: emailed, so Settings must be readable too.
+
+    A customer whose rows have errors gets a problem and the others go on; what holds everyone
+    (the books, Settings, the group) is one problem and no outcome at all.
+    """
+    from .groups import find_group, held_group, members_of
+
+    what = "no statement sent" if sending else "no statement made"
+    waiting = (*book.holds.sending(), *book.holds.statements()) if sending else book.holds.statements()
+    if waiting:
+        return Several(problems=(held("", "", f"{what} to anyone", waiting),))
+    begin = start or first_of_month(end)
+    if type == ACTIVITY and begin > end:
+        return Several(problems=(error("", "", f"the start date {begin.isoformat()} is after the end date "
+                                               f"{end.isoformat()}", "give a start date on or before the end date"),))
+    problems: list[Problem] = []
+    if group is None:
+        candidates = [c for c in book.customers if c.active]
+    else:
+        found = find_group(book, group)
+        if found is None:
+            known = ", ".join(g.name for g in book.groups) or "none yet"
+            return Several(problems=(error(schema.GROUPS.name, "", f'group "{group}" is not on the Groups sheet',
+                                           f"check the name (groups: {known})"),))
+        hold = held_group(book, found, what, sending=sending)
+        if hold is not None:
+            return Several(problems=(hold,))
+        candidates = members_of(book, ledger, found.name, as_of)
+    if visible is not None:
+        seen = {normalize(v) for v in visible}
+        hidden = [c.id for c in candidates if normalize(c.id) not in seen]
+        candidates = [c for c in candidates if normalize(c.id) in seen]
+        if hidden and group is not None:
+            problems.append(warning("", "", f'{len(hidden)} member(s) of group "{group}" are not in your group, '
+                                            "so no statement was made for them", "ask someone with Full or Admin access"))
+    outcomes: list[Outcome] = []
+    for customer in candidates:
+        refused = refusal(book, customer.id)
+        if refused is not None:
+            outcomes.append(Outcome(customer, problem=refused))
+            continue
+        if not include_zero and ledger.customer_balance(customer.id, end) == 0:
+            outcomes.append(Outcome(customer, line=f"skipped {customer.id}: zero balance on {end.isoformat()}"))
+            continue
+        made = build(book, ledger, customer.id, end, type=type, start=start)
+        if isinstance(made, Problem):
+            outcomes.append(Outcome(customer, problem=made))
+        else:
+            outcomes.append(Outcome(customer, statement=made))
+    return Several(tuple(outcomes), tuple(problems))
+
+
+def period_key(statement: Statement) -> str:
+    """``statement-email:<customer>:<type>:<start>..<end>``: what is emailed at most once by
+    ``--all`` / ``--group`` (the start of every statement email's key, see manual_key)."""
+    start, end = statement.period
+    return f"statement-email:{statement.customer.id}:{statement.type.lower()}:{start.isoformat()}..{end.isoformat()}"
+
+
+BULK = ":all"  # the end of an --all / --group key, after period_key
+
+
+def emailed_periods(sent_keys: Iterable[str]) -> set[str]:
+    """The period keys (see period_key) of the statement emails in ``sent_keys``, by any door:
+    ``--all``/``--group`` keys end with BULK; one customer's (manual_key) with ``:<as-of>:<hash>``."""
+    out: set[str] = set()
+    for k in sent_keys:
+        k = k.removesuffix(":copy")
+        out.add(k.removesuffix(BULK) if k.endswith(BULK) else k.rsplit(":", 2)[0])
+    return out
+
+
+def plan_several_emails(book: Book, found: Several, sent_keys: Iterable[str], *, copy_me: bool = False,
+                        message: str | None = None, scope: str = ALL) -> tuple[list[Mail], list[Outcome], list[Problem]]:
+    """The emails of ``found`` not sent yet: each customer's statement goes out at most once per
+    type and period, whichever door sent it (a rerun sends nothing new). Returns the mails, the
+    outcomes (an already-sent or address-less customer gets its line or problem), and problems
+    that concern every mail (no address for the copy to you)."""
+    sent = emailed_periods(sent_keys)
+    problems: list[Problem] = []
+    copy_to = ""
+    if copy_me:
+        copy_to = book.settings.copy_address
+        if not copy_to:
+            problems.append(warning(schema.SETTINGS_SHEET.name, book.settings.cells.get("copy_to_me", ""),
+                                    "no address for the copy to you (copy_to_me and company_email are blank), "
+                                    "no copy was sent", "type your address in copy_to_me"))
+    mails: list[Mail] = []
+    outcomes: list[Outcome] = []
+    for o in found.outcomes:
+        statement = o.statement
+        if statement is None:
+            outcomes.append(o)
+            continue
+        customer = statement.customer
+        start, end = statement.period
+        span = end.isoformat() if statement.type == OUTSTANDING else f"{start.isoformat()}..{end.isoformat()}"
+        if period_key(statement) in sent:
+            outcomes.append(replace(o, statement=None,
+                                    line=f"already sent {customer.id}: {statement.type} statement of {span}"))
+            continue
+        to = recipients(customer)
+        if not to:
+            outcomes.append(replace(o, statement=None, problem=no_address(customer)))
+            continue
+        log = LogEntry("statement email", customer.id,
+                       f"{statement.type} {start.isoformat()}..{end.isoformat()} ({scope})")
+        mails.append(Mail(statement, period_key(statement) + BULK, to, (), copy_to,
+                          message=(message, Source()) if message else None, log=log))
+        outcomes.append(o)
+    return mails, outcomes, problems

@@ -387,3 +387,68 @@ def test_on_the_demo_workbook_the_buttons_of_a_day_match_the_commands(demo_books
     got = messages(a.parent / "outbox")
     assert len(got) > 5 and got == messages(b.parent / "outbox")
     assert cells(a) == cells(b)
+
+
+# --- statements with no customer selected: every customer with a balance -----------------------------
+
+def test_export_pdf_with_no_customer_selected_offers_every_customer_with_a_balance(books):
+    a, b = books
+    shown: list[str] = []
+    port = FilePort(a, NOTHING, {"end": "2026-04-10", "customer": ""}, as_of=AS_OF, echo=shown.append)
+    assert handlers.dispatch("export_statement_pdf", port) == 0
+    assert port.asked == ["end", "customer"]
+    assert shown[1] == ("Customer ID? Leave it blank for every customer with a balance on 2026-04-10 (2 customers). "
+                        "-> ")
+    assert typed(b, "statements", "export", "--all", "--end", "2026-04-10", "--format", "pdf",
+                 "--as-of", AS_OF.isoformat()) == 0
+    names = [p.name for p in sorted((a.parent / "statements").iterdir())]
+    assert names == [p.name for p in sorted((b.parent / "statements").iterdir())] == [
+        "Statement-C1-2026-04-10.pdf", "Statement-C2-2026-04-10.pdf"]  # C3 paid in full
+    assert port.summaries[0][1][-1] == "Statements: 2 written, 1 skipped (zero balance)"
+    assert port.opened == [a.parent / "statements"]
+
+
+def test_email_statement_with_no_customer_selected_counts_and_confirms_before_sending(books):
+    a, b = books
+    shown: list[str] = []
+    answers = {"end": "2026-04-10", "customer": "", "message": "", "copy_me": "no"}
+    port = FilePort(a, NOTHING, answers, confirm_answer=False, as_of=AS_OF, echo=shown.append)
+    assert handlers.dispatch("email_statement", port) == 0
+    assert shown[-1] == ("Email the statement up to 2026-04-10 to each of the 2 customers with a balance now, "
+                         "one message each? -> no")
+    assert not (a.parent / "outbox").exists()  # said no: nothing sent
+
+    code, port = press(a, "email_statement", **answers)
+    assert code == typed(b, "statements", "email", "--all", "--end", "2026-04-10", "--as-of", AS_OF.isoformat()) == 0
+    got = messages(a.parent / "outbox")
+    assert got == messages(b.parent / "outbox")
+    assert sorted(m[0] for m in got) == ["ap@acme.example", "pay@bolt.example"]
+    assert port.summaries[0][0] == "Email statements"
+    assert cells(a) == cells(b)
+
+
+def test_a_customer_typed_instead_of_everyone(books):
+    a, _ = books
+    code, port = press(a, "export_statement_csv", end="2026-04-10", customer="C2")
+    assert code == 0
+    assert port.opened == [a.parent / "statements" / "Statement-C2-2026-04-10.csv"]
+
+
+def test_nobody_with_a_balance_is_said_and_nothing_is_done(books):
+    a, _ = books
+    code, port = press(a, "email_statement", end="2026-01-31", customer="")
+    assert code == 0
+    assert port.alerts == ["No customer has a balance on 2026-01-31: nothing to send."]
+    assert port.asked == ["end", "customer"] and not (a.parent / "outbox").exists()
+
+
+def test_a_user_who_sees_no_customer_is_told_so_before_any_question_about_everyone(books, monkeypatch):
+    from conftest import write_workbook
+
+    a, _ = books
+    write_workbook(a, {**TABLES, "Users": [["User", "Role", "Group"], ["lee", "Admin", None]]})
+    monkeypatch.setenv("RECEIVABLES_USER", "stranger")
+    code, port = press(a, "email_statement", end="2026-04-10")
+    assert code == 0 and port.asked == ["end"]
+    assert port.alerts == ['Users: user "stranger" is not on the Users sheet, so has no access — ask an Admin to '
+                           'add a row for "stranger" to Users']

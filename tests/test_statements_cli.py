@@ -157,7 +157,7 @@ def test_progress_bar_only_on_a_terminal():
 
     tty, pipe = Tty(), io.StringIO()
     for stream in (tty, pipe):
-        bar = Progress("statements", stream)
+        bar = Progress("statements", stream, lines=Tty())
         bar(1, 4)
         bar(4, 4)
     assert pipe.getvalue() == ""

@@ -139,26 +139,29 @@ def export_statement_csv(port: Port) -> int:
 
 
 def email_statement(port: Port) -> int:
-    customer = _customer(port)
-    if customer is None:
+    """Email the selected customer's statement; with no customer selected, a customer asked for,
+    or every customer with a balance (counted, and confirmed before anything is sent)."""
+    whom = _statement_whom(port, "send")
+    if whom is None:
         return CANCELLED
-    end = _ask_date(port, "end", f"Statement of {customer} up to (YYYY-MM-DD):")
-    if end is None:
-        return CANCELLED
+    customer, end, count = whom
     message = port.ask("message", "Message (leave blank for the usual statement text):", "")
     if message is None:
         return CANCELLED
     copy = port.ask("copy_me", "Send a copy to me too? (yes / no)", "no")
     if copy is None:
         return CANCELLED
-    if not port.confirm(f"Email the statement of {customer} up to {end} now?"):
+    question = (f"Email the statement of {customer} up to {end} now?" if customer else
+                f"Email the statement up to {end} to each of the {_many_of(count, 'customer')} with a "
+                "balance now, one message each?")
+    if not port.confirm(question):
         return CANCELLED
-    argv = ["statements", "email", *_wb(port), customer, "--end", end]
+    argv = ["statements", "email", *_wb(port), *([customer] if customer else ["--all"]), "--end", end]
     if message.strip():
         argv += ["--message", message]
     if normalize(copy) in schema.TRUE_WORDS:
         argv.append("--copy-me")
-    return _run(port, "Email statement", [*argv, *_as_of(port), *_outbox(port)])
+    return _run(port, "Email statement" if customer else "Email statements", [*argv, *_as_of(port), *_outbox(port)])
 
 
 def check_workbook(port: Port) -> int:
@@ -271,8 +274,9 @@ def _group_and_members(port: Port) -> tuple[str | None, list[str]]:
     return name, []
 
 
-def _customer(port: Port) -> str | None:
-    """The customer of the selected row (Customers, Invoices, Payments or Statement Schedules), else asked."""
+def _selected_customer(port: Port) -> str | None:
+    """The customer of the selected row (Customers, Invoices, Payments or Statement Schedules);
+    '' when no such row is selected; None when rows of several customers are."""
     for sheet in (schema.CUSTOMERS, schema.INVOICES, schema.PAYMENTS, schema.STATEMENT_SCHEDULES):
         ids = _selected(port, sheet, "Customer ID")
         if len(ids) > 1:
@@ -280,22 +284,71 @@ def _customer(port: Port) -> str | None:
             return None
         if ids:
             return ids[0]
-    return _ask_required(port, "customer", "Customer ID? (select the customer's row next time)")
+    return ""
 
 
 def _export_statement(port: Port, fmt: str) -> int:
-    customer = _customer(port)
-    if customer is None:
+    whom = _statement_whom(port, "export")
+    if whom is None:
         return CANCELLED
-    end = _ask_date(port, "end", f"Statement of {customer} up to (YYYY-MM-DD):")
-    if end is None:
-        return CANCELLED
-    code, lines = _command(port, ["statements", "export", *_wb(port), customer, "--end", end, "--format", fmt])
+    customer, end, _ = whom
+    argv = ["statements", "export", *_wb(port), *([customer] if customer else ["--all"]), "--end", end,
+            "--format", fmt, *_as_of(port)]
+    code, lines = _command(port, argv)
     port.show_summary(f"Export {fmt.upper()}", lines or ["Done."])
     written = [p for p in map(_as_path, lines) if p is not None]
-    if code == OK and written:
-        port.open_path(written[-1])
+    if written and (code == OK or not customer):
+        port.open_path(written[-1] if customer else written[-1].parent)
     return code
+
+
+def _statement_whom(port: Port, verb: str) -> tuple[str, str, int] | None:
+    """(the customer, or '' for every customer with a balance; the statement date; how many):
+    the selected customer, else asked for, blank meaning every customer with a balance (counted
+    as ``statements export|email --all`` counts them). None: cancelled."""
+    customer = _selected_customer(port)
+    if customer is None:
+        return None
+    if customer:
+        end = _ask_date(port, "end", f"Statement of {customer} up to (YYYY-MM-DD):")
+        return None if end is None else (customer, end, 1)
+    end = _ask_date(port, "end", "Statements up to (YYYY-MM-DD):")
+    if end is None:
+        return None
+    count = _with_balance(port, end)
+    if isinstance(count, str):  # this user may see no customer: said as the command says it
+        port.alert(count)
+        return None
+    answer = port.ask("customer", f"Customer ID? Leave it blank for every customer with a balance on {end} "
+                                  f"({_many_of(count, 'customer')}).", "")
+    if answer is None:
+        return None
+    if answer.strip():
+        return answer.strip(), end, 1
+    if not count:
+        port.alert(f"No customer has a balance on {end}: nothing to {verb}.")
+        return None
+    return "", end, count
+
+
+def _with_balance(port: Port, end: str) -> int | str:
+    """How many customers ``--all`` covers on ``end`` (Active, a balance, seen by the user), or
+    why this user sees none."""
+    import datetime as dt
+
+    from ..access import access_for, visible_for
+    from ..commands.common import today
+    from ..ledger import Ledger
+    from ..statements import with_balance
+
+    book = port.book()
+    access = access_for(book)
+    refusal = access.refusal(book)
+    if refusal is not None:
+        return str(refusal)
+    ledger = Ledger.from_book(book)
+    visible = visible_for(book, ledger, port.as_of or today(book.settings), access)
+    return len(with_balance(book, ledger, dt.date.fromisoformat(end), visible))
 
 
 def _as_path(line: str) -> Path | None:
@@ -340,4 +393,8 @@ def _ask_date(port: Port, name: str, prompt: str) -> str | None:
 
 
 def _count(items: Sequence[object], noun: str) -> str:
-    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+    return _many_of(len(items), noun)
+
+
+def _many_of(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -79,14 +79,16 @@ GROUPS: tuple[Group, ...] = (
     )),
     Group("StatementsGroup", "Statements", (
         Button("export_statement_pdf", "Export PDF", "FileSaveAsPdfOrXps", h.export_statement_pdf,
-               "Save the statement of the selected customer as a PDF in the statements folder.",
-               "receivables statements export WB CUSTOMER_ID --end D --format pdf"),
+               "Save the statement of the selected customer as a PDF in the statements folder "
+               "(with no customer selected: of every customer with a balance).",
+               "receivables statements export WB CUSTOMER_ID|--all [--end D] --format pdf"),
         Button("export_statement_csv", "Export CSV", "ExportTextFile", h.export_statement_csv,
                "Save the statement of the selected customer as a CSV file in the statements folder.",
                "receivables statements export WB CUSTOMER_ID --end D --format csv"),
         Button("email_statement", "Email statement", "FileSendAsAttachment", h.email_statement,
-               "Email the statement of the selected customer, PDF attached.",
-               "receivables statements email WB CUSTOMER_ID --end D"),
+               "Email the statement of the selected customer, PDF attached "
+               "(with no customer selected: to every customer with a balance, one message each).",
+               "receivables statements email WB CUSTOMER_ID|--all [--end D]"),
     )),
     Group("WorkbookGroup", "Workbook", (
         Button("check_workbook", "Check workbook", "TraceError", h.check_workbook,
