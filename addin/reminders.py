@@ -465,7 +465,7 @@ def _email(book: Book, key: str, customer: Customer, item: OpenItem, recipients:
                                   "application/pdf"),)
     return Email(key=key, to=recipients, subject=rendered.subject, text=rendered.text, html=rendered.html,
                  attachments=attachments, on_sent=(_status_update(item, status, as_of),), log=log,
-                 language=language_of(customer, settings))
+                 language=language_of(customer, settings), customer=customer.id, customer_name=customer.name)
 
 
 def _money(item: OpenItem, settings: Settings, customer: Customer) -> str:

@@ -1089,7 +1089,7 @@ _INT_RANGES = {"smtp_port": (1, 65535), "smtp_max_per_minute": (0, None), "catch
 def _setting_value(setting: schema.Setting, value: Any) -> Any:
     """The typed value of one Settings row (None: blank, use the default); raises CellIssue."""
     if is_blank(value):
-        return None
+        return setting.blank
     code = error_value(value)
     if code:
         raise excel_error(setting.key, code)
