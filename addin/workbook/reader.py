@@ -164,6 +164,21 @@ def load(path: Path) -> Book:
     return book
 
 
+def load_settings(path: Path) -> Settings:
+    """Only the Settings sheet of the workbook at ``path`` (for commands that need nothing else)."""
+    path = Path(path)
+    workbook = _open(path)
+    names: dict[str, str] = {}
+    for name in workbook.sheet_names:
+        names.setdefault(schema.normalize(name), name)
+    key = schema.SETTINGS_SHEET.key
+    sheets = _Sheets(path, workbook, [names[key]] if key in names else [])
+    try:
+        return _Reader(names, sheets).settings()
+    finally:
+        sheets.close()
+
+
 def _load(path: Path, workbook: Any, fingerprint: Any) -> Book:
     names: dict[str, str] = {}
     for name in workbook.sheet_names:
