@@ -240,3 +240,23 @@ def test_sent_refuses_a_bad_date_as_usage(make_workbook, capsys) -> None:  # noq
     else:
         raise AssertionError("a bad date is a usage error")
     assert 'argument --since: "May 1" is not a date — write it as YYYY-MM-DD, e.g. 2026-03-31' in capsys.readouterr().err
+
+
+def test_the_daemon_files_messages_under_the_workbooks_month_not_utcs(make_workbook) -> None:  # noqa: ANN001
+    from addin.daemon import Daemon
+
+    t = tables(["timezone", "America/Toronto"], ["reminders_enabled", True], ["reminder_check_times", "22:00"],
+               ["mail_transport", "outbox"])
+    t["Reminders"] = [["Reminder", "Enabled", "Days", "When", "Subject", "Greeting", "Salutation", "Message"],
+                      [1, True, 0, "After", None, True, None, None]]
+    wb = make_workbook(t)
+    # 2026-05-01 02:30 UTC is 2026-04-30 22:30 in Toronto: the check of April 30, filed in April
+    daemon = Daemon([wb], clock=lambda: dt.datetime(2026, 5, 1, 2, 30, tzinfo=dt.UTC))
+    daemon.start()
+    try:
+        daemon.poll()
+    finally:
+        daemon.close()
+    (copy,) = kept(wb.parent)
+    assert copy.parent.name == "2026-04" and copy.name.startswith("20260430-2230")
+    assert log_rows(wb)[0][0] == dt.datetime(2026, 4, 30, 22, 30)
