@@ -127,6 +127,21 @@ def test_a_message_without_an_answer_is_kept_aside_as_uncertain(smtp_server: Tes
     assert len(kept(wb.parent)) == 1 and kept(wb.parent, "*.part") == []
 
 
+def test_an_uncertain_message_confirmed_as_arrived_is_listed_as_sent(smtp_server: TestServer, make_workbook,
+                                                                      capsys) -> None:  # noqa: ANN001
+    smtp_server.faults.lose_answer_at_data.add(1)
+    wb = make_workbook(tables(*smtp_rows(smtp_server)))
+    assert main(statement_argv(wb)) == 1
+    key = next(line.split()[4] for line in _journal(wb, capsys) if "uncertain" in line)
+    assert main(["journal", "confirm", str(wb), key]) == 0
+    (part,) = kept(wb.parent, "*.part")
+    capsys.readouterr()
+    assert main(["sent", str(wb)]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.split("  ")[1:] == ["statement", "C-0007", "ap@cedar.example",
+                                    "Statement from Maple Books Ltd as of May 31, 2026", str(part.relative_to(wb.parent))]
+
+
 def _journal(wb: Path, capsys) -> list[str]:  # noqa: ANN001
     capsys.readouterr()
     main(["journal", "list", str(wb)])

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .common import OK, CommandError, add_workbook, parse_date
+
+if TYPE_CHECKING:
+    from ..mail.archive import Kept
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,6 +58,9 @@ def sent_lines(workbook: Path, **filters: object) -> list[str]:
         return [f"No copies are kept: sent_dir is blank in Settings{f' ({cell})' if cell else ''} — "
                 "type a folder (e.g. sent) to keep a copy of every message sent from now on"]
     kept = listing(root, **filters)  # type: ignore[arg-type]
+    confirmed, uncertain = _handed_over(workbook, listing(root, suffix=".part", **filters))  # type: ignore[arg-type]
+    if confirmed:
+        kept = sorted([*kept, *confirmed], key=lambda k: (k.time, k.path.name))
     lines: list[str] = []
     for k in kept:
         try:
@@ -66,12 +73,37 @@ def sent_lines(workbook: Path, **filters: object) -> list[str]:
                      f"{', '.join(head.recipients)}  {head.subject}  {_shown(k.path, folder)}")
     if not kept:
         lines.append(f"No messages kept in {_shown(root, folder)}" + (" that match" if any(filters.values()) else ""))
-    uncertain = listing(root, suffix=".part", **filters)  # type: ignore[arg-type]
     for k in uncertain:
         lines.append(f"uncertain: {_shown(k.path, folder)} — handed to the mail server at "
                      f"{k.time:%Y-%m-%d %H:%M:%S} without an answer; see `receivables journal list` "
                      "(kept as .part, not listed above)")
     return lines
+
+
+def _handed_over(workbook: Path, parts: list[Kept]) -> tuple[list[Kept], list[Kept]]:
+    """The ``.part`` files (bytes handed over without an answer) the journal says arrived
+    (`journal confirm`), and those still uncertain; a part whose message was released (and
+    not sent again yet) or is unknown to the journal is neither."""
+    if not parts:
+        return [], []
+    from ..journal import SENDING, SENT, UNCERTAIN, Journal, JournalError
+    from ..mail.archive import PART_MARK, key_hash
+
+    if not Journal.exists(workbook):
+        return [], parts
+    try:
+        with Journal.open(workbook) as journal:
+            states = {key_hash(r.key): r.state for r in journal.sends()}
+    except JournalError:
+        return [], parts
+    confirmed, uncertain = [], []
+    for k in parts:
+        state = states.get(k.path.name.split(PART_MARK, 1)[0].rpartition("_")[2])
+        if state == SENT:
+            confirmed.append(k)
+        elif state in (UNCERTAIN, SENDING):
+            uncertain.append(k)
+    return confirmed, uncertain
 
 
 def _kind(kind: str, copy: bool) -> str:
