@@ -275,3 +275,30 @@ def test_the_daemon_files_messages_under_the_workbooks_month_not_utcs(make_workb
     (copy,) = kept(wb.parent)
     assert copy.parent.name == "2026-04" and copy.name.startswith("20260430-2230")
     assert log_rows(wb)[0][0] == dt.datetime(2026, 4, 30, 22, 30)
+
+
+# --- the archive's files ---------------------------------------------------------------------------
+
+def test_a_file_system_without_hard_links_gets_a_copy_and_a_second_send_in_the_same_second_its_own_name(
+        tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import os
+
+    from addin.mail.archive import Archive, listing
+
+    source = tmp_path / "outbox.eml"
+    source.write_bytes(b"Subject: Hi\r\nTo: a@x.example\r\n\r\nbody\r\n")
+    archive = Archive(tmp_path / "sent")
+    when = dt.datetime(2026, 5, 7, 9, 15, 30)
+    first = archive.keep_file(when, "group:Gym:t:C.7", "C.7", source, source.read_bytes())
+    assert os.path.samefile(first, source)  # linked: the bytes are written once
+
+    def no_links(src, dst):  # noqa: ANN001, ANN202
+        raise OSError(95, "Operation not supported")
+
+    monkeypatch.setattr(os, "link", no_links)
+    second = archive.keep_file(when, "group:Gym:t:C.7", "C.7", source, source.read_bytes())
+    assert second.name == first.name[:-4] + "-2.eml"
+    assert not os.path.samefile(second, source) and second.read_bytes() == source.read_bytes()
+    assert [(k.kind, k.customer, k.path) for k in listing(tmp_path / "sent", customer="C.7")] == [
+        ("group", "C.7", first), ("group", "C.7", second)]
+    assert list((tmp_path / "sent" / "2026-05").glob("*.part")) == []

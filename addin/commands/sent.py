@@ -60,7 +60,7 @@ def sent_lines(workbook: Path, **filters: object) -> list[str]:
     kept = listing(root, **filters)  # type: ignore[arg-type]
     confirmed, uncertain = _handed_over(workbook, listing(root, suffix=".part", **filters))  # type: ignore[arg-type]
     if confirmed:
-        kept = sorted([*kept, *confirmed], key=lambda k: (k.time, k.path.name))
+        kept = sorted([*kept, *confirmed], key=lambda k: (k.time, k.path.stem))
     lines: list[str] = []
     for k in kept:
         try:

@@ -23,6 +23,7 @@ message still goes, and the run says that no copy was kept (an error: exit statu
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -113,14 +114,16 @@ class Archive:
     def keep_file(self, when: dt.datetime, key: str, customer: str, source: Path, data: bytes) -> Path:
         """Keep a file the transport wrote (``data`` is its content): a hard link, else a copy."""
         folder = self._folder(when)
-        final = self._free(folder, self.stem(when, key, customer))
-        try:
-            os.link(source, final)
-            return final
-        except FileExistsError:
-            raise
-        except OSError:  # a file system without hard links (FAT, some shares), or another volume
-            return self.keep_bytes(when, key, customer, data)
+        stem = self.stem(when, key, customer)
+        final, n = folder / f"{stem}.eml", 2
+        while True:
+            try:
+                os.link(source, final)
+                return final
+            except FileExistsError:  # the same key again within the second (sent anew after a release)
+                final, n = folder / f"{stem}-{n}.eml", n + 1
+            except OSError:  # a file system without hard links (FAT, some shares), or another volume
+                return self.keep_bytes(when, key, customer, data)
 
     def keep_bytes(self, when: dt.datetime, key: str, customer: str, data: bytes) -> Path:
         """Write ``data`` straight to its ``.eml`` (when staging was not possible)."""
@@ -134,10 +137,8 @@ class Archive:
     def discard(self, staged: Path | None) -> None:
         """The message was not accepted: its staged bytes go."""
         if staged is not None:
-            try:
+            with contextlib.suppress(OSError):
                 staged.unlink(missing_ok=True)
-            except OSError:
-                pass
 
     def forget_uncertain(self, key: str) -> None:
         """Remove the ``.part`` left by an earlier uncertain try of ``key`` (it is being sent anew)."""
@@ -222,7 +223,7 @@ def listing(root: Path, *, since: dt.date | None = None, until: dt.date | None =
                 if wanted is not None and kept.customer.casefold() != wanted:
                     continue
                 found.append(kept)
-    found.sort(key=lambda k: (k.time, k.path.name))
+    found.sort(key=lambda k: (k.time, k.path.stem))
     return found
 
 
