@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import os
 import shutil
 import sys
 import tempfile
@@ -63,6 +64,8 @@ def send(emails: list, settings, folder: Path) -> tuple[float, int]:  # noqa: AN
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    if hasattr(os, "sync"):
+        os.sync()  # the previous run's files and their removal are on disk before the clock starts
     with Journal.open(folder / "book.xlsx") as journal, OutboxTransport(folder / "outbox") as transport:
         t0 = time.perf_counter()
         results = send_all(emails, settings, journal, transport, now=NOW, base_dir=folder)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import os
+import stat
 from email import policy
 from pathlib import Path
 
@@ -67,6 +69,9 @@ def test_smtp_messages_and_the_copy_to_me_are_kept_as_the_server_received_them(
                                                        [["statement-copy", "C-0007"], ["statement", "C-0007"]])
     assert all(p.parent.name == p.name[:4] + "-" + p.name[4:6] for p in files)  # month of the time in the name
     assert kept(wb.parent, "*.part") == []  # nothing staged is left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o666 & ~umask}  # as any program's new file
     # a rerun sends nothing and keeps nothing new
     assert main(statement_argv(wb, "--copy-me")) == 0
     assert len(smtp_server.messages) == 2 and kept(wb.parent) == files
@@ -244,6 +249,10 @@ def test_sent_lists_what_went_out_with_filters(make_workbook, capsys) -> None:  
     assert [line.split("  ")[2] for line in sent("--kind", "statement")] == ["C-0007", "C-0009"]
     assert sent("--until", "2026-04-30") == everything[:1]
     assert sent("--customer", "C-0042") == ["No messages kept in sent that match"]
+    from addin.journal import journal_path
+
+    journal_path(wb).unlink()  # the files alone are the record
+    assert sent() == everything
 
 
 def test_sent_refuses_a_bad_date_as_usage(make_workbook, capsys) -> None:  # noqa: ANN001
@@ -281,8 +290,6 @@ def test_the_daemon_files_messages_under_the_workbooks_month_not_utcs(make_workb
 
 def test_a_file_system_without_hard_links_gets_a_copy_and_a_second_send_in_the_same_second_its_own_name(
         tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    import os
-
     from addin.mail.archive import Archive, listing
 
     source = tmp_path / "outbox.eml"
