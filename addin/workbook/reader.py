@@ -997,7 +997,8 @@ class _Reader:
                 self.at(table, row, CUSTOMER_ID, Severity.ERROR, "neither customer ID nor group is filled in",
                         "fill in one of the two; this row is not used")
                 continue
-            extra: dict[str, Any] = {"type": v.get(k_type) or settings.statement_type}
+            # group given even when the optional Group column is absent (the record needs one)
+            extra: dict[str, Any] = {"type": v.get(k_type) or settings.statement_type, "group": group}
             if cid:
                 customer = customers.get(schema.normalize(cid))
                 if customer is None:
