@@ -124,6 +124,7 @@ class Email:
       log: the Log row written when it is sent (or fails).
       copy_to: when set, a separate copy of the message goes to this address (key + ":copy").
       language: the customer's language, for dates in headers if any.
+      customer / customer_name: whom it is for (the sent archive's file name, a copy's banner).
     """
 
     key: str
@@ -137,6 +138,8 @@ class Email:
     log: LogEntry | None = None
     copy_to: str = ""
     language: str = "en"
+    customer: str = ""
+    customer_name: str = ""
 
 
 @dataclass(frozen=True)

@@ -275,7 +275,8 @@ class Daemon:
             book = served.current_book()
             served.tz, served.times = zone(book.settings.timezone), book.settings.reminder_check_times
             # Statements go at the day's first tick: the journal records them once per day.
-            result = tick(served.path, day, now, should_stop=self.stop_event.is_set, book=book)
+            # now in the workbook's zone: Log times and the sent archive's months are its wall clock
+            result = tick(served.path, day, now.astimezone(served.tz), should_stop=self.stop_event.is_set, book=book)
             for line in result.lines:
                 log.info("%s: %s", served.path.name, line)
             for line in result.problems:

@@ -874,8 +874,10 @@ def email_group(book: Book, ledger: Ledger | None, group_name: str, subject: str
             subject=subj,
             text=body,
             html=texts.to_html(body),
-            log=LogEntry("group email", record.id, f'group "{group.name}": {subj}'),
+            log=LogEntry("group email", record.id, f'group "{group.name}"'),
             language=language,
+            customer=record.id,
+            customer_name=record.name,
         ))
     lines = [f'group "{group.name}": {len(emails)} message(s), one per member']
     if already:

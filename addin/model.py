@@ -316,6 +316,7 @@ class Settings:
     statements_dir: str = "statements"
     statement_type: str = "Outstanding"
     backups_keep: int = 5
+    sent_dir: str = "sent"
     cells: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property

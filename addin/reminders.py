@@ -632,7 +632,7 @@ def _email(book: Book, key: str, customer: Customer, item: OpenItem, recipients:
                                   "application/pdf"),)
     return Email(key=key, to=recipients, subject=rendered.subject, text=rendered.text, html=rendered.html,
                  attachments=attachments, on_sent=(_status_update(item, status, as_of),), log=log,
-                 language=language_of(customer, settings))
+                 language=language_of(customer, settings), customer=customer.id, customer_name=customer.name)
 
 
 def _money(item: OpenItem, settings: Settings, customer: Customer) -> str:
@@ -820,7 +820,8 @@ def _plan_grouped(book: Book, ledger: Ledger, decision: Decision, hist: History,
                             html=rendered.html, attachments=attachments, on_sent=tuple(on_sent),
                             log=LogEntry(f"reminder {lead.step.number}", lead.invoice.number,
                                          _group_detail(lead, msg, settings)),
-                            language=language_of(customer, settings)))
+                            language=language_of(customer, settings), customer=customer.id,
+                            customer_name=customer.name))
         count = len(msg.dues)
         lines.append(f"customer {customer.id} {customer.name}: one message to {', '.join(msg.recipients)} — "
                      f"{count} invoice{'s' if count > 1 else ''}, reminder {step.number}'s texts")

@@ -192,6 +192,12 @@ def _send_problems(results: Sequence[SendResult], path: Path) -> list[Problem]:
         for address, words in r.refused:
             out.append(error("", "", f"message {r.key} was not delivered to {address}: {words}",
                              "check that address; the other recipients received it"))
+    unkept = [r for r in results if r.state == "sent" and r.keep_error]
+    if unkept:
+        out.append(error("", "", f"{len(unkept)} message(s) were sent but no copy was kept in the sent folder: "
+                                 f"{unkept[0].keep_error}",
+                         "check that the folder can be written and the disk has room (Settings sent_dir); "
+                         "the Log rows of these messages say so"))
     if not_tried and not_tried[0].error != NO_SENDER:
         out.append(error("", "", f"{len(not_tried)} message(s) were not sent: {not_tried[0].error}; "
                                  "they will be tried again at the next run"))

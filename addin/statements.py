@@ -389,7 +389,7 @@ def compose(mail: Mail, files: Files, settings: Settings) -> Email | Problem:
         attachments.append(Attachment(file_name(statement, "csv"), files.csv, "text/csv"))
     return Email(key=mail.key, to=mail.to, subject=subject, text=message, html=html, cc=mail.cc,
                  attachments=tuple(attachments), on_sent=mail.on_sent, log=mail.log,
-                 copy_to=mail.copy_to, language=language)
+                 copy_to=mail.copy_to, language=language, customer=customer.id, customer_name=customer.name)
 
 
 def _summary_html(statement: Statement, settings: Settings) -> str:

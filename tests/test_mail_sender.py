@@ -164,7 +164,8 @@ def test_log_rows_record_each_send_with_time_status_and_message_id(smtp_server: 
         ("reminder 1", "INV-1", "c1@customer.example", "sent"),
         ("reminder 1", "INV-2", "c2@customer.example", "failed")]
     assert lines[0].message_id == results[0].message_id
-    assert lines[1].detail == "the message was refused: 554 5.7.1 Rejected as spam"
+    assert lines[0].detail == 'subject "Invoice INV-1"'
+    assert lines[1].detail == 'subject "Invoice INV-2"; the message was refused: 554 5.7.1 Rejected as spam'
     assert lines[0].time == dt.datetime(2026, 3, 28, 9, 30) or lines[0].time > dt.datetime(2026, 3, 28, 9, 30)
 
 

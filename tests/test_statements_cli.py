@@ -101,7 +101,8 @@ def test_email_goes_to_the_statement_email_with_cc_and_a_separate_copy(make_work
     assert sorted((m["To"], m["Cc"]) for m in sent) == [("ar@bistro.example", "boss@bistro.example"),
                                                        ("me@maple.example", None)]
     for m in sent:
-        assert m["Subject"] == "Relevé de compte de Maple Books Ltd au 31 mai 2026"
+        copy = "[Copy — C2 Bistro Lune] " if m["To"] == "me@maple.example" else ""  # only the copy says whose
+        assert m["Subject"] == copy + "Relevé de compte de Maple Books Ltd au 31 mai 2026"
         assert attachments(m) == ["Statement-C2-2026-05-31.pdf"]
         assert "Le solde dû est de 250,50 $." in m.get_body(("plain",)).get_content()
     main(argv)  # the same command the same day sends nothing new

@@ -3,5 +3,5 @@
 # Order of the groups in ``receivables --help``.
 MODULES = (
     "init", "check", "groups", "reminders", "statements", "report", "refresh", "daemon",
-    "journal", "excel", "demo",
+    "journal", "sent", "excel", "demo",
 )

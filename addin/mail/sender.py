@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..journal import FAILED, SENDING, SENT, UNCERTAIN, Journal, LogLine, SendRecord
-from .message import MessageError, build_message
+from .archive import Archive, folder_of
+from .message import MessageError, build_message, clean
 from .transport import (
     ConnectFailure,
     PermanentFailure,
@@ -59,6 +60,8 @@ class SendResult:
       refused: recipients the server refused while accepting the others (address -> words).
       attempted: False when the batch stopped before this message was tried.
       action / target: from the email's Log entry, for reports.
+      kept: the file in the sent archive ('' when none was kept).
+      keep_error: why no copy could be kept of a message that was sent ('' when kept or not asked).
     """
 
     key: str
@@ -70,6 +73,8 @@ class SendResult:
     attempted: bool = True
     action: str = ""
     target: str = ""
+    kept: str = ""
+    keep_error: str = ""
 
 
 @dataclass
@@ -97,11 +102,26 @@ class _Stop(Exception):
     """The whole batch stops (settings wrong, server unreachable)."""
 
 
-def copy_of(email: Email, address: str) -> Email:
-    """The separate copy-to-me message of ``email``: same content, no workbook updates."""
+COPY_WORDS = {
+    "en": ("Copy", "Copy of the message sent to {whom} ({to})."),
+    "fr": ("Copie", "Copie du message envoyé à {whom} ({to})."),
+}
+
+
+def copy_of(email: Email, address: str, language: str = "en") -> Email:
+    """The separate copy-to-me message of ``email``: same content, no workbook updates; its
+    subject and bodies say whose message it copies (only the copy says so)."""
+    from html import escape
+
     log = email.log and dataclasses.replace(email.log, action=f"{email.log.action} (copy)")
-    return dataclasses.replace(email, key=email.key + ":copy", to=(address,), cc=(), on_sent=(),
-                               copy_to="", log=log)
+    word, line = COPY_WORDS.get(language, COPY_WORDS["en"])
+    whom = " ".join(x for x in (email.customer, email.customer_name) if x) or ", ".join(email.to)
+    to = ", ".join((*email.to, *(f"cc {a}" for a in email.cc)))
+    banner = line.format(whom=whom, to=to)
+    return dataclasses.replace(
+        email, key=email.key + ":copy", to=(address,), cc=(), on_sent=(), copy_to="", log=log,
+        subject=f"[{word} — {whom}] {email.subject}", text=f"{banner}\n\n{email.text}",
+        html=f'<p style="margin:0 0 16px;padding:8px;border:1px solid #999;">{escape(banner)}</p>{email.html}')
 
 
 @dataclass
@@ -120,6 +140,9 @@ def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, tran
              now: dt.datetime, base_dir: Path | None = None, policy: Policy | None = None) -> list[SendResult]:
     """Send each email exactly once (and its copy-to-me after it); one result per message.
 
+    Each message accepted is kept in the sent archive (Settings sent_dir, relative to
+    ``base_dir``, the workbook's folder): see addin.mail.archive for when it is written.
+
     ``policy.should_stop`` is asked before each message: once it says yes (the daemon got
     SIGTERM), the message in flight is finished and the rest are left for the next run.
 
@@ -131,7 +154,7 @@ def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, tran
     for email in emails:
         messages.append((email, False))
         if email.copy_to:
-            messages.append((copy_of(email, email.copy_to), True))
+            messages.append((copy_of(email, email.copy_to, settings.language), True))
     pipeline = run.policy.pipeline and len(messages) > 1 and not getattr(transport, "max_per_minute", 0)
     prepared = _pipelined(run, messages) if pipeline else (run.prepare(e, journal, copy) for e, copy in messages)
     results: list[SendResult] = []
@@ -232,6 +255,8 @@ class _Run:
         self.now, self.base_dir, self.policy = now, base_dir, policy
         self.started = policy.clock()
         self.exhausted = 0
+        root = folder_of(settings, base_dir)
+        self.archive = Archive(root) if root is not None else None
 
     def time(self) -> dt.datetime:
         """Now as Excel shows it: local wall-clock time of the workbook, to the second."""
@@ -243,7 +268,8 @@ class _Run:
         entry = email.log
         action = entry.action if entry else "email"
         target = entry.target if entry else email.key
-        text = "; ".join(x for x in ((entry.detail if entry else ""), detail) if x)
+        about = " · ".join(x for x in ((entry.detail if entry else ""), f'subject "{clean(email.subject)}"') if x)
+        text = "; ".join(x for x in (about, detail) if x)
         return LogLine(self.time(), action, target, "; ".join(recipients), status, message_id, text)
 
     def prepare(self, email: Email, journal: Journal, copy: bool = False, begin: bool = False) -> _Prepared:
@@ -290,6 +316,8 @@ class _Run:
         key, recipients = email.key, (*email.to, *email.cc)
         message_id = str(msg["Message-ID"])
         sender = self.settings.company_email.strip()
+        data = self.transport.wire(msg, sender, recipients)
+        keeping = _Keeping(self.archive, email, data, item.before is not None)
         for attempt in range(1, self.policy.attempts + 1):
             try:
                 self._ready(attempt)
@@ -301,18 +329,23 @@ class _Run:
                 if item.result is not None:
                     return item.result
             item.begun = False  # from here on the outcome is recorded below
+            if not self.transport.writes_files:
+                keeping.stage(self.time())
             try:
-                refused = self.transport.send(msg, sender, recipients, key)
-            except UncertainDelivery as exc:
+                refused = self.transport.send(msg, sender, recipients, key, data)
+            except UncertainDelivery as exc:  # the staged bytes stay: what may have gone
                 journal.mark_uncertain(key, str(exc), log=self.log(email, "uncertain", recipients, message_id, str(exc)))
                 return _result(email, UNCERTAIN, message_id, str(exc))
             except PermanentFailure as exc:
+                keeping.discard()
                 journal.mark_failed(key, str(exc), True, log=self.log(email, "failed", recipients, message_id, str(exc)))
                 return _result(email, FAILED, message_id, str(exc))
             except SetupError as exc:
+                keeping.discard()
                 journal.mark_failed(key, str(exc), False)
                 raise _Stop(str(exc)) from None
             except TemporaryFailure as exc:
+                keeping.discard()
                 if attempt < self.policy.attempts:
                     journal.mark_failed(key, str(exc), False)
                     self.policy.backoff(attempt)
@@ -320,11 +353,14 @@ class _Run:
                 detail = f"{exc} — it will be tried again at the next run"
                 journal.mark_failed(key, str(exc), False, log=self.log(email, "failed", recipients, message_id, detail))
                 return _result(email, RETRY, message_id, str(exc))
+            keeping.keep(self.time(), self.transport.written)
             accepted = [a for a in recipients if a not in refused]
-            detail = "; ".join(f"refused {a}: {w}" for a, w in refused.items())
+            detail = "; ".join([*(f"refused {a}: {w}" for a, w in refused.items()),
+                                *([f"no copy kept in the sent folder: {keeping.error}"] if keeping.error else [])])
             journal.mark_sent(key, recipients=accepted,
                               log=self.log(email, "sent", accepted, message_id, detail))
-            return _result(email, SENT, message_id, refused=tuple(refused.items()))
+            return dataclasses.replace(_result(email, SENT, message_id, refused=tuple(refused.items())),
+                                       kept=str(keeping.kept or ""), keep_error=keeping.error)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _ready(self, attempt: int) -> None:
@@ -341,6 +377,55 @@ class _Run:
                     raise _Stop(str(exc)) from None
                 self.policy.backoff(attempt)
                 attempt += 1
+
+
+class _Keeping:
+    """The sent-archive copy of one message: staged before hand-over, kept once accepted.
+
+    A copy that cannot be written never stops the message: ``error`` says why none was kept.
+    """
+
+    def __init__(self, archive: Archive | None, email: Email, data: bytes, seen_before: bool) -> None:
+        self.archive, self.email, self.data = archive, email, data
+        self.seen_before = seen_before  # an earlier try may have left an uncertain .part
+        self.staged: Path | None = None
+        self.kept: Path | None = None
+        self.error = ""
+
+    def stage(self, when: dt.datetime) -> None:
+        if self.archive is None or self.staged is not None:
+            return
+        try:
+            self.staged = self.archive.stage(when, self.email.key, self.email.customer, self.data)
+        except OSError as exc:
+            self.error = _os_reason(exc)  # tried again once the server accepts
+
+    def discard(self) -> None:
+        if self.archive is not None:
+            self.archive.discard(self.staged)
+        self.staged = None
+
+    def keep(self, when: dt.datetime, written: Path | None) -> None:
+        archive, email = self.archive, self.email
+        if archive is None:
+            return
+        try:
+            if self.staged is not None:
+                self.kept = archive.keep(self.staged)
+            elif written is not None:
+                self.kept = archive.keep_file(when, email.key, email.customer, written, self.data)
+            else:
+                self.kept = archive.keep_bytes(when, email.key, email.customer, self.data)
+            self.error = ""
+            if self.seen_before:
+                archive.forget_uncertain(email.key)
+        except OSError as exc:
+            self.discard()
+            self.error = f"{archive.root} ({_os_reason(exc)})"
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def _result(email: Email, state: str, message_id: str = "", error: str = "", *,

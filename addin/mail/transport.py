@@ -74,10 +74,18 @@ class SetupError(TransportError):
 
 
 class Transport(Protocol):
+    """``wire`` gives the exact bytes ``send`` hands over (``send`` takes them as ``data``, so the
+    sent archive keeps what went); a transport that writes files says which in ``written``."""
+
+    writes_files: bool
+    written: Path | None  # the file the last send wrote (outbox), else None
+
     def describe(self) -> str: ...
     def open(self) -> None: ...
     def wait_turn(self) -> None: ...
-    def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str], key: str) -> dict[str, str]: ...
+    def wire(self, msg: EmailMessage, sender: str, recipients: Sequence[str]) -> bytes: ...
+    def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str], key: str,
+             data: bytes | None = None) -> dict[str, str]: ...
     def close(self) -> None: ...
 
 
@@ -86,9 +94,12 @@ class Transport(Protocol):
 class OutboxTransport:
     """Writes each message as one ``.eml`` file (atomically) into a folder."""
 
+    writes_files = True
+
     def __init__(self, folder: Path, clock: Callable[[], dt.datetime] = dt.datetime.now) -> None:
         self.folder = Path(folder)
         self.clock = clock
+        self.written: Path | None = None
 
     def describe(self) -> str:
         return f"the outbox folder {self.folder}"
@@ -103,13 +114,19 @@ class OutboxTransport:
     def wait_turn(self) -> None:
         return None
 
-    def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str], key: str) -> dict[str, str]:
+    def wire(self, msg: EmailMessage, sender: str, recipients: Sequence[str]) -> bytes:
+        return flatten(msg)
+
+    def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str], key: str,
+             data: bytes | None = None) -> dict[str, str]:
         path = self._free_name(key)
+        self.written = None
         try:
-            write_atomically(path, flatten(msg))
+            write_atomically(path, flatten(msg) if data is None else data)
         except OSError as exc:
             raise TemporaryFailure(f"the file {path.name} could not be written in {self.folder} "
                                    f"({exc.strerror or exc})") from None
+        self.written = path
         return {}
 
     def close(self) -> None:
@@ -151,6 +168,9 @@ class _Dropped(Exception):
 
 class SmtpTransport:
     """One persistent SMTP connection per run: STARTTLS / SSL / none, AUTH, throttle, reconnect."""
+
+    writes_files = False
+    written: Path | None = None
 
     def __init__(self, settings: Settings, password: str | None, *, base_dir: Path | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
@@ -290,10 +310,16 @@ class SmtpTransport:
 
     # one message
 
-    def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str], key: str = "") -> dict[str, str]:
-        """Hand the message over; returns refused recipients -> the server's words."""
-        utf8 = not all(a.isascii() for a in (sender, *recipients))
-        data = flatten(msg, utf8=utf8)
+    def wire(self, msg: EmailMessage, sender: str, recipients: Sequence[str]) -> bytes:
+        data = flatten(msg, utf8=_needs_utf8(sender, recipients))
+        return data if data.endswith(b"\r\n") else data + b"\r\n"  # as the server receives it
+
+    def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str], key: str = "",
+             data: bytes | None = None) -> dict[str, str]:
+        """Hand the message over (``data``: its bytes from ``wire``); returns refused recipients -> the server's words."""
+        utf8 = _needs_utf8(sender, recipients)
+        if data is None:
+            data = self.wire(msg, sender, recipients)
         for attempt in (1, 2):
             reused = self._smtp is not None
             self.open()
@@ -361,6 +387,10 @@ class SmtpTransport:
             self._smtp.rset()
         except (OSError, smtplib.SMTPException, AssertionError):
             self._discard()
+
+
+def _needs_utf8(sender: str, recipients: Sequence[str]) -> bool:
+    return not all(a.isascii() for a in (sender, *recipients))
 
 
 def _command(fn: Callable[..., tuple[int, bytes]], *args: object) -> tuple[int, bytes]:

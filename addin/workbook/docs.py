@@ -95,8 +95,10 @@ def _row(col: Column, addin_sheet: bool) -> str:
 
 
 def _settings() -> list[str]:
+    own_blank = ", ".join(f"`{s.key}`" for s in schema.SETTINGS if s.blank is not None)
     lines = ["### Settings keys", "",
-             "A key absent from the sheet, or with a blank Value, takes its default.", "",
+             "A key absent from the sheet, or with a blank Value, takes its default"
+             + (f" (except {own_blank}: see its description for what blank means)." if own_blank else "."), "",
              "| Key | Kind | Default | Allowed values | Description |", "|---|---|---|---|---|"]
     for s in schema.SETTINGS:
         cells = (f"`{s.key}`", KIND_WORDS[s.kind], _value(s.default), _choices(s.choices), s.description)

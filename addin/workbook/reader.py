@@ -172,6 +172,21 @@ def load(path: Path) -> Book:
     return book
 
 
+def load_settings(path: Path) -> Settings:
+    """Only the Settings sheet of the workbook at ``path`` (for commands that need nothing else)."""
+    path = Path(path)
+    workbook = _open(path)
+    names: dict[str, str] = {}
+    for name in workbook.sheet_names:
+        names.setdefault(schema.normalize(name), name)
+    key = schema.SETTINGS_SHEET.key
+    sheets = _Sheets(path, workbook, [names[key]] if key in names else [])
+    try:
+        return _Reader(names, sheets).settings()
+    finally:
+        sheets.close()
+
+
 def _load(path: Path, workbook: Any, fingerprint: Any) -> Book:
     names: dict[str, str] = {}
     doubles: dict[str, list[str]] = {}  # sheet key -> the names of two or more sheets sharing it
@@ -1179,7 +1194,7 @@ _INT_RANGES = {"smtp_port": (1, 65535), "smtp_max_per_minute": (0, None), "catch
 def _setting_value(setting: schema.Setting, value: Any) -> Any:
     """The typed value of one Settings row (None: blank, use the default); raises CellIssue."""
     if is_blank(value):
-        return None
+        return setting.blank
     code = error_value(value)
     if code:
         raise excel_error(setting.key, code)

@@ -260,6 +260,7 @@ class Setting:
       default: value when absent or blank (None: none).
       choices: allowed values.
       description: for people (the template's Description column).
+      blank: what a row with a blank Value means (None: the default, as when the row is absent).
     """
 
     key: str
@@ -267,6 +268,7 @@ class Setting:
     default: object = None
     choices: tuple[str, ...] = ()
     description: str = ""
+    blank: object = None
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -298,6 +300,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("statements_dir", default="statements", description="Folder for exported statements"),
     Setting("statement_type", C, "Outstanding", STATEMENT_TYPES, "Default statement type"),
     Setting("backups_keep", INT, 5, description="How many backups of the workbook to keep before each write"),
+    Setting("sent_dir", default="sent", blank="",
+            description="Folder keeping a copy of every message sent (sent/YYYY-MM), relative to the workbook; blank = keep none"),
 )
 SETTINGS_BY_KEY = {normalize(s.key): s for s in SETTINGS}
 

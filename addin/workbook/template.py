@@ -139,6 +139,7 @@ SETTINGS_FR = {
     "statements_dir": "Dossier des relevés exportés",
     "statement_type": "Type de relevé par défaut",
     "backups_keep": "Nombre de copies de sauvegarde du classeur à conserver avant chaque écriture",
+    "sent_dir": "Dossier qui garde une copie de chaque message envoyé (sent/AAAA-MM), relatif au classeur ; vide = aucune",
 }
 SETTINGS_EN = {  # for keys the schema leaves without a description
     "company_phone": "Your company's phone number",
