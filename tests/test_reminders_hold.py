@@ -149,7 +149,8 @@ def test_due_run_rerun_and_refresh_with_a_held_invoice(make_workbook, tmp_path, 
     assert msg["Subject"] == "Reminder: invoice INV-3 is past due"
     log = [(r["Action"], r["Target"], r["Status"], r["Detail"]) for r in sheet(wb, "Log")]
     assert log == [("reminder 2", "INV-1", "skipped", "on hold until 2026-07-15: disputed delivery"),
-                   ("reminder 2", "INV-3", "sent", "C1 · balance $250.00")]
+                   ("reminder 2", "INV-3", "sent",
+                    'C1 · balance $250.00 · subject "Reminder: invoice INV-3 is past due"')]
     assert main(["refresh", str(wb), "--as-of", "2026-04-07"]) == 1
     assert [r["Status"] for r in sheet(wb, "Invoices")] == ["On hold until 2026-07-15", "Overdue",
                                                             "Reminder 2 sent 2026-04-07"]

@@ -260,7 +260,8 @@ def test_batches_are_sent_one_after_the_other_and_the_log_written_once(make_work
     assert run("email", str(wb), "--all", "--end", END, "--outbox", str(outbox)) == 0
     assert len(recipients(outbox)) == 3 and written == [1]
     log = [row[1:3] + row[6:7] for row in load_workbook(wb)["Log"].iter_rows(min_row=2, values_only=True)]
-    assert log == [("statement email", c, "Outstanding 2026-05-31..2026-05-31 (every customer with a balance)")
+    assert log == [("statement email", c, "Outstanding 2026-05-31..2026-05-31 (every customer with a balance) · "
+                    'subject "Statement from Maple Books Ltd as of May 31, 2026"')
                    for c in ("C1", "C2", "C5")]
     assert lines(capsys)[0] == f"Sending 3 statement(s) to the outbox folder {outbox}"
 
