@@ -473,6 +473,18 @@ def manual_key(statement: Statement, as_of: dt.date, to: Sequence[str], cc: Sequ
             f"{end.isoformat()}:{as_of.isoformat()}:{digest}")
 
 
+def copy_address(book: Book, copy_me: bool) -> tuple[str, list[Problem]]:
+    """Where "send me a copy" goes ('' when not asked), and a warning when no address is known."""
+    if not copy_me:
+        return "", []
+    address = book.settings.copy_address
+    if address:
+        return address, []
+    return "", [warning(schema.SETTINGS_SHEET.name, book.settings.cells.get("copy_to_me", ""),
+                        "no address for the copy to you (copy_to_me and company_email are blank), no copy was sent",
+                        "type your address in copy_to_me")]
+
+
 def plan_email(book: Book, ledger: Ledger, customer_id: str, end: dt.date, as_of: dt.date, *,
                type: str = OUTSTANDING, start: dt.date | None = None, to: Sequence[str] = (),
                cc: Sequence[str] = (), copy_me: bool = False, message: str | None = None) -> Plan:
@@ -488,14 +500,7 @@ def plan_email(book: Book, ledger: Ledger, customer_id: str, end: dt.date, as_of
     rcpt = recipients(customer, to)
     if not rcpt:
         return Plan(problems=(no_address(customer),))
-    problems: list[Problem] = []
-    copy_to = ""
-    if copy_me:
-        copy_to = book.settings.copy_address
-        if not copy_to:
-            problems.append(warning(schema.SETTINGS_SHEET.name, book.settings.cells.get("copy_to_me", ""),
-                                    "no address for the copy to you (copy_to_me and company_email are blank), "
-                                    "no copy was sent", "type your address in copy_to_me"))
+    copy_to, problems = copy_address(book, copy_me)
     key = manual_key(statement, as_of, rcpt, cc, message, copy_to)
     start_day, end_day = statement.period
     log = LogEntry("statement email", customer.id, f"{statement.type} {start_day.isoformat()}..{end_day.isoformat()}")
@@ -649,14 +654,7 @@ def plan_several_emails(book: Book, found: Several, sent_keys: Iterable[str], *,
     outcomes (an already-sent or address-less customer gets its line or problem), and problems
     that concern every mail (no address for the copy to you)."""
     sent = emailed_periods(sent_keys)
-    problems: list[Problem] = []
-    copy_to = ""
-    if copy_me:
-        copy_to = book.settings.copy_address
-        if not copy_to:
-            problems.append(warning(schema.SETTINGS_SHEET.name, book.settings.cells.get("copy_to_me", ""),
-                                    "no address for the copy to you (copy_to_me and company_email are blank), "
-                                    "no copy was sent", "type your address in copy_to_me"))
+    copy_to, problems = copy_address(book, copy_me)
     mails: list[Mail] = []
     outcomes: list[Outcome] = []
     for o in found.outcomes:
