@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from addin import reminders
+from addin.checks import CHECKS
 from addin.demo_data import DEMO_DATE, build_demo, demo_tables
-from addin.workbook import schema
+from addin.workbook import reader, schema
 from addin.workbook.template import save, to_bytes
 
 T = demo_tables()
@@ -176,7 +178,6 @@ def test_french_demo_has_settings_language_fr() -> None:
 
 
 def test_demo_passes_check_with_zero_problems(demo_path: Path) -> None:
-    reader = pytest.importorskip("addin.workbook.reader")
     book = reader.load(demo_path)
     assert [str(p) for p in book.problems] == []
     assert (len(book.customers), len(book.invoices), len(book.payments)) == (
@@ -185,23 +186,12 @@ def test_demo_passes_check_with_zero_problems(demo_path: Path) -> None:
 
 
 def test_demo_feature_checks_report_no_errors(demo_path: Path) -> None:
-    reader = pytest.importorskip("addin.workbook.reader")
-    import importlib
-
     book = reader.load(demo_path)
-    for name in ("groups", "reminders", "statements"):
-        try:
-            module = importlib.import_module(f"addin.{name}")
-        except ModuleNotFoundError:
-            continue
-        check = getattr(module, "check", None)
-        if check is not None:
-            assert [str(p) for p in check(book) if p.is_error] == [], name
+    for check in CHECKS:
+        assert [str(p) for p in check(book) if p.is_error] == [], check.__module__
 
 
 def test_on_the_demo_day_every_reminder_step_is_due_and_holds_are_respected(demo_path: Path) -> None:
-    reader = pytest.importorskip("addin.workbook.reader")
-    reminders = pytest.importorskip("addin.reminders")
     from addin.ledger import Ledger
 
     book = reader.load(demo_path)

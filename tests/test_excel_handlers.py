@@ -343,7 +343,6 @@ def test_check_workbook_shows_what_check_prints(books, capsys):
 
 
 def test_refresh_dashboard_writes_the_cells_refresh_writes(books):
-    pytest.importorskip("addin.commands.refresh", reason="the refresh command is not written yet")
     a, b = books
     code, _ = press(a, "refresh_dashboard")
     assert code == typed(b, "refresh", "--as-of", AS_OF.isoformat())

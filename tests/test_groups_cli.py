@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("addin.workbook.reader", reason="the workbook reader is not written yet")
-
-from addin.cli import main  # noqa: E402
+from addin.cli import main
 
 D = dt.date
 
@@ -58,18 +56,12 @@ def sheet_rows(path: Path, name: str) -> list[tuple]:
     return [r for r in wb[name].iter_rows(values_only=True) if any(v is not None for v in r)]
 
 
-def needs_the_writer():
-    pytest.importorskip("addin.run", reason="the run layer is not written yet")
-    pytest.importorskip("addin.workbook.store", reason="the guarded writer is not written yet")
-
-
 @pytest.fixture(autouse=True)
 def admin(monkeypatch):
     monkeypatch.setenv("RECEIVABLES_USER", "boss")
 
 
 def test_build_writes_rule_rows_members_and_updated_and_keeps_peoples_rows(make_workbook, capsys):
-    needs_the_writer()
     wb = make_workbook(tables())
     assert main(["groups", "build", str(wb), "--as-of", "2026-04-15"]) == 0
     rows = sheet_rows(wb, "Group Members")
@@ -113,7 +105,6 @@ def test_a_limited_user_sees_only_their_groups_customers(make_workbook, capsys, 
 
 
 def test_email_writes_one_eml_per_member_and_nothing_new_the_second_time(make_workbook, tmp_path, capsys):
-    needs_the_writer()
     wb = make_workbook(tables())
     outbox = tmp_path / "out"
     argv = ["groups", "email", str(wb), "West", "--subject", "Hello {{ customer.name }}",
@@ -134,7 +125,6 @@ def test_email_writes_one_eml_per_member_and_nothing_new_the_second_time(make_wo
 
 
 def test_email_only_some_members(make_workbook, tmp_path):
-    needs_the_writer()
     wb = make_workbook(tables())
     outbox = tmp_path / "out"
     assert main(["groups", "email", str(wb), "West", "--subject", "S", "--message", "M", "--only", "C1,C6",
@@ -176,7 +166,6 @@ def test_delete_is_refused_for_a_user_who_is_not_admin(make_workbook, capsys, mo
 
 
 def test_delete_removes_the_group_rules_and_members_rows(make_workbook):
-    needs_the_writer()
     wb = make_workbook(tables())
     assert main(["groups", "delete", str(wb), "west"]) == 0
     assert [r[0] for r in sheet_rows(wb, "Groups")[1:]] == ["Frozen"]
@@ -193,6 +182,5 @@ def test_a_limited_user_builds_only_their_own_group(make_workbook, capsys, monke
     assert capsys.readouterr().out.strip() == (
         'Users!C3: user "lee" is Limited to group "Frozen" and may not build group "West" — '
         "build your own group, or ask an Admin or a Full user")
-    needs_the_writer()
     assert main(["groups", "build", str(wb), "--as-of", "2026-04-15"]) == 0
     assert [r[0] for r in sheet_rows(wb, "Group Members")[1:] if r[3] == "Rule"] == ["Frozen"]

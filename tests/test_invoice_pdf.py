@@ -6,13 +6,11 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-import pytest
+import pypdf  # noqa: E402
 
 from addin.ledger import OpenItem
 from addin.model import Customer, Invoice, Settings
 from addin.render.invoice_pdf import customer_lines, render_invoice
-
-pypdf = pytest.importorskip("pypdf")
 
 SETTINGS = Settings(company_name="Maple Books Ltd", company_email="billing@maple.example",
                     company_phone="+1 514 555 0100", company_address="1200 rue Sainte-Catherine O.\nMontréal QC",

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import io
 
-import pytest
+import pypdf  # noqa: E402
 
 from addin.model import Settings
 from addin.render import pdf
 from addin.render.pdf import Column, Company, Document
-
-pypdf = pytest.importorskip("pypdf")
 
 
 def pages_text(data: bytes) -> list[str]:

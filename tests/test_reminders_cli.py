@@ -96,7 +96,7 @@ def test_spec_worked_example_end_to_end(make_workbook, tmp_path, capsys, groupin
 
 
 def test_the_reminder_message_as_the_customer_receives_it(make_workbook, tmp_path):
-    pypdf = pytest.importorskip("pypdf")
+    import pypdf
     wb, outbox = make_workbook(tables()), tmp_path / "out"
     assert run(wb, outbox, "2026-04-07") == 0
     [msg] = messages(outbox)

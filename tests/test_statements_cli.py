@@ -8,8 +8,6 @@ import io
 from email import policy
 from pathlib import Path
 
-import pytest
-
 from addin.cli import main
 
 d = dt.date
@@ -44,7 +42,7 @@ def attachments(msg: email.message.EmailMessage) -> list[str]:
 # --- export ----------------------------------------------------------------------------------------
 
 def test_export_pdf_into_the_statements_folder_beside_the_workbook(make_workbook, capsys):
-    pypdf = pytest.importorskip("pypdf")
+    import pypdf
     wb = make_workbook(tables())
     assert main(["statements", "export", str(wb), "C1", "--end", "2026-05-31"]) == 0
     path = Path(capsys.readouterr().out.strip())

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+import pypdf  # noqa: E402
 import pytest
 
 from addin import statements as st
@@ -15,7 +16,6 @@ from addin.model import CREDIT_NOTE, Book, Customer, Invoice, Origin, Payment
 from addin.render import statement_csv, statement_pdf
 from addin.render.pdf import Company
 
-pypdf = pytest.importorskip("pypdf")
 D = Decimal
 E = dt.date(2026, 5, 31)
 

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from addin.workbook import dashboard_layout as dash
-from addin.workbook import schema
+from addin.workbook import reader, schema
 from addin.workbook.template import (
     LISTS_SHEET,
     build_template,
@@ -254,7 +254,6 @@ def test_layout_cell_values_fill_every_value_cell_and_clear_unused_rows() -> Non
 
 
 def test_template_reads_without_errors(template_path: Path) -> None:
-    reader = pytest.importorskip("addin.workbook.reader")
     book = reader.load(template_path)
     assert [str(p) for p in book.problems if p.is_error] == []
     assert book.customers == () and len(book.reminders) == 3
