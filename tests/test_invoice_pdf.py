@@ -6,7 +6,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-import pypdf  # noqa: E402
+import pypdf
 
 from addin.ledger import OpenItem
 from addin.model import Customer, Invoice, Settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-import pypdf  # noqa: E402
+import pypdf
 
 from addin.model import Settings
 from addin.render import pdf

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-import pypdf  # noqa: E402
+import pypdf
 import pytest
 
 from addin import statements as st
