@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ..problems import Problem, Severity
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..model import Book, Settings
 
 OK, PROBLEMS, USAGE = 0, 1, 2
+T = TypeVar("T")
 
 
 class CommandError(Exception):
@@ -60,7 +61,20 @@ def parse_date(text: str) -> dt.date:
 
 def load_book(path: Path) -> Book:
     """Read the workbook; a missing or unreadable file is a CommandError (exit 2)."""
-    from ..workbook.reader import WorkbookUnreadable, load
+    from ..workbook.reader import load
+
+    return _read(path, load)
+
+
+def load_settings(path: Path) -> Settings:
+    """Only the workbook's Settings (for commands that need nothing else); as ``load_book``."""
+    from ..workbook.reader import load_settings as load
+
+    return _read(path, load)
+
+
+def _read(path: Path, load: Callable[[Path], T]) -> T:
+    from ..workbook.reader import WorkbookUnreadable
 
     if not path.exists():
         raise CommandError(f"{path}: no such workbook — check the path, or create one with `receivables init {path}`")

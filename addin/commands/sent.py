@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .common import OK, CommandError, add_workbook, parse_date
+from .common import OK, add_workbook, load_settings, parse_date
 
 if TYPE_CHECKING:
     from ..mail.archive import Kept
@@ -42,15 +42,9 @@ def handle(args: argparse.Namespace) -> int:
 def sent_lines(workbook: Path, **filters: object) -> list[str]:
     """The listing as the command prints it (a CommandError when the workbook cannot be read)."""
     from ..mail.archive import folder_of, listing, read_head
-    from ..workbook.reader import WorkbookUnreadable, load_settings
 
     workbook = Path(workbook)
-    if not workbook.exists():
-        raise CommandError(f"{workbook}: no such workbook — check the path")
-    try:
-        settings = load_settings(workbook)
-    except WorkbookUnreadable as exc:
-        raise CommandError(str(exc)) from None
+    settings = load_settings(workbook)
     folder = workbook.resolve().parent
     root = folder_of(settings, folder)
     if root is None:
