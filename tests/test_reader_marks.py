@@ -26,6 +26,22 @@ CUSTOMERS = [["Customer ID", "Name", "Status", "Email"], ["C1", "Acme Ltd", "Act
 INVOICES = ["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount", "Memo"]
 
 
+def excel_book(path: Path, customers: list[list[str]] = CUSTOMERS):
+    """An xlsxwriter workbook (as Excel writes cells) with Settings, Customers and the Invoices
+    header written: returns the workbook, its Invoices sheet and a date format."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path))
+    date = wb.add_format({"num_format": "yyyy-mm-dd"})
+    wb.add_worksheet("Settings").write_row(0, 0, ["Key", "Value"])
+    ws = wb.add_worksheet("Customers")
+    for r, row in enumerate(customers):
+        ws.write_row(r, 0, row)
+    ws = wb.add_worksheet("Invoices")
+    ws.write_row(0, 0, INVOICES)
+    return wb, ws, date
+
+
 def shown(book) -> list[str]:
     return [str(p) for p in book.problems if p.severity is not Severity.NOTICE]
 
@@ -68,17 +84,8 @@ def test_a_formula_with_no_saved_value_is_told_never_read_as_blank(tmp_path):
 
 
 def test_a_formula_whose_saved_result_is_empty_text_is_a_blank_cell(tmp_path, rewrite_part):
-    import xlsxwriter
-
     path = tmp_path / "excel.xlsx"
-    wb = xlsxwriter.Workbook(str(path))
-    date = wb.add_format({"num_format": "yyyy-mm-dd"})
-    wb.add_worksheet("Settings").write_row(0, 0, ["Key", "Value"])
-    ws = wb.add_worksheet("Customers")
-    for r, row in enumerate(CUSTOMERS):
-        ws.write_row(r, 0, row)
-    ws = wb.add_worksheet("Invoices")
-    ws.write_row(0, 0, INVOICES)
+    wb, ws, date = excel_book(path)
     ws.write_row(1, 0, ["INV-1", "C1"])
     ws.write_datetime(1, 2, dt.datetime(2026, 3, 1), date)
     ws.write_datetime(1, 3, dt.datetime(2026, 3, 31), date)
@@ -130,17 +137,8 @@ def test_a_custom_number_format_is_a_date_by_its_d_m_or_y_outside_quotes_and_bra
 
 
 def test_excel_date_60_is_a_day_that_never_was(tmp_path):
-    import xlsxwriter
-
     path = tmp_path / "sixty.xlsx"
-    wb = xlsxwriter.Workbook(str(path))
-    date = wb.add_format({"num_format": "yyyy-mm-dd"})
-    wb.add_worksheet("Settings").write_row(0, 0, ["Key", "Value"])
-    ws = wb.add_worksheet("Customers")
-    for r, row in enumerate(CUSTOMERS):
-        ws.write_row(r, 0, row)
-    ws = wb.add_worksheet("Invoices")
-    ws.write_row(0, 0, INVOICES)
+    wb, ws, date = excel_book(path)
     for r, (invoice_date, styled) in enumerate([(60, True), (59, True), (61, True), (60, False), (46082, True)], 1):
         ws.write_row(r, 0, [f"INV-{r}", "C1"])
         ws.write_number(r, 2, invoice_date, date if styled else None)
@@ -169,17 +167,7 @@ def test_excel_serials_are_the_days_excel_shows(serial, day):
 
 def write_source(path: Path) -> Path:
     """The workbook the Gnumeric and LibreOffice files in tests/data were made from (by xlsxwriter)."""
-    import xlsxwriter
-
-    wb = xlsxwriter.Workbook(str(path))
-    date = wb.add_format({"num_format": "yyyy-mm-dd"})
-    wb.add_worksheet("Settings").write_row(0, 0, ["Key", "Value"])
-    ws = wb.add_worksheet("Customers")
-    ws.write_row(0, 0, CUSTOMERS[0])
-    ws.write_row(1, 0, CUSTOMERS[1])
-    ws.write_row(2, 0, ["C2", "Bolt Inc", "Active", "ap@bolt.example.com"])
-    ws = wb.add_worksheet("Invoices")
-    ws.write_row(0, 0, INVOICES)
+    wb, ws, date = excel_book(path, [*CUSTOMERS, ["C2", "Bolt Inc", "Active", "ap@bolt.example.com"]])
     for r in range(1, 6):
         ws.write_row(r, 0, [f"INV-{r}", "C1" if r < 4 else "C2"])
         ws.write_datetime(r, 2, dt.datetime(2026, 3, 1), date)
