@@ -6,7 +6,6 @@ The checks are one list, as beancount's ``VALIDATIONS``: adding a check is addin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 
 from . import groups, reminders, statements
@@ -27,7 +26,6 @@ def workbook_problems(book: Book) -> list[Problem]:
 
 
 _ORDER = {s.key: n for n, s in enumerate(schema.SHEETS)}
-_CELL = re.compile(r"([A-Z]*)(\d*)")
 
 
 def in_sheet_order(problems: Iterable[Problem]) -> list[Problem]:
@@ -36,12 +34,6 @@ def in_sheet_order(problems: Iterable[Problem]) -> list[Problem]:
     def key(problem: Problem) -> tuple[int, int, int]:
         if not problem.sheet:
             return (len(_ORDER) + 1, 0, 0)
-        sheet = _ORDER.get(schema.normalize(problem.sheet), len(_ORDER))
-        m = _CELL.match(problem.cell)
-        letters, digits = m.groups() if m else ("", "")
-        column = 0
-        for ch in letters:
-            column = column * 26 + ord(ch) - 64
-        return (sheet, int(digits) if digits else 0, column)
+        return (_ORDER.get(schema.normalize(problem.sheet), len(_ORDER)), *problem.position)
 
     return sorted(problems, key=key)

@@ -45,12 +45,6 @@ def is_sheet_level(problem: Problem) -> bool:
     return problem.is_error and bool(problem.sheet) and problem.cell in ("", "1:1")
 
 
-def row_of(problem: Problem) -> int:
-    """The row a problem's cell names (``D12`` -> 12); 0 for a sheet or a header-row problem."""
-    digits = problem.cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ$")
-    return int(digits) if digits.isdigit() else 0
-
-
 @dataclass(frozen=True)
 class Holds:
     """The reader's errors, sorted by what they hold.
@@ -101,7 +95,7 @@ class Holds:
             if sheet == schema.PAYMENTS.key and not any(o in known for o in owners):
                 unattributed.append(p)
             elif sheet == schema.INVOICES.key:
-                invoice_rows.setdefault((sheet, row_of(p)), []).append(p)
+                invoice_rows.setdefault((sheet, p.position[0]), []).append(p)
         return cls(_frozen(sheets), _frozen(unreadable), _frozen(customers), _frozen(customer_rows),
                    _frozen(payments), _frozen(invoice_rows), tuple(unattributed))
 

@@ -58,6 +58,16 @@ class Problem:
         return self.severity is Severity.ERROR
 
     @property
+    def position(self) -> tuple[int, int]:
+        """(row, column number) of the cell, 0 where it names none: ``D12`` -> (12, 4),
+        ``1:1`` (the header row) -> (1, 0), the whole sheet -> (0, 0)."""
+        letters, digits = _PLACE.match(self.cell).groups()  # type: ignore[union-attr]  # always matches
+        column = 0
+        for ch in letters:
+            column = column * 26 + ord(ch) - 64
+        return int(digits or 0), column
+
+    @property
     def where(self) -> str:
         return sheet_ref(self.sheet, self.cell) if self.sheet else ""
 
@@ -72,6 +82,7 @@ class Problem:
         return text
 
 
+_PLACE = re.compile(r"([A-Z]*)(\d*)")
 SEVERAL = 3  # alike problems in one column from which they are told in one line
 _CELL = re.compile(r"([A-Z]{1,3})(\d+)")
 _VALUES = re.compile(r'"[^"]*"|\d[\d,.:-]*')
