@@ -1,7 +1,8 @@
 """The benchmark workbook: 5,000 customers, 100,000 invoices, 60,000 payments.
 
-``bench_workbook()`` generates it once (deterministically, with xlsxwriter in constant-memory
-mode) and caches it under ``bench/.cache/``. Payments include full, partial and split
+``bench_workbook()`` generates it once (deterministically, with xlsxwriter) and caches it under
+``bench/.cache/``, in two forms: texts in shared strings, as Excel and xlsxwriter save them by
+default (``shared_strings=True``), or inline in each cell (xlsxwriter's constant-memory mode). Payments include full, partial and split
 payments, credit notes, unapplied credits and a few over-applications, so the reader and
 the ledger see what real books hold. Run ``python bench/data.py`` to (re)build it.
 """
@@ -37,15 +38,15 @@ FIRST = ("Alice", "Bruno", "Chloé", "David", "Emma", "Farid", "Grace", "Hugo", 
 LAST = ("Martin", "Smith", "Tremblay", "Nguyen", "Garcia", "Roy", "Brown", "Gagnon", "Lee", "Wilson")
 
 
-def bench_workbook() -> Path:
-    """The cached benchmark workbook, generated on first use."""
-    path = CACHE / f"bench-v{VERSION}.xlsx"
+def bench_workbook(shared_strings: bool = False) -> Path:
+    """The cached benchmark workbook, generated on first use (texts shared or inline)."""
+    path = CACHE / f"bench-v{VERSION}{'-shared' if shared_strings else ''}.xlsx"
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=CACHE)
         os.close(fd)
         try:
-            generate(Path(tmp))
+            generate(Path(tmp), shared_strings)
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         finally:
@@ -58,12 +59,12 @@ def headers(sheet: schema.Sheet) -> list[str]:
     return [c.header for c in sheet.columns]
 
 
-def generate(path: Path) -> None:
-    """Write the whole benchmark workbook to ``path``."""
+def generate(path: Path, shared_strings: bool = False) -> None:
+    """Write the whole benchmark workbook to ``path`` (the same cells either way)."""
     import xlsxwriter
 
     rnd = random.Random(SEED)
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": not shared_strings})
     fmt = {
         "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
         "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
@@ -273,9 +274,10 @@ def _vendors(write, rnd: random.Random) -> None:
 
 
 if __name__ == "__main__":
-    started = time.perf_counter()
-    target = CACHE / f"bench-v{VERSION}.xlsx"
-    if "--force" in sys.argv and target.exists():
-        target.unlink()
-    out = bench_workbook()
-    print(f"{out} ({out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
+    for shared in (False, True):
+        started = time.perf_counter()
+        target = CACHE / f"bench-v{VERSION}{'-shared' if shared else ''}.xlsx"
+        if "--force" in sys.argv and target.exists():
+            target.unlink()
+        out = bench_workbook(shared)
+        print(f"{out} ({out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
