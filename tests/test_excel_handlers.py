@@ -12,65 +12,20 @@ import email.policy
 from pathlib import Path
 
 import pytest
-from conftest import write_workbook
+from conftest import RIBBON_BOOK, stable_cells, write_workbook
 
 from addin.cli import main
 from addin.excel import handlers
 from addin.excel.port import FilePort, Selection
 
 AS_OF = dt.date(2026, 4, 10)
-VOLATILE = {"time", "message id", "updated"}  # clock readings and generated ids
-
-TABLES = {
-    "Settings": [
-        ["Key", "Value"],
-        ["company_name", "Maple Books Ltd"],
-        ["company_email", "billing@maple.example"],
-        ["reminders_enabled", True],
-        ["reminders_attach_pdf", False],
-        ["timezone", "America/Toronto"],
-    ],
-    "Customers": [
-        ["Customer ID", "Name", "Status", "Email", "Contact", "State"],
-        ["C1", "Acme Ltd", "Active", "ap@acme.example", "Jane Roe", "CA"],
-        ["C2", "Bolt Inc", "Active", "pay@bolt.example", "Sam Poe", "NV"],
-        ["C3", "Cedar Co", "Active", "cedar@cedar.example", "", "CA"],
-    ],
-    "Invoices": [
-        ["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount", "Email", "Memo", "Paid", "Balance",
-         "Status", "Last Reminder"],
-        ["INV-1", "C1", dt.date(2026, 3, 1), dt.date(2026, 3, 31), 1000, None, "Spring order", None, None, None, None],
-        ["INV-2", "C2", dt.date(2026, 3, 5), dt.date(2026, 4, 3), 250, None, None, None, None, None, None],
-        ["INV-3", "C1", dt.date(2026, 3, 20), dt.date(2026, 4, 19), 80, None, None, None, None, None, None],
-        ["INV-4", "C3", dt.date(2026, 2, 1), dt.date(2026, 3, 3), 300, None, None, None, None, None, None],
-    ],
-    "Payments": [
-        ["Payment ID", "Customer ID", "Date", "Amount", "Type", "Invoice No"],
-        ["P-1", "C1", dt.date(2026, 3, 15), 400, "Payment", "INV-1"],
-        ["P-2", "C3", dt.date(2026, 3, 30), 300, "Payment", "INV-4"],
-    ],
-    "Groups": [["Group", "Description", "Kind", "Auto Update", "Members", "Updated"],
-               ["West", "", "Customer", True, None, None], ["Nevada", "", "Customer", True, None, None]],
-    "Group Rules": [["Group", "Field", "Operator", "Value", "Value 2"],
-                    ["West", "State", "is", "CA", None], ["Nevada", "State", "is", "NV", None]],
-    "Group Members": [["Group", "Customer ID", "Name", "Source"]],
-    "Reminders": [
-        ["Reminder", "Enabled", "Days", "When", "Subject", "Greeting", "Salutation", "Message", "Group"],
-        [1, True, 3, "Before", None, True, None, None, None],
-        [2, True, 7, "After", None, True, None, None, None],
-        [3, True, 30, "After", None, True, None, None, None],
-    ],
-    "Log": [["Time", "Action", "Target", "Recipients", "Status", "Message ID", "Detail"]],
-}
-
-
 @pytest.fixture
 def books(tmp_path):
     """(pressed, typed): the same workbook twice, each in its own folder (its own journal and outbox)."""
     made = []
     for name in ("pressed", "typed"):
         (tmp_path / name).mkdir()
-        made.append(write_workbook(tmp_path / name / "book.xlsx", TABLES))
+        made.append(write_workbook(tmp_path / name / "book.xlsx", RIBBON_BOOK))
     return made
 
 
@@ -87,19 +42,6 @@ def typed(path: Path, *words: str) -> int:
                 [words[0], str(path), *words[1:]])
 
 
-def cells(path: Path) -> dict[str, list[list[object]]]:
-    """Every sheet's values, without the columns holding clock readings or generated ids."""
-    from python_calamine import CalamineWorkbook
-
-    wb = CalamineWorkbook.from_path(str(path))
-    out = {}
-    for name in wb.sheet_names:
-        rows = wb.get_sheet_by_name(name).to_python()
-        keep = [i for i, h in enumerate(rows[0] if rows else []) if str(h).strip().casefold() not in VOLATILE]
-        out[name] = [[r[i] if i < len(r) else "" for i in keep] for r in rows]
-    return out
-
-
 def messages(folder: Path) -> list[tuple]:
     """The .eml files of an outbox, as (to, cc, subject, plain text), sorted."""
     found = []
@@ -113,8 +55,8 @@ def test_build_groups_writes_the_same_cells_as_groups_build(books):
     a, b = books
     code, port = press(a, "build_groups")
     assert code == typed(b, "groups", "build", "--as-of", AS_OF.isoformat()) == 0
-    assert cells(a) == cells(b)
-    assert cells(a)["Group Members"][1:] == [["West", "C1", "Acme Ltd", "Rule"], ["West", "C3", "Cedar Co", "Rule"],
+    assert stable_cells(a) == stable_cells(b)
+    assert stable_cells(a)["Group Members"][1:] == [["West", "C1", "Acme Ltd", "Rule"], ["West", "C3", "Cedar Co", "Rule"],
                                              ["Nevada", "C2", "Bolt Inc", "Rule"]]
     assert port.summaries[0][0] == "Build groups"
 
@@ -123,8 +65,8 @@ def test_build_groups_with_a_group_row_selected_builds_that_group_only(books):
     a, b = books
     code, _ = press(a, "build_groups", Selection("Groups", (3,)))
     assert code == typed(b, "groups", "build", "--group", "Nevada", "--as-of", AS_OF.isoformat()) == 0
-    assert cells(a) == cells(b)
-    assert cells(a)["Group Members"][1:] == [["Nevada", "C2", "Bolt Inc", "Rule"]]
+    assert stable_cells(a) == stable_cells(b)
+    assert stable_cells(a)["Group Members"][1:] == [["Nevada", "C2", "Bolt Inc", "Rule"]]
 
 
 def test_email_group_sends_what_groups_email_sends(books):
@@ -136,7 +78,7 @@ def test_email_group_sends_what_groups_email_sends(books):
     assert messages(a.parent / "outbox") == messages(b.parent / "outbox")
     assert [m[:3] for m in messages(a.parent / "outbox")] == [
         ("ap@acme.example", None, "News for Acme Ltd"), ("cedar@cedar.example", None, "News for Cedar Co")]
-    assert cells(a) == cells(b)
+    assert stable_cells(a) == stable_cells(b)
     assert port.asked == ["subject", "message"]
 
 
@@ -233,7 +175,7 @@ def test_email_statement_sends_what_statements_email_sends(books):
     got = messages(a.parent / "outbox")
     assert got == messages(b.parent / "outbox")
     assert sorted(m[0] for m in got) == ["billing@maple.example", "pay@bolt.example"]  # the copy goes to me
-    assert cells(a) == cells(b)
+    assert stable_cells(a) == stable_cells(b)
 
 
 def test_open_outbox_opens_the_settings_folder_beside_the_workbook(books):
@@ -289,9 +231,9 @@ def test_send_reminder_for_the_selected_invoice_rows_does_what_reminders_send_do
     got = messages(a.parent / "outbox")
     assert got == messages(b.parent / "outbox")
     assert sorted(m[0] for m in got) == ["ap@acme.example", "pay@bolt.example"]
-    assert cells(a) == cells(b)
-    status = cells(a)["Invoices"][0].index("Status")
-    assert [r[status] for r in cells(a)["Invoices"][1:3]] == ["Manual reminder sent 2026-04-10"] * 2
+    assert stable_cells(a) == stable_cells(b)
+    status = stable_cells(a)["Invoices"][0].index("Status")
+    assert [r[status] for r in stable_cells(a)["Invoices"][1:3]] == ["Manual reminder sent 2026-04-10"] * 2
 
 
 def test_send_reminder_with_a_subject_and_message_of_ones_own(books):
@@ -328,7 +270,7 @@ def test_run_reminders_sends_what_reminders_run_sends_once(books):
     assert code == typed(b, "reminders", "run", "--as-of", AS_OF.isoformat())
     got = messages(a.parent / "outbox")
     assert got and got == messages(b.parent / "outbox")
-    assert cells(a) == cells(b)
+    assert stable_cells(a) == stable_cells(b)
     again, port = press(a, "run_reminders")
     assert len(messages(a.parent / "outbox")) == len(got)  # the journal: never twice
 
@@ -346,7 +288,7 @@ def test_refresh_dashboard_writes_the_cells_refresh_writes(books):
     a, b = books
     code, _ = press(a, "refresh_dashboard")
     assert code == typed(b, "refresh", "--as-of", AS_OF.isoformat())
-    assert cells(a) == cells(b)
+    assert stable_cells(a) == stable_cells(b)
 
 
 @pytest.fixture
@@ -374,8 +316,8 @@ def test_on_the_demo_workbook_the_buttons_of_a_day_match_the_commands(demo_books
         handlers.dispatch("email_statement", FilePort(a, Selection("Customers", (3,)), {"end": day},
                                                       as_of=DEMO_DATE)),
     ]
-    invoices = [r[0] for r in cells(b)["Invoices"][5:7]]
-    customer = cells(b)["Customers"][2][0]
+    invoices = [r[0] for r in stable_cells(b)["Invoices"][5:7]]
+    customer = stable_cells(b)["Customers"][2][0]
     typed_codes = [
         typed(b, "groups", "build", "--as-of", day),
         typed(b, "reminders", "run", "--as-of", day),
@@ -385,7 +327,7 @@ def test_on_the_demo_workbook_the_buttons_of_a_day_match_the_commands(demo_books
     assert pressed == typed_codes
     got = messages(a.parent / "outbox")
     assert len(got) > 5 and got == messages(b.parent / "outbox")
-    assert cells(a) == cells(b)
+    assert stable_cells(a) == stable_cells(b)
 
 
 # --- statements with no customer selected: every customer with a balance -----------------------------
@@ -423,7 +365,7 @@ def test_email_statement_with_no_customer_selected_counts_and_confirms_before_se
     assert got == messages(b.parent / "outbox")
     assert sorted(m[0] for m in got) == ["ap@acme.example", "pay@bolt.example"]
     assert port.summaries[0][0] == "Email statements"
-    assert cells(a) == cells(b)
+    assert stable_cells(a) == stable_cells(b)
 
 
 def test_a_customer_typed_instead_of_everyone(books):
@@ -445,7 +387,7 @@ def test_a_user_who_sees_no_customer_is_told_so_before_any_question_about_everyo
     from conftest import write_workbook
 
     a, _ = books
-    write_workbook(a, {**TABLES, "Users": [["User", "Role", "Group"], ["lee", "Admin", None]]})
+    write_workbook(a, {**RIBBON_BOOK, "Users": [["User", "Role", "Group"], ["lee", "Admin", None]]})
     monkeypatch.setenv("RECEIVABLES_USER", "stranger")
     code, port = press(a, "email_statement", end="2026-04-10")
     assert code == 0 and port.asked == ["end"]

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import write_workbook
+from conftest import RIBBON_BOOK, stable_cells, write_workbook
 
 from addin.cli import main
 from addin.excel import handlers
@@ -164,9 +164,7 @@ class FakeBook:
 @pytest.fixture
 def open_book(tmp_path):
     """A workbook open in 'Excel': the file with Excel's owner file beside it, and its stand-in."""
-    from test_excel_handlers import TABLES
-
-    path = write_workbook(tmp_path / "book.xlsx", TABLES)
+    path = write_workbook(tmp_path / "book.xlsx", RIBBON_BOOK)
     (tmp_path / "~$book.xlsx").write_bytes(b"owner")
     return path
 
@@ -199,8 +197,6 @@ def test_a_button_on_an_open_workbook_writes_into_excel_not_the_file(open_book, 
 
 
 def test_the_open_workbook_ends_up_as_the_file_writer_would_write_it(open_book, tmp_path):
-    from test_excel_handlers import cells
-
     closed = tmp_path / "closed" / "book.xlsx"
     closed.parent.mkdir()
     shutil.copy(open_book, closed)
@@ -208,7 +204,7 @@ def test_the_open_workbook_ends_up_as_the_file_writer_would_write_it(open_book, 
 
     book = FakeBook(open_book)
     assert press(book, "build_groups") == 0
-    expected = cells(closed)
+    expected = stable_cells(closed)
     for name in ("Group Members", "Groups"):
         grid = book.sheet(name).grid()
         keep = [i for i, h in enumerate(grid[0]) if str(h).casefold() != "updated"]
@@ -271,8 +267,6 @@ def test_a_long_summary_goes_to_a_text_file(open_book, monkeypatch):
 def test_refresh_pressed_in_excel_writes_the_figures_into_the_open_workbook(tmp_path):
     """Excel has the workbook open: the file is left alone, and the open sheets get what
     `receivables refresh` writes into the same workbook when it is closed."""
-    from test_excel_handlers import cells
-
     from addin.demo_data import DEMO_DATE, build_demo
 
     opened, closed = tmp_path / "open" / "demo.xlsx", tmp_path / "closed" / "demo.xlsx"
@@ -291,7 +285,7 @@ def test_refresh_pressed_in_excel_writes_the_figures_into_the_open_workbook(tmp_
     assert opened.read_bytes() == before and book.saves == 1
     title, text = book.app.alerts[-1]
     assert title == "Receivables — Refresh dashboard" and "Written into the workbook open in Excel, and saved." in text
-    expected = cells(closed)
+    expected = stable_cells(closed)
 
     def shown(value: object) -> object:
         value = "" if value is None else value

@@ -114,7 +114,7 @@ def test_verify_accepts_a_workbook_and_rejects_a_broken_one(book: Path, tmp_path
 @pytest.mark.parametrize("order", [["Log", "Invoices", "Dashboard"], ["Invoices", "Dashboard", "Log"]])
 def test_verify_reads_several_sheets_and_rejects_a_broken_one_whichever_reader_takes_it(
         make_workbook, order: list[str]) -> None:
-    from test_writer import rezip
+    from conftest import rezip
 
     book = make_workbook({"Invoices": [["Invoice No"], ["INV-1"]], "Log": [["Time"]], "Dashboard": [["x"]]},
                          required=False)

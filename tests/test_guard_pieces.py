@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_writer import calamine, part, with_shared_strings
+from conftest import calamine, part, with_shared_strings
 
 from addin.actions import SetCells, row
 from addin.journal import Journal
@@ -115,7 +115,7 @@ def test_a_sheet_not_handed_over_whole_is_parsed_in_full(big: Path, tmp_path: Pa
     apply(big, out, UPDATES)
     with zipfile.ZipFile(out) as z:
         xml = z.read(invoices_part(big))
-    from test_writer import rezip
+    from conftest import rezip
 
     rezip(out, {invoices_part(big): xml.replace(b'<c r="C9"', b'<c r="C9" t="bogus"', 1)})
     pieces = guard.Pieces()  # nothing was handed over

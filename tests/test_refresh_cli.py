@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import posixpath
 import re
 import shutil
 import zipfile
@@ -12,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import sheet_parts
 
 from addin.cli import main
 from addin.journal import Journal
@@ -32,19 +32,6 @@ def demo_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def demo(demo_master: Path, tmp_path: Path) -> Path:
     return Path(shutil.copy(demo_master, tmp_path / "demo.xlsx"))
-
-
-def sheet_parts(path: Path) -> dict[str, str]:
-    """Sheet name -> its part name."""
-    with zipfile.ZipFile(path) as z:
-        book = z.read("xl/workbook.xml").decode()
-        rels = z.read("xl/_rels/workbook.xml.rels").decode()
-    targets = {}
-    for m in re.finditer(r"<Relationship\b[^>]*>", rels):
-        rid = re.search(r'Id="([^"]+)"', m.group()).group(1)
-        target = re.search(r'Target="([^"]+)"', m.group()).group(1)
-        targets[rid] = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
-    return {m.group(1): targets[m.group(2)] for m in re.finditer(r'<sheet name="([^"]+)"[^>]*r:id="([^"]+)"', book)}
 
 
 def values(path: Path) -> dict[str, list[list[object]]]:

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import calamine, part, rezip, sheet_parts
 
 from addin.actions import AppendRows, ReplaceRows, SetCells, SetColumn, row
 from addin.workbook.writer import WriteRefused, apply
@@ -36,21 +37,6 @@ CALC_CHAIN = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
 
 
 # --- building real workbooks ----------------------------------------------------------------
-
-
-def rezip(path: Path, changes: dict[str, bytes | None]) -> None:
-    """Rewrite the zip at ``path`` with some parts replaced (None: removed) or added."""
-    with zipfile.ZipFile(path) as z:
-        parts = [(i.filename, z.read(i.filename)) for i in z.infolist()]
-    names = {n for n, _ in parts}
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in parts:
-            new = changes.get(name, data)
-            if new is not None:
-                z.writestr(name, new)
-        for name, data in changes.items():
-            if name not in names and data is not None:
-                z.writestr(name, data)
 
 
 def build_rich(path: Path, *, calc_chain: bool = False, full_calc: bool = True, formula: bool = False) -> Path:
@@ -113,47 +99,6 @@ def build_rich(path: Path, *, calc_chain: bool = False, full_calc: bool = True, 
         changes["xl/workbook.xml"] = workbook.replace(' fullCalcOnLoad="1"', "").encode()
     rezip(path, changes)
     return path
-
-
-def with_shared_strings(path: Path) -> Path:
-    """The workbook with its texts in a shared-strings table, as Excel saves them (openpyxl writes
-    them inline)."""
-    import re
-
-    with zipfile.ZipFile(path) as z:
-        parts = {i.filename: z.read(i.filename) for i in z.infolist()}
-    texts: dict[bytes, int] = {}
-
-    def shared(m: re.Match[bytes]) -> bytes:
-        return m.group(1) + b' t="s"><v>%d</v></c>' % texts.setdefault(m.group(2), len(texts))
-
-    inline = re.compile(rb'(<c r="[A-Z]+\d+"(?: s="\d+")?) t="inlineStr"><is><t>([^<]*)</t></is></c>')
-    changes: dict[str, bytes | None] = {
-        name: inline.sub(shared, data) for name, data in parts.items() if name.startswith("xl/worksheets/")}
-    changes["xl/sharedStrings.xml"] = (
-        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/'
-        b'spreadsheetml/2006/main" count="%d" uniqueCount="%d">' % (len(texts), len(texts))
-        + b"".join(b"<si><t>%s</t></si>" % t for t in texts) + b"</sst>")
-    changes["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
-        b"</Relationships>", b'<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/officeDocument/'
-        b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
-    changes["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
-        b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-        b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
-    rezip(path, changes)
-    return path
-
-
-def part(path: Path, name: str) -> bytes:
-    with zipfile.ZipFile(path) as z:
-        return z.read(name)
-
-
-def calamine(path: Path, sheet: str) -> list[list[object]]:
-    from python_calamine import CalamineWorkbook
-
-    with CalamineWorkbook.from_path(str(path)) as wb:
-        return wb.get_sheet_by_name(sheet).to_python()
 
 
 def opx(path: Path, sheet: str) -> list[list[object]]:
@@ -546,7 +491,6 @@ def test_a_column_sets_what_its_cells_would_set_one_after_the_other(make_workboo
              for k, v in zip(u.keys, u.values, strict=True)]
     report = apply(src, tmp_path / "columns.xlsx", columns)
     apply(src, tmp_path / "cells.xlsx", cells)
-    from test_refresh_cli import sheet_parts
 
     sheet = sheet_parts(src)["Invoices"]
     assert part(tmp_path / "columns.xlsx", sheet) == part(tmp_path / "cells.xlsx", sheet) != part(src, sheet)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from test_writer import calamine, part, rezip
+from conftest import calamine, part, rezip
 
 from addin.actions import AppendRows, SetCells, row
 from addin.workbook import writer

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from test_writer import calamine, part, rezip, with_shared_strings
+from conftest import calamine, part, rezip, with_shared_strings
 from test_writer_runs import HEAD, ODD_ROWS, PLAIN_ROWS, TAIL, TARGET, UPDATES
 
 from addin.actions import SetCells, SetColumn, Update, row
