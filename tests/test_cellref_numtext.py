@@ -1,0 +1,41 @@
+"""Column letters and a number's text: each decided in one place."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from addin.numtext import integral, number_text
+from addin.workbook.cellref import MAX_COLUMN, letters, number, ref
+
+
+@pytest.mark.parametrize(("column", "text"), [(1, "A"), (26, "Z"), (27, "AA"), (52, "AZ"), (53, "BA"),
+                                              (702, "ZZ"), (703, "AAA"), (MAX_COLUMN, "XFD")])
+def test_letters_and_number(column: int, text: str) -> None:
+    assert letters(column) == text
+    assert number(text) == number(text.lower()) == number(f"${text}") == column
+
+
+@given(st.integers(1, 10 * MAX_COLUMN))
+def test_letters_round_trip(column: int) -> None:
+    assert number(letters(column)) == column
+
+
+def test_refs_and_refusals() -> None:
+    assert ref(3, 12) == "C12"
+    for bad in ("", "A1", "Ä"):
+        with pytest.raises(ValueError):
+            number(bad)
+    with pytest.raises(ValueError):
+        letters(0)
+
+
+@pytest.mark.parametrize(("value", "whole", "text"), [
+    (1001.0, 1001, "1001"), (-3.0, -3, "-3"), (0.0, 0, "0"), (-0.0, 0, "0"), (2.5, None, "2.5"),
+    (0.1 + 0.2, None, "0.30000000000000004"), (1e15, None, "1E+15"), (float("inf"), None, "INF"),
+    (float("nan"), None, "NAN"), (999_999_999_999_999.0, 999_999_999_999_999, "999999999999999"),
+])
+def test_integral_and_text(value: float, whole: int | None, text: str) -> None:
+    assert integral(value) == whole
+    assert number_text(value) == text
