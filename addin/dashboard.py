@@ -1,9 +1,10 @@
 """The Dashboard figures and the add-in columns (Customers Balance/Overdue; Invoices Paid/Balance/Status).
 
 Pure core: ``figures`` and ``plan_refresh`` are functions of (records, date, a count from the
-journal, what the cells hold now). The edge, ``refresh(workbook, day)``, reads the workbook and
-the journal, plans, and writes through ``addin.run.execute`` (journal, guarded write, deferral
-while the workbook is open in Excel). The daemon calls ``refresh`` after each tick.
+journal, what the cells hold now). The edge, ``refresh_book`` (and ``refresh(workbook, day)``,
+which reads the workbook first), reads the journal and the Dashboard's cells, plans, and has
+``addin.run.execute`` carry the plan out (journal, guarded write, deferral while the workbook is
+open in Excel), as every other command's plan is. The daemon calls ``refresh`` after each tick.
 
 Definitions (as of the date D; money per SPEC §3):
 
@@ -39,7 +40,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import compress, repeat
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -243,7 +244,8 @@ class Current:
 
 def plan_refresh(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d: int | Reminded,
                  current: Current | None = None) -> Plan:
-    """The updates that bring the Dashboard and the add-in columns up to ``as_of``.
+    """The updates that bring the Dashboard and the add-in columns up to ``as_of``: a plan whose
+    updates are all ``derived`` (computed again at every refresh, never queued in the journal).
 
     With ``current`` (what the cells hold now) only the cells whose value changes are written;
     without it every Paid, Balance, Customers Balance/Overdue and Dashboard cell is written and
@@ -284,7 +286,7 @@ def plan_refresh(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d:
         updates += written
     if not updates:
         lines.append(f"Nothing to write: the Dashboard and the add-in columns are up to date for {as_of.isoformat()}.")
-    return Plan(updates=tuple(updates), problems=tuple(problems), lines=tuple(lines))
+    return Plan(derived=tuple(updates), problems=tuple(problems), lines=tuple(lines))
 
 
 def _columns(sheet: schema.Sheet, headers: Iterable[str], present: frozenset[str] | None,
@@ -532,7 +534,7 @@ class Refreshed:
 
 def refresh_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None = None,
                  into_open: Callable[[Sequence[Update]], list[Problem] | None] | None = None) -> Refreshed:
-    """Plan the refresh of a workbook already read and write it (the CLI's door).
+    """Plan the refresh of a workbook already read and have ``run.execute`` carry it out (the CLI's door).
 
     ``dashboard`` returns what the Dashboard's cells hold (default: read them now); the add-in
     columns are compared as the reader kept them (``Book.as_read``). The figures are
@@ -545,49 +547,38 @@ def refresh_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any
         raise ValueError("refresh_book needs a book read from a file")
     path = Path(book.path)
     with quiet_gc():  # a burst of records (ledger, current cells, 100,000 updates): see addin.perf
-        return _refresh(book, path, day, dashboard, into_open)
+        plan = _plan(book, path, day, dashboard)
+        if into_open is not None and plan.derived and guard.find_owner(path)[0] is not None:
+            problems = into_open(plan.derived)
+            if problems is not None:
+                return Refreshed([*plan.lines, "Written into the workbook open in Excel, and saved."],
+                                 [*plan.problems, *problems], written=True)
+        from .run import execute
+
+        report = execute(Plan(derived=plan.derived), book, outbox=None, now=dt.datetime.now())
+    lines = list(plan.lines)
+    if report.written:
+        lines.append("The workbook was updated.")
+    elif (owner := guard.find_owner(path)[0]) is not None:
+        lines.append(f"The workbook is {guard.open_in(owner)}: the figures will be refreshed at the next run "
+                     "after it is closed.")
+    elif report.deferred:
+        lines.append("Another receivables process is writing the workbook: the figures will be refreshed at the "
+                     "next run.")
+    return Refreshed(lines, [*plan.problems, *report.problems], report.written, report.deferred)
 
 
-def _refresh(book: Book, path: Path, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None,
-             into_open: Callable[[Sequence[Update]], list[Problem] | None] | None) -> Refreshed:
+def _plan(book: Book, path: Path, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None) -> Plan:
+    """The refresh's plan, from the book, the journal (reminders sent, updates still waiting) and
+    the Dashboard's cells."""
     from .journal import Journal
-    from .workbook.store import write_updates
 
     ledger = Ledger.from_book(book)
     with Journal.open(path) as journal:
         count = reminders_sent(journal, day, zone(book.settings.timezone))
         cells = current_cells(book, dashboard() if dashboard is not None else read_dashboard(path))
         overlay(cells, (u for _, u in journal.pending_updates()))
-        plan = plan_refresh(book, ledger, day, count, cells)
-        if into_open is not None and plan.updates and guard.find_owner(path)[0] is not None:
-            problems = into_open(plan.updates)
-            if problems is not None:
-                return Refreshed([*plan.lines, "Written into the workbook open in Excel, and saved."],
-                                 [*plan.problems, *problems], written=True)
-        result = write_updates(path, (), journal, book.fingerprint,  # type: ignore[arg-type]
-                               book.settings.backups_keep, derived=plan.updates, where=where_read(book))
-    lines = list(plan.lines)
-    if result.written:
-        lines.append("The workbook was updated.")
-    elif (owner := guard.find_owner(path)[0]) is not None:
-        lines.append(f"The workbook is {guard.open_in(owner)}: the figures will be refreshed at the next run "
-                     "after it is closed.")
-    elif result.deferred:
-        lines.append("Another receivables process is writing the workbook: the figures will be refreshed at the "
-                     "next run.")
-    return Refreshed(lines, [*plan.problems, *result.problems], result.written, result.deferred)
-
-
-def where_read(book: Book) -> dict[tuple[str, str], dict[str, int]]:
-    """The rows the reader found each invoice and customer in (``writer.Where``), so that the
-    writer need not look 105,000 keys up again in the same file."""
-    def rows(records: Sequence[Invoice] | Sequence[Customer], key: str) -> dict[str, int]:
-        numbers = [r.origin.row for r in records]
-        placed = list(compress(zip(map(operator.attrgetter(key), records), numbers, strict=True), numbers))
-        return dict(reversed(placed))  # a key's first row, as the writer looks, wins
-
-    return {(schema.INVOICES.key, normalize(INVOICE_NO)): rows(book.invoices, "number"),
-            (schema.CUSTOMERS.key, normalize(CUSTOMER_ID)): rows(book.customers, "id")}
+    return plan_refresh(book, ledger, day, count, cells)
 
 
 def refresh(workbook: Path, day: dt.date) -> list[str]:

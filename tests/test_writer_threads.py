@@ -12,7 +12,7 @@ import pytest
 from test_store import INVOICES, SENT, cells
 
 from addin.journal import Journal
-from addin.workbook import guard, store, writer
+from addin.workbook import store, writer
 
 
 def helper_threads() -> list[threading.Thread]:
@@ -107,7 +107,7 @@ def test_a_deflate_failing_in_its_thread_fails_the_write_and_leaves_the_workbook
         writer.apply(book, book.with_name("out.xlsx"), [SENT])
     assert not book.with_name("out.xlsx").exists()
     with Journal.open(book) as journal:
-        result = store.write_updates(book, [SENT], journal, guard.fingerprint(book))
+        result = store.write_updates(book, [SENT], journal)
         assert not result.written and "could not be updated (" in str(result.problems[0])
         assert len(journal.pending_updates()) == 1  # kept for the next run
     assert book.read_bytes() == before and not list(book.parent.glob("*.receivables-tmp*"))
