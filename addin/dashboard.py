@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -53,8 +52,8 @@ from .model import Book, Customer, Invoice
 from .money import ZERO, cents_where_exact, from_cents, from_number
 from .perf import quiet_gc
 from .problems import Problem, notice
+from .workbook import cellref, guard, schema
 from .workbook import dashboard_layout as layout
-from .workbook import guard, schema
 from .workbook.schema import normalize
 
 if TYPE_CHECKING:
@@ -495,13 +494,10 @@ def read_dashboard_later(path: Path) -> Callable[[], dict[str, Any] | None]:
 
 
 def _dashboard_cells(grid: list[list[Any]]) -> dict[str, Any]:
-    from .workbook.writer import col_number
-
     out: dict[str, Any] = {}
     for ref in layout.cell_values(dt.date.min, {}, (), ()):
-        m = re.fullmatch(r"([A-Z]+)(\d+)", ref)
-        assert m is not None
-        r, c = int(m.group(2)) - 1, col_number(m.group(1)) - 1
+        letters = ref.rstrip("0123456789")
+        r, c = int(ref[len(letters):]) - 1, cellref.number(letters) - 1
         out[ref] = grid[r][c] if r < len(grid) and c < len(grid[r]) else None
     return out
 
