@@ -1,10 +1,11 @@
 """The Dashboard figures and the add-in columns (Customers Balance/Overdue; Invoices Paid/Balance/Status).
 
 Pure core: ``figures`` and ``plan_refresh`` are functions of (records, date, a count from the
-journal, what the cells hold now). The edge, ``refresh_book`` (and ``refresh(workbook, day)``,
-which reads the workbook first), reads the journal and the Dashboard's cells, plans, and has
-``addin.run.execute`` carry the plan out (journal, guarded write, deferral while the workbook is
-open in Excel), as every other command's plan is. The daemon calls ``refresh`` after each tick.
+journal, what the cells hold now). The edge takes two steps: ``plan_book`` reads the journal and
+the Dashboard's cells and plans; ``carry_out`` has ``addin.run.execute`` carry the plan out
+(journal, guarded write, deferral while the workbook is open in Excel), as every other
+command's plan is. ``refresh(workbook, day)`` reads the workbook and takes both (the daemon
+calls it after each tick); ``refresh_book`` takes both for a book already read.
 
 Definitions (as of the date D; money per SPEC §3):
 
@@ -48,7 +49,7 @@ from .clock import zone
 from .holds import held
 from .invoice_status import OPEN, OVERDUE, PAID, hold_status, is_reminder
 from .ledger import Ageing, CustomerSummary, Ledger
-from .model import Book, Customer, Invoice
+from .model import Book, Customer, Invoice, Settings
 from .money import ZERO, cents_where_exact, from_cents, from_number
 from .perf import quiet_gc
 from .problems import Problem, notice
@@ -530,28 +531,54 @@ class Refreshed:
 
 def refresh_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None = None,
                  into_open: Callable[[Sequence[Update]], list[Problem] | None] | None = None) -> Refreshed:
-    """Plan the refresh of a workbook already read and have ``run.execute`` carry it out (the CLI's door).
+    """Plan the refresh of a workbook already read (``plan_book``) and carry it out (``carry_out``).
 
-    ``dashboard`` returns what the Dashboard's cells hold (default: read them now); the add-in
-    columns are compared as the reader kept them (``Book.as_read``). The figures are
-    derived data: they go through the guarded store in one write (after any updates waiting in
-    the journal) but are not queued; while the workbook is open in Excel nothing is written and
-    the next refresh computes them again — unless ``into_open`` can write them into the workbook
-    as Excel has it open (the ribbon's button, pressed in that Excel).
+    A caller that can let go of the book between the two steps should call them itself (as
+    ``refresh`` and the command do): the write then does not hold the records in memory.
     """
     if book.path is None:
         raise ValueError("refresh_book needs a book read from a file")
+    return carry_out(plan_book(book, day, dashboard), Path(book.path), book.settings, into_open)
+
+
+def plan_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None = None) -> Plan:
+    """The refresh's plan for a workbook already read, from its records, the journal (reminders
+    sent, updates still waiting) and what the Dashboard's cells hold (``dashboard``; default:
+    read them now). The add-in columns are compared as the reader kept them (``Book.as_read``)."""
+    if book.path is None:
+        raise ValueError("plan_book needs a book read from a file")
+    from .journal import Journal
+
     path = Path(book.path)
     with quiet_gc():  # a burst of records (ledger, current cells, 100,000 updates): see addin.perf
-        plan = _plan(book, path, day, dashboard)
-        if into_open is not None and plan.derived and guard.find_owner(path)[0] is not None:
-            problems = into_open(plan.derived)
-            if problems is not None:
-                return Refreshed([*plan.lines, "Written into the workbook open in Excel, and saved."],
-                                 [*plan.problems, *problems], written=True)
-        from .run import execute
+        ledger = Ledger.from_book(book)
+        with Journal.open(path) as journal:
+            count = reminders_sent(journal, day, zone(book.settings.timezone))
+            cells = current_cells(book, dashboard() if dashboard is not None else read_dashboard(path))
+            overlay(cells, (u for _, u in journal.pending_updates()))
+        return plan_refresh(book, ledger, day, count, cells)
 
-        report = execute(Plan(derived=plan.derived), book, outbox=None, now=dt.datetime.now())
+
+def carry_out(plan: Plan, path: Path, settings: Settings,
+              into_open: Callable[[Sequence[Update]], list[Problem] | None] | None = None) -> Refreshed:
+    """Have ``run.execute`` carry out a refresh's plan for the workbook at ``path``, and say what happened.
+
+    The figures are derived data: they go through the guarded store in one write (after any
+    updates waiting in the journal) but are not queued; while the workbook is open in Excel
+    nothing is written and the next refresh computes them again — unless ``into_open`` can write
+    them into the workbook as Excel has it open (the ribbon's button, pressed in that Excel).
+    """
+    from .run import execute
+
+    path = Path(path)
+    if into_open is not None and plan.derived and guard.find_owner(path)[0] is not None:
+        problems = into_open(plan.derived)
+        if problems is not None:
+            return Refreshed([*plan.lines, "Written into the workbook open in Excel, and saved."],
+                             [*plan.problems, *problems], written=True)
+    with quiet_gc():  # 100,000 updates handed to the writer
+        report = execute(Plan(derived=plan.derived), Book(settings=settings, path=path), outbox=None,
+                         now=dt.datetime.now())
     lines = list(plan.lines)
     if report.written:
         lines.append("The workbook was updated.")
@@ -564,23 +591,14 @@ def refresh_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any
     return Refreshed(lines, [*plan.problems, *report.problems], report.written, report.deferred)
 
 
-def _plan(book: Book, path: Path, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None) -> Plan:
-    """The refresh's plan, from the book, the journal (reminders sent, updates still waiting) and
-    the Dashboard's cells."""
-    from .journal import Journal
-
-    ledger = Ledger.from_book(book)
-    with Journal.open(path) as journal:
-        count = reminders_sent(journal, day, zone(book.settings.timezone))
-        cells = current_cells(book, dashboard() if dashboard is not None else read_dashboard(path))
-        overlay(cells, (u for _, u in journal.pending_updates()))
-    return plan_refresh(book, ledger, day, count, cells)
-
-
 def refresh(workbook: Path, day: dt.date) -> list[str]:
     """Read, plan and write the refresh (the daemon's door); returns the lines and problems as text."""
     from .workbook.reader import load
 
-    dashboard = read_dashboard_later(workbook)
-    done = refresh_book(load(Path(workbook)), day, dashboard)
+    path = Path(workbook)
+    dashboard = read_dashboard_later(path)
+    book = load(path)
+    plan, settings = plan_book(book, day, dashboard), book.settings
+    del book  # the plan is all the write needs: the records (~200 MB for 100,000 invoices) go first
+    done = carry_out(plan, path, settings)
     return [*done.lines, *map(str, done.problems)]
