@@ -105,8 +105,8 @@ def flush_pending(path: Path, journal: Journal, keep_backups: int = 5, derived: 
 BUSY = "busy"
 
 # The commands that write what waits in the journal whenever they run on the closed workbook: each
-# ends in flush_pending (refresh through dashboard.refresh, the others through run.execute, which
-# they always call). The notice below names them; tests/test_pending_notice.py runs every command
+# ends in flush_pending through run.execute, which they always call (refresh through
+# dashboard.carry_out). The notice below names them; tests/test_pending_notice.py runs every command
 # and proves these are the ones. Commands that send (reminders send, statements email and run,
 # groups email) and groups delete write them only when they send or delete something; check,
 # reminders due, groups show and export, statements export and report never write the workbook.
