@@ -3,6 +3,7 @@ then 'sent' — never 'sent' before the message is on disk, never a message twic
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import email.policy
@@ -24,7 +25,7 @@ import pytest
 from addin.actions import Attachment, Email, LogEntry, SetCells
 from addin.journal import Journal
 from addin.mail import sender
-from addin.mail.message import build_message
+from addin.mail.message import build_bytes, build_message
 from addin.mail.sender import Policy, send_all
 from addin.mail.transport import OutboxTransport
 from addin.model import Settings
@@ -210,3 +211,27 @@ def test_runs_killed_mid_group_never_write_a_message_twice_nor_call_sent_one_not
         if states[key] == "sent":
             assert f"Statement C-{n:03d}" in files  # recorded sent: its file is there
     assert json.loads(out.decode().strip().splitlines()[-1])
+
+
+def test_a_message_made_ahead_is_written_as_made_and_its_copy_to_me_made_anew(tmp_path: Path) -> None:
+    one = statement(3, copy_to="me@maple.example")
+    ahead = build_bytes(one, SETTINGS, now=NOW, base_dir=tmp_path)
+    assert _boundless(ahead) == _boundless(build_message(one, SETTINGS, now=NOW).as_bytes(policy=email.policy.SMTP))
+    with Journal.open(tmp_path / "book.xlsx") as journal, OutboxTransport(tmp_path / "outbox") as outbox:
+        results = send_all([dataclasses.replace(one, mime=ahead)], SETTINGS, journal, outbox, now=NOW,
+                           base_dir=tmp_path)
+    assert [r.state for r in results] == ["sent", "sent"]
+    assert results[0].message_id == str(build_message(one, SETTINGS, now=NOW)["Message-ID"])
+    original, copy = (Path(r.kept).read_bytes() for r in results)
+    assert original == ahead  # this process wrote the bytes the worker made, not a message of its own
+    back = email.message_from_bytes(copy, policy=email.policy.default)
+    assert back["To"] == "me@maple.example" and str(back["Subject"]).startswith("[Copy — C-003]")
+
+
+def test_a_message_made_ahead_that_smtp_must_send_as_utf8_is_made_anew() -> None:
+    from addin.mail.transport import SmtpTransport
+
+    smtp = SmtpTransport(Settings(smtp_host="mail.example", smtp_security="none"), None)
+    assert smtp.wire_built(b"X\r\n", "billing@maple.example", ["ann@customer.example"]) == b"X\r\n"
+    assert smtp.wire_built(b"X", "billing@maple.example", ["ann@customer.example"]) == b"X\r\n"
+    assert smtp.wire_built(b"X\r\n", "billing@maple.example", ["chloé@customer.example"]) is None

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING
 
 from ..journal import FAILED, SENDING, SENT, UNCERTAIN, Journal, LogLine, SendRecord
 from .archive import Archive, folder_of
-from .message import MessageError, build_message, clean
+from .message import MessageError, build_message, clean, domain_of
+from .message import message_id as message_id_of
 from .transport import (
     ConnectFailure,
     PermanentFailure,
@@ -127,7 +128,7 @@ def copy_of(email: Email, address: str, language: str = "en") -> Email:
     to = ", ".join((*email.to, *(f"cc {a}" for a in email.cc)))
     banner = line.format(whom=whom, to=to)
     return dataclasses.replace(
-        email, key=email.key + ":copy", to=(address,), cc=(), on_sent=(), copy_to="", log=log,
+        email, key=email.key + ":copy", to=(address,), cc=(), on_sent=(), copy_to="", log=log, mime=b"",
         subject=f"[{word} — {whom}] {email.subject}", text=f"{banner}\n\n{email.text}",
         html=f'<p style="margin:0 0 16px;padding:8px;border:1px solid #999;">{escape(banner)}</p>{email.html}')
 
@@ -138,6 +139,8 @@ class _Prepared:
 
     email: Email
     msg: EmailMessage | None = None
+    data: bytes = b""  # the bytes to hand over, when the message was made ahead (Email.mime)
+    message_id: str = ""
     result: SendResult | None = None  # decided without sending (skipped, failed to build)
     before: SendRecord | None = None  # the journal row before this run began it
     begun: bool = False
@@ -333,14 +336,13 @@ class _Run:
         """``begin`` for several prepared messages in one durable commit."""
         if not items:
             return
-        ids = [str(i.msg["Message-ID"]) if i.msg is not None else "" for i in items]
-        begun = self.journal.begin_many([(i.email.key, mid, (*i.email.to, *i.email.cc), i.email.on_sent)
-                                         for i, mid in zip(items, ids, strict=True)])
-        for item, mid, ok in zip(items, ids, begun, strict=True):
+        begun = self.journal.begin_many([(i.email.key, i.message_id, (*i.email.to, *i.email.cc), i.email.on_sent)
+                                         for i in items])
+        for item, ok in zip(items, begun, strict=True):
             if ok:
                 item.begun = True
             else:
-                item.result = _result(item.email, SKIPPED, mid, "being sent by another run")
+                item.result = _result(item.email, SKIPPED, item.message_id, "being sent by another run")
 
     def time(self) -> dt.datetime:
         """Now as Excel shows it: local wall-clock time of the workbook, to the second."""
@@ -372,8 +374,14 @@ class _Run:
               and record.recipients == "; ".join(recipients)):
             item.result = _result(email, FAILED, record.message_id, f"refused earlier: {record.last_error}")
         else:
+            sender = self.settings.company_email.strip()
+            data = self.transport.wire_built(email.mime, sender, recipients) if email.mime else None
+            if data is not None:
+                item.data, item.message_id = data, message_id_of(email.key, domain_of(self.settings))
+                return self.begin(item, journal) if begin else item
             try:
                 item.msg = build_message(email, self.settings, now=self.now, base_dir=self.base_dir)
+                item.message_id = str(item.msg["Message-ID"])
             except MessageError as exc:
                 journal.add_log(self.log(email, "failed", recipients, "", str(exc)))
                 item.result = _result(email, FAILED, error=str(exc))
@@ -381,11 +389,10 @@ class _Run:
 
     def begin(self, item: _Prepared, journal: Journal) -> _Prepared:
         email = item.email
-        assert item.msg is not None
-        if journal.begin(email.key, str(item.msg["Message-ID"]), (*email.to, *email.cc), email.on_sent):
+        if journal.begin(email.key, item.message_id, (*email.to, *email.cc), email.on_sent):
             item.begun = True
         else:
-            item.result = _result(email, SKIPPED, str(item.msg["Message-ID"]), "being sent by another run")
+            item.result = _result(email, SKIPPED, item.message_id, "being sent by another run")
         return item
 
     def undo(self, item: _Prepared) -> None:
@@ -397,11 +404,14 @@ class _Run:
         """Hand the message to the transport, retrying temporary failures; record the outcome
         (``at``: where its result goes in the run's results, for a 'sent' recorded later)."""
         journal, email, msg = self.journal, item.email, item.msg
-        assert msg is not None
         key, recipients = email.key, (*email.to, *email.cc)
-        message_id = str(msg["Message-ID"])
+        message_id = item.message_id
         sender = self.settings.company_email.strip()
-        data = self.transport.wire(msg, sender, recipients)
+        if item.data:
+            data = item.data
+        else:
+            assert msg is not None
+            data = self.transport.wire(msg, sender, recipients)
         keeping = _Keeping(self.archive, email, data, item.before is not None)
         for attempt in range(1, self.policy.attempts + 1):
             try:

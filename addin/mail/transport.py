@@ -31,14 +31,12 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from email import policy
-from email.generator import BytesGenerator
 from email.message import EmailMessage
-from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from ..workbook.files import create_new, fsync_dir, replace_with_retry
+from .message import flatten
 
 if TYPE_CHECKING:
     from ..model import Settings
@@ -78,7 +76,8 @@ class SetupError(TransportError):
 
 class Transport(Protocol):
     """``wire`` gives the exact bytes ``send`` hands over (``send`` takes them as ``data``, so the
-    sent archive keeps what went); a transport that writes files says which in ``written``; a
+    sent archive keeps what went); ``wire_built`` the same from a message made ahead
+    (``message.build_bytes``), None when it must be made anew for this transport; a transport that writes files says which in ``written``; a
     message is durable once ``sync`` returned (``syncs_later``: not before)."""
 
     writes_files: bool
@@ -89,7 +88,8 @@ class Transport(Protocol):
     def open(self) -> None: ...
     def wait_turn(self) -> None: ...
     def wire(self, msg: EmailMessage, sender: str, recipients: Sequence[str]) -> bytes: ...
-    def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str], key: str,
+    def wire_built(self, data: bytes, sender: str, recipients: Sequence[str]) -> bytes | None: ...
+    def send(self, msg: EmailMessage | None, sender: str, recipients: Sequence[str], key: str,
              data: bytes | None = None) -> dict[str, str]: ...
     def sync(self) -> None: ...
     def close(self) -> None: ...
@@ -130,14 +130,20 @@ class OutboxTransport:
     def wire(self, msg: EmailMessage, sender: str, recipients: Sequence[str]) -> bytes:
         return flatten(msg)
 
-    def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str], key: str,
+    def wire_built(self, data: bytes, sender: str, recipients: Sequence[str]) -> bytes | None:
+        return data  # build_bytes flattens as wire does
+
+    def send(self, msg: EmailMessage | None, sender: str, recipients: Sequence[str], key: str,
              data: bytes | None = None) -> dict[str, str]:
         """Write the message's file (not waiting for the disk: ``sync`` does, for a whole batch)."""
+        if data is None:
+            assert msg is not None
+            data = flatten(msg)
         self.open()
         path = self._free_name(key)
         self.written = None
         try:
-            self._write(path, flatten(msg) if data is None else data)
+            self._write(path, data)
         except OSError as exc:
             self._made = False  # the folder may have gone: made again at the next try
             raise TemporaryFailure(f"the file {path.name} could not be written in {self.folder} "
@@ -199,13 +205,6 @@ class OutboxTransport:
 def slug(key: str, limit: int = 60) -> str:
     """``reminder:INV/001:2`` -> ``reminder-INV-001-2``: safe in a file name on every OS."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", key).strip("-.")[:limit] or "message"
-
-
-def flatten(msg: EmailMessage, utf8: bool = False) -> bytes:
-    """The message as bytes with CRLF line ends (SMTPUTF8 headers when ``utf8``)."""
-    out = BytesIO()
-    BytesGenerator(out, policy=policy.SMTPUTF8 if utf8 else policy.SMTP).flatten(msg)
-    return out.getvalue()
 
 
 # --- SMTP -----------------------------------------------------------------------------------------
@@ -367,11 +366,17 @@ class SmtpTransport:
         data = flatten(msg, utf8=_needs_utf8(sender, recipients))
         return data if data.endswith(b"\r\n") else data + b"\r\n"  # as the server receives it
 
-    def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str], key: str = "",
+    def wire_built(self, data: bytes, sender: str, recipients: Sequence[str]) -> bytes | None:
+        if _needs_utf8(sender, recipients):
+            return None  # its headers go as SMTPUTF8: made anew
+        return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+    def send(self, msg: EmailMessage | None, sender: str, recipients: Sequence[str], key: str = "",
              data: bytes | None = None) -> dict[str, str]:
         """Hand the message over (``data``: its bytes from ``wire``); returns refused recipients -> the server's words."""
         utf8 = _needs_utf8(sender, recipients)
         if data is None:
+            assert msg is not None
             data = self.wire(msg, sender, recipients)
         for attempt in (1, 2):
             reused = self._smtp is not None
