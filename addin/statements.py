@@ -14,6 +14,8 @@ problem: never a statement from a customer whose rows have errors.
 Several at once (``--all``, ``--group``): ``several`` decides each customer's outcome (a
 statement, a zero balance skipped, a hold), ``plan_several_emails`` what is emailed: each
 customer's statement at most once per type and period, by whichever door (``period_key``).
+Their PDFs, and with ``email_batches(now=...)`` their whole messages, are made on every core
+(``_mapped``): the process that sends only journals and writes them.
 
 Emails, schedules and the CLI are in ``addin.schedules`` and ``addin.commands.statements``.
 """

@@ -2,8 +2,9 @@
 
 Every customer of the benchmark workbook (5,000) gets an Outstanding statement by email to the
 outbox, as `statements email --all` / `statements run` do: statements built, PDFs rendered with
-every core, then each message sent through the real path (MIME, journal 'sending' with fsync,
-the outbox's .eml written with fsync, journal 'sent' with its Log row). The sending is done twice
+every core, then each message sent through the real path (MIME; to the outbox in groups:
+journal 'sending' for the group with fsync, the .eml files written, fsynced with their folder
+and the archive's, then 'sent' with the Log rows). The sending is done twice
 on the same messages with a fresh journal and outbox: with Settings sent_dir blank (no archive)
 and with sent_dir = sent (every message kept: the outbox file hard-linked into sent/YYYY-MM).
 Target: the archive adds at most 10 % to the whole run (build + PDFs + sending).
@@ -45,7 +46,7 @@ class ArchiveClock:
         from addin.mail import archive
 
         self.spent = 0.0
-        for name in ("stage", "keep", "keep_file", "keep_bytes", "discard", "forget_uncertain"):
+        for name in ("stage", "keep", "keep_file", "keep_bytes", "discard", "forget_uncertain", "sync"):
             setattr(archive.Archive, name, self.timed(getattr(archive.Archive, name)))
 
     def timed(self, fn):  # noqa: ANN001, ANN201
