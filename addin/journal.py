@@ -478,10 +478,6 @@ class Journal:
         with self._tx() as c:
             return _queue(c, updates)
 
-    def has_pending_updates(self) -> bool:
-        """Whether any update waits (without decoding them all)."""
-        return self.conn.execute("SELECT 1 FROM pending_updates WHERE applied_at IS NULL LIMIT 1").fetchone() is not None
-
     def pending_updates(self) -> list[tuple[int, Update]]:
         rows = self.conn.execute("SELECT id, payload FROM pending_updates WHERE applied_at IS NULL ORDER BY id")
         return [(i, decode_update(json.loads(p))) for i, p in rows]

@@ -100,7 +100,7 @@ def execute(plan: Plan, book: Book, *, outbox: Path | None, now: dt.datetime, se
         report.uncertain = journal.keys(UNCERTAIN)
         report.problems.extend(_uncertain_problems(report, recovered, plan.emails, path))
         report.problems.extend(_send_problems(report.results, path))
-        if journal.has_pending_updates():
+        if journal.pending_updates():
             _write(path, book, journal, writer, report)
     report.lines.extend(_summary(report))
     return report
