@@ -125,6 +125,8 @@ class Email:
       copy_to: when set, a separate copy of the message goes to this address (key + ":copy").
       language: the customer's language, for dates in headers if any.
       customer / customer_name: whom it is for (the sent archive's file name, a copy's banner).
+      mime: the whole message made ahead (addin.mail.message.build_bytes, in a worker process),
+        so the sending process only journals and writes it; b"": made when it is sent.
     """
 
     key: str
@@ -140,6 +142,7 @@ class Email:
     language: str = "en"
     customer: str = ""
     customer_name: str = ""
+    mime: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)

@@ -316,22 +316,31 @@ class Journal:
         Returns False (and changes nothing) when the key is already sent, being sent or
         uncertain: another process got there first.
         """
+        return self.begin_many([(key, message_id, recipients, on_sent)])[0]
+
+    def begin_many(self, sends: Sequence[tuple[str, str, Sequence[str], Sequence[Update]]]) -> list[bool]:
+        """``begin`` for several messages (key, message_id, recipients, on_sent) in one durable
+        transaction: one wait for the disk instead of one each. One bool per message, in order."""
         now = _stamp()
-        rcpts = "; ".join(recipients)
-        payload = json.dumps([encode_update(u) for u in on_sent]) if on_sent else None
+        begun: list[bool] = []
         with self._tx() as c:
-            row = c.execute("SELECT state FROM sends WHERE key = ?", (key,)).fetchone()
-            if row and row[0] in DONE:
-                return False
-            if row:
-                c.execute("""UPDATE sends SET state = 'sending', message_id = ?, attempts = attempts + 1,
-                             recipients = ?, updated = ?, owner = ?, on_sent = ?, permanent = 0
-                             WHERE key = ?""", (message_id, rcpts, now, self.owner, payload, key))
-            else:
-                c.execute("""INSERT INTO sends (key, state, message_id, attempts, recipients, created,
-                             updated, owner, on_sent) VALUES (?, 'sending', ?, 1, ?, ?, ?, ?, ?)""",
-                          (key, message_id, rcpts, now, now, self.owner, payload))
-        return True
+            for key, message_id, recipients, on_sent in sends:
+                rcpts = "; ".join(recipients)
+                payload = json.dumps([encode_update(u) for u in on_sent]) if on_sent else None
+                row = c.execute("SELECT state FROM sends WHERE key = ?", (key,)).fetchone()
+                if row and row[0] in DONE:
+                    begun.append(False)
+                    continue
+                if row:
+                    c.execute("""UPDATE sends SET state = 'sending', message_id = ?, attempts = attempts + 1,
+                                 recipients = ?, updated = ?, owner = ?, on_sent = ?, permanent = 0
+                                 WHERE key = ?""", (message_id, rcpts, now, self.owner, payload, key))
+                else:
+                    c.execute("""INSERT INTO sends (key, state, message_id, attempts, recipients, created,
+                                 updated, owner, on_sent) VALUES (?, 'sending', ?, 1, ?, ?, ?, ?, ?)""",
+                              (key, message_id, rcpts, now, now, self.owner, payload))
+                begun.append(True)
+        return begun
 
     def unbegin(self, key: str, before: SendRecord | None) -> None:
         """A begun message was not handed over after all: put its row back as it was."""
@@ -353,22 +362,28 @@ class Journal:
         next run reports as uncertain — the safe side (``begin`` always waits for the disk).
         Returns the ids of the queued updates.
         """
+        return self.mark_sent_many([(key, recipients, log)])
+
+    def mark_sent_many(self, sends: Sequence[tuple[str, Sequence[str] | None, LogLine | None]]) -> list[int]:
+        """``mark_sent`` for several messages (key, recipients, log) in one transaction."""
+        ids: list[int] = []
         with self._tx(durable=False) as c:
-            row = c.execute("SELECT on_sent FROM sends WHERE key = ?", (key,)).fetchone()
-            if row is None:
-                raise KeyError(key)
-            params: tuple[Any, ...] = (_stamp(), key)
-            if recipients is not None:
-                c.execute("UPDATE sends SET state = 'sent', last_error = NULL, recipients = ?, "
-                          "updated = ? WHERE key = ?", ("; ".join(recipients), *params))
-            else:
-                c.execute("UPDATE sends SET state = 'sent', last_error = NULL, updated = ? "
-                          "WHERE key = ?", params)
-            updates = [decode_update(u) for u in json.loads(row[0])] if row[0] else []
-            ids = _queue(c, updates)
-            if log is not None:
-                ids.append(_log(c, log))
-            return ids
+            for key, recipients, log in sends:
+                row = c.execute("SELECT on_sent FROM sends WHERE key = ?", (key,)).fetchone()
+                if row is None:
+                    raise KeyError(key)
+                params: tuple[Any, ...] = (_stamp(), key)
+                if recipients is not None:
+                    c.execute("UPDATE sends SET state = 'sent', last_error = NULL, recipients = ?, "
+                              "updated = ? WHERE key = ?", ("; ".join(recipients), *params))
+                else:
+                    c.execute("UPDATE sends SET state = 'sent', last_error = NULL, updated = ? "
+                              "WHERE key = ?", params)
+                updates = [decode_update(u) for u in json.loads(row[0])] if row[0] else []
+                ids += _queue(c, updates)
+                if log is not None:
+                    ids.append(_log(c, log))
+        return ids
 
     def mark_failed(self, key: str, error: str, permanent: bool, *, log: LogLine | None = None) -> None:
         """The message was not accepted. ``permanent``: the server refused it for good (5xx)."""

@@ -14,6 +14,8 @@ problem: never a statement from a customer whose rows have errors.
 Several at once (``--all``, ``--group``): ``several`` decides each customer's outcome (a
 statement, a zero balance skipped, a hold), ``plan_several_emails`` what is emailed: each
 customer's statement at most once per type and period, by whichever door (``period_key``).
+Their PDFs, and with ``email_batches(now=...)`` their whole messages, are made on every core
+(``_mapped``): the process that sends only journals and writes them.
 
 Emails, schedules and the CLI are in ``addin.schedules`` and ``addin.commands.statements``.
 """
@@ -278,30 +280,37 @@ def iter_files(statements: Sequence[Statement], company: Any, currency: str, *,
     """render_files, one statement's files at a time as soon as they are made: the workers go on
     with the next ones while the caller uses these (sends them)."""
     jobs = [(s, company, currency, bool(csv_for[i]) if csv_for else False) for i, s in enumerate(statements)]
+    return _mapped(_render_one, jobs, progress, workers)
+
+
+def _mapped(work: Callable[[Any], Any], jobs: list[Any], progress: Callable[[int, int], None] | None,
+            workers: int | None) -> Iterator[Any]:
+    """``work`` of each job, in order, as soon as made: big batches on every core (fonts loaded
+    once per worker), small ones (or where workers cannot start) in this process."""
     total = len(jobs)
     cores = workers if workers is not None else (os.cpu_count() or 1)
     done = 0
     if total >= POOL_THRESHOLD and cores > 1:
         # workers that cannot start here (e.g. no importable __main__): go on in this process
         with contextlib.suppress(BrokenProcessPool):
-            for files in _render_in_pool(jobs, cores):
+            for made in _in_pool(work, jobs, cores):
                 done += 1
                 if progress:
                     progress(done, total)
-                yield files
+                yield made
     if done < total:
         from .render.pdf import warm_up
 
         warm_up()
         for job in jobs[done:]:
             done += 1
-            files = _render_one(job)
+            made = work(job)
             if progress:
                 progress(done, total)
-            yield files
+            yield made
 
 
-def _render_in_pool(jobs: list[Any], cores: int) -> Iterator[Files]:
+def _in_pool(work: Callable[[Any], Any], jobs: list[Any], cores: int) -> Iterator[Any]:
     import multiprocessing
     import threading
     from concurrent.futures import ProcessPoolExecutor
@@ -314,7 +323,7 @@ def _render_in_pool(jobs: list[Any], cores: int) -> Iterator[Files]:
     # (the daemon) is unsafe: then workers are started fresh.
     context = multiprocessing.get_context("spawn") if threading.active_count() > 1 else None
     with ProcessPoolExecutor(max_workers=cores, initializer=warm_up, mp_context=context) as pool:
-        yield from pool.map(_render_one, jobs, chunksize=chunk)
+        yield from pool.map(work, jobs, chunksize=chunk)
 
 
 # --- emails ---------------------------------------------------------------------------------------
@@ -420,21 +429,32 @@ def emails(mails: Sequence[Mail], book: Book, *, progress: Callable[[int, int], 
     return out, unsent(failed)
 
 
+def _email_one(job: tuple[Mail, Any, Settings, dt.datetime | None, Any]) -> Email | Problem:
+    """One statement's Email (its files made, its texts rendered; with ``now``, its whole
+    message too, ``Email.mime``): what a worker process makes."""
+    mail, company, settings, now, base_dir = job
+    made = compose(mail, _render_one((mail.statement, company, settings.currency, mail.attach_csv)), settings)
+    if now is None or isinstance(made, Problem):
+        return made
+    from .mail.message import build_bytes
+
+    return replace(made, mime=build_bytes(made, settings, now=now, base_dir=base_dir))
+
+
 def email_batches(mails: Sequence[Mail], book: Book, size: int, *,
-                  progress: Callable[[int, int], None] | None = None,
-                  workers: int | None = None) -> Iterator[tuple[list[Email], list[tuple[Mail, Problem]]]]:
+                  progress: Callable[[int, int], None] | None = None, workers: int | None = None,
+                  now: dt.datetime | None = None) -> Iterator[tuple[list[Email], list[tuple[Mail, Problem]]]]:
     """The Emails of ``mails``, ``size`` at a time, in order, with the mails whose texts could not
-    be made (see ``unsent``): while the caller sends one batch, the workers make the next PDFs."""
+    be made (see ``unsent``): while the caller sends one batch, the workers make the next ones.
+    With ``now`` (the messages' Date) the workers make the whole messages too (``Email.mime``)."""
     from .render.pdf import Company
 
     base_dir = book.path.parent if book.path else None
     company = Company.from_settings(book.settings, base_dir)
-    files = iter_files([m.statement for m in mails], company, book.settings.currency,
-                       csv_for=[m.attach_csv for m in mails], progress=progress, workers=workers)
+    jobs = [(m, company, book.settings, now, base_dir) for m in mails]
     batch: list[Email] = []
     failed: list[tuple[Mail, Problem]] = []
-    for mail, f in zip(mails, files, strict=True):
-        made = compose(mail, f, book.settings)
+    for mail, made in zip(mails, _mapped(_email_one, jobs, progress, workers), strict=True):
         if isinstance(made, Problem):
             failed.append((mail, made))
         else:

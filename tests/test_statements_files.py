@@ -140,3 +140,36 @@ def test_a_big_batch_uses_worker_processes_and_keeps_the_order():
         assert f"INV-{i}" in text_of(f.pdf)
         assert f.csv is not None and f"INV-{i}," in f.csv.decode("utf-8-sig")
     assert seen[-1] == (len(statements), len(statements))
+
+
+def test_the_workers_make_each_whole_message_as_this_process_would():
+    import email
+    import re
+    from email import policy
+
+    from addin.mail.message import build_bytes
+    from addin.model import Settings
+
+    customers = tuple(Customer(f"C{i}", f"Customer {i}", "Active", (f"c{i}@x.example",)) for i in range(st.POOL_THRESHOLD + 2))
+    invoices = tuple(Invoice(f"INV-{i}", c.id, dt.date(2026, 5, 1), dt.date(2026, 5, 31), D(i + 1))
+                     for i, c in enumerate(customers))
+    settings = Settings(company_name="Maple", company_email="billing@maple.example")
+    book = Book(customers=customers, invoices=invoices, settings=settings)
+    ledger = Ledger.from_book(book)
+    mails = [st.Mail(st.build(book, ledger, c.id, E), f"statement-email:{c.id}", c.emails) for c in customers]
+    now = dt.datetime(2026, 6, 1, 8, 30, tzinfo=dt.UTC)
+    made = [m for batch, faults in st.email_batches(mails, book, 10, workers=2, now=now) for m in batch]
+    assert [m.key for m in made] == [m.key for m in mails]
+
+    def boundless(data: bytes) -> bytes:
+        for n, b in enumerate(dict.fromkeys(re.findall(rb'boundary="([^"]+)"', data))):
+            data = data.replace(b, b"B%d" % n)
+        return data
+
+    for m in made:
+        assert m.mime and boundless(m.mime) == boundless(build_bytes(m, settings, now=now))
+        back = email.message_from_bytes(m.mime, policy=policy.default)
+        assert back["To"] == m.to[0] and back["Date"] == "Mon, 01 Jun 2026 08:30:00 +0000"
+        assert next(back.iter_attachments()).get_content() == m.attachments[0].content
+    without = [m for batch, _ in st.email_batches(mails[:2], book, 10) for m in batch]
+    assert [m.mime for m in without] == [b"", b""]  # no Date given: made when sent

@@ -335,7 +335,8 @@ def _email_several(args: argparse.Namespace, book: Book, found: Several, scope: 
     results: dict[str, str] = {}
     failed: list[tuple[st.Mail, Problem]] = []
     reports: list[RunReport] = []
-    for made, faults in st.email_batches(mails, book, BATCH, progress=Progress("statements")):
+    # the workers make the whole messages (Date: now, as the run begins); this process journals and writes them
+    for made, faults in st.email_batches(mails, book, BATCH, progress=Progress("statements"), now=now(book.settings)):
         failed += faults
         if made:  # its Log rows wait in the journal: written once, below, for every batch
             report = run_execute(Plan(emails=tuple(made)), book, outbox=args.outbox, now=now(book.settings),

@@ -15,7 +15,8 @@ When, relative to the journal ('sending' → transport → 'sent'):
   sent a message that was not accepted, and what may have gone is still on disk.
 - Outbox: the transport's own ``.eml`` is hard-linked into the archive (the same bytes, written
   once; removing or moving the outbox file leaves the archive whole), copied where the file
-  system refuses links.
+  system refuses links. The links of a batch are made durable (``sync``: the month's folder)
+  with the outbox's files, before the batch is recorded as sent.
 
 The archive never stops a message: when its folder cannot be written (disk full, read-only) the
 message still goes, and the run says that no copy was kept (an error: exit status 1).
@@ -36,7 +37,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..workbook.files import create_new, replace_with_retry, safe_name
+from ..workbook.files import create_new, fsync_dir, replace_with_retry, safe_name
 
 if TYPE_CHECKING:
     from ..model import Settings
@@ -79,6 +80,7 @@ class Archive:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._made: set[Path] = set()
+        self._linked: set[Path] = set()  # folders given a link since the last sync
 
     def _folder(self, when: dt.datetime) -> Path:
         folder = self.root / f"{when:%Y-%m}"
@@ -119,6 +121,7 @@ class Archive:
         while True:
             try:
                 os.link(source, final)
+                self._linked.add(folder)
                 return final
             except FileExistsError:  # the same key again within the second (sent anew after a release)
                 final, n = folder / f"{stem}-{n}.eml", n + 1
@@ -133,6 +136,12 @@ class Archive:
         except BaseException:
             staged.unlink(missing_ok=True)
             raise
+
+    def sync(self) -> None:
+        """Make the links made since the last sync durable (a copy or a kept ``.part`` already is)."""
+        folders, self._linked = self._linked, set()
+        for folder in folders:
+            fsync_dir(folder)
 
     def discard(self, staged: Path | None) -> None:
         """The message was not accepted: its staged bytes go."""

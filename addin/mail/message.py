@@ -1,4 +1,6 @@
-"""Build the MIME message of an ``Email``: text + branded HTML, attachments, safe headers.
+"""Build the MIME message of an ``Email``: text + branded HTML, attachments, safe headers; and
+its bytes (``flatten``; ``build_bytes``: the whole message made ahead, in a worker process, so
+the process that sends only journals and writes it).
 
 Every header value is cleaned of control characters (CR, LF, ...) before it reaches the
 message, so customer data cannot add a header; addresses go through
@@ -12,10 +14,13 @@ import datetime as dt
 import hashlib
 import mimetypes
 import re
+from email import policy
+from email.generator import BytesGenerator
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from functools import lru_cache
+from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +110,22 @@ def build_message(email: Email, settings: Settings, *, now: dt.datetime,
         msg.add_attachment(att.content, maintype=maintype, subtype=subtype or "octet-stream",
                            filename=safe_filename(att.filename))
     return msg
+
+
+def flatten(msg: EmailMessage, utf8: bool = False) -> bytes:
+    """The message as bytes with CRLF line ends (SMTPUTF8 headers when ``utf8``)."""
+    out = BytesIO()
+    BytesGenerator(out, policy=policy.SMTPUTF8 if utf8 else policy.SMTP).flatten(msg)
+    return out.getvalue()
+
+
+def build_bytes(email: Email, settings: Settings, *, now: dt.datetime, base_dir: Path | None = None) -> bytes:
+    """``flatten(build_message(...))``: the message made ahead, as the outbox writes it (a transport
+    takes it through ``wire_built``); b"" when it cannot be built — the sender then says why."""
+    try:
+        return flatten(build_message(email, settings, now=now, base_dir=base_dir))
+    except MessageError:
+        return b""
 
 
 def safe_filename(name: str) -> str:

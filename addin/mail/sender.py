@@ -6,10 +6,17 @@ one transaction) once the server accepts. A temporary refusal (4xx, lost connect
 with exponential backoff and jitter, then left for the next run; a permanent one (5xx) is
 recorded with the server's words and not retried automatically. A crash between hand-over and
 'sent' leaves 'sending', which the next run turns into 'uncertain': never resent by itself.
+
+To the outbox (a transport whose ``send`` does not wait for the disk) messages go in groups of
+``GROUP``: 'sending' committed for the whole group at once, the files written, then made
+durable (``sync``: the files, the outbox folder, the sent archive's links), and only then
+'sent' recorded for the group. 'sent' is never on disk before the message is; a crash leaves
+at most a group 'sending' (uncertain at the next run), never one sent twice.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import queue
@@ -24,7 +31,8 @@ from typing import TYPE_CHECKING
 
 from ..journal import FAILED, SENDING, SENT, UNCERTAIN, Journal, LogLine, SendRecord
 from .archive import Archive, folder_of
-from .message import MessageError, build_message, clean
+from .message import MessageError, build_message, clean, domain_of
+from .message import message_id as message_id_of
 from .transport import (
     ConnectFailure,
     PermanentFailure,
@@ -44,6 +52,7 @@ ATTEMPTS = 4
 BASE_DELAY = 1.0
 MAX_DELAY = 30.0
 GIVE_UP_AFTER = 3  # messages in a row that exhausted their retries: the server is unwell, stop
+GROUP = 50  # outbox messages begun, written and made durable together (one disk wait each step)
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,7 @@ def copy_of(email: Email, address: str, language: str = "en") -> Email:
     to = ", ".join((*email.to, *(f"cc {a}" for a in email.cc)))
     banner = line.format(whom=whom, to=to)
     return dataclasses.replace(
-        email, key=email.key + ":copy", to=(address,), cc=(), on_sent=(), copy_to="", log=log,
+        email, key=email.key + ":copy", to=(address,), cc=(), on_sent=(), copy_to="", log=log, mime=b"",
         subject=f"[{word} — {whom}] {email.subject}", text=f"{banner}\n\n{email.text}",
         html=f'<p style="margin:0 0 16px;padding:8px;border:1px solid #999;">{escape(banner)}</p>{email.html}')
 
@@ -130,6 +139,8 @@ class _Prepared:
 
     email: Email
     msg: EmailMessage | None = None
+    data: bytes = b""  # the bytes to hand over, when the message was made ahead (Email.mime)
+    message_id: str = ""
     result: SendResult | None = None  # decided without sending (skipped, failed to build)
     before: SendRecord | None = None  # the journal row before this run began it
     begun: bool = False
@@ -156,12 +167,18 @@ def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, tran
         if email.copy_to:
             messages.append((copy_of(email, email.copy_to, settings.language), True))
     pipeline = run.policy.pipeline and len(messages) > 1 and not getattr(transport, "max_per_minute", 0)
-    prepared = _pipelined(run, messages) if pipeline else (run.prepare(e, journal, copy) for e, copy in messages)
+    prepared: Iterator[_Prepared]
+    if run.grouped:
+        prepared = _grouped(run, messages, GROUP)
+    elif pipeline:
+        prepared = _pipelined(run, messages)
+    else:
+        prepared = (run.prepare(e, journal, copy) for e, copy in messages)
     results: list[SendResult] = []
     stop = ""
     try:
         for item in prepared:
-            if item.needs_sent_original and journal.state(item.email.key[: -len(":copy")]) != SENT:
+            if item.needs_sent_original and not run.went(item.email.key[: -len(":copy")]):
                 run.undo(item)
                 continue  # no copy of a message that did not go
             if item.result is not None:
@@ -174,7 +191,7 @@ def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, tran
                 results.append(_result(item.email, RETRY, error=stop, attempted=False))
                 continue
             try:
-                result = run.transmit(item)
+                result = run.transmit(item, len(results))
             except _Stop as exc:
                 stop = str(exc)
                 results.append(_result(item.email, RETRY, error=stop, attempted=False))
@@ -183,10 +200,13 @@ def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, tran
             run.exhausted = run.exhausted + 1 if result.state == RETRY else 0
             if run.exhausted >= run.policy.give_up_after:
                 stop = f"the mail server keeps refusing for now ({result.error})"
+            if len(run.unsettled) >= GROUP:
+                run.settle(results)
     finally:
         close = getattr(prepared, "close", None)
         if close:
             close()
+        run.settle(results)
     not_tried = [r for r in results if not r.attempted]
     if not_tried:
         journal.add_log(LogLine(run.time(), "send", f"{len(not_tried)} messages", "", "not sent", "",
@@ -248,6 +268,32 @@ def _pipelined(run: _Run, messages: list[tuple[Email, bool]]) -> Iterator[_Prepa
         helper.close()
 
 
+def _grouped(run: _Run, messages: list[tuple[Email, bool]], size: int) -> Iterator[_Prepared]:
+    """Prepare ``size`` messages at a time and begin them in one durable commit (see the module's
+    docstring); begun messages never handed out (the batch stopped) are put back."""
+    left: collections.deque[_Prepared] = collections.deque()
+    try:
+        for start in range(0, len(messages), size):
+            items = [run.prepare(e, run.journal, copy) for e, copy in messages[start:start + size]]
+            run.begin_many([i for i in items if i.result is None and not i.needs_sent_original])
+            left.extend(items)
+            while left:
+                yield left.popleft()
+    finally:
+        for item in left:
+            run.undo(item)
+
+
+@dataclass
+class _Unsettled:
+    """A message the outbox took whose 'sent' waits for the group to be on disk."""
+
+    index: int  # of its result in the run's results
+    key: str
+    accepted: list[str]
+    log: LogLine
+
+
 class _Run:
     def __init__(self, settings: Settings, journal: Journal, transport: Transport, now: dt.datetime,
                  base_dir: Path | None, policy: Policy) -> None:
@@ -257,6 +303,46 @@ class _Run:
         self.exhausted = 0
         root = folder_of(settings, base_dir)
         self.archive = Archive(root) if root is not None else None
+        self.grouped = bool(getattr(transport, "syncs_later", False))
+        self.unsettled: list[_Unsettled] = []
+
+    def went(self, key: str) -> bool:
+        """Whether ``key`` was sent (recorded, or taken by the outbox and waiting to be recorded)."""
+        return any(u.key == key for u in self.unsettled) or self.journal.state(key) == SENT
+
+    def settle(self, results: list[SendResult]) -> None:
+        """Make the messages the outbox took durable, then record them as sent (in one commit).
+
+        When they cannot be made durable they may still go (the files are in the outbox):
+        recorded uncertain, for a person to check — never sent again by itself.
+        """
+        if not self.unsettled:
+            return
+        group, self.unsettled = self.unsettled, []
+        try:
+            self.transport.sync()
+            if self.archive is not None:
+                self.archive.sync()
+        except OSError as exc:
+            why = f"the file was written but could not be made safe on disk ({_os_reason(exc)}) — check the outbox"
+            for u in group:
+                r = results[u.index]
+                self.journal.mark_uncertain(u.key, why, log=dataclasses.replace(u.log, status="uncertain", detail=why))
+                results[u.index] = dataclasses.replace(r, state=UNCERTAIN, error=why)
+            return
+        self.journal.mark_sent_many([(u.key, u.accepted, u.log) for u in group])
+
+    def begin_many(self, items: Sequence[_Prepared]) -> None:
+        """``begin`` for several prepared messages in one durable commit."""
+        if not items:
+            return
+        begun = self.journal.begin_many([(i.email.key, i.message_id, (*i.email.to, *i.email.cc), i.email.on_sent)
+                                         for i in items])
+        for item, ok in zip(items, begun, strict=True):
+            if ok:
+                item.begun = True
+            else:
+                item.result = _result(item.email, SKIPPED, item.message_id, "being sent by another run")
 
     def time(self) -> dt.datetime:
         """Now as Excel shows it: local wall-clock time of the workbook, to the second."""
@@ -288,8 +374,14 @@ class _Run:
               and record.recipients == "; ".join(recipients)):
             item.result = _result(email, FAILED, record.message_id, f"refused earlier: {record.last_error}")
         else:
+            sender = self.settings.company_email.strip()
+            data = self.transport.wire_built(email.mime, sender, recipients) if email.mime else None
+            if data is not None:
+                item.data, item.message_id = data, message_id_of(email.key, domain_of(self.settings))
+                return self.begin(item, journal) if begin else item
             try:
                 item.msg = build_message(email, self.settings, now=self.now, base_dir=self.base_dir)
+                item.message_id = str(item.msg["Message-ID"])
             except MessageError as exc:
                 journal.add_log(self.log(email, "failed", recipients, "", str(exc)))
                 item.result = _result(email, FAILED, error=str(exc))
@@ -297,11 +389,10 @@ class _Run:
 
     def begin(self, item: _Prepared, journal: Journal) -> _Prepared:
         email = item.email
-        assert item.msg is not None
-        if journal.begin(email.key, str(item.msg["Message-ID"]), (*email.to, *email.cc), email.on_sent):
+        if journal.begin(email.key, item.message_id, (*email.to, *email.cc), email.on_sent):
             item.begun = True
         else:
-            item.result = _result(email, SKIPPED, str(item.msg["Message-ID"]), "being sent by another run")
+            item.result = _result(email, SKIPPED, item.message_id, "being sent by another run")
         return item
 
     def undo(self, item: _Prepared) -> None:
@@ -309,14 +400,18 @@ class _Run:
             self.journal.unbegin(item.email.key, item.before)
             item.begun = False
 
-    def transmit(self, item: _Prepared) -> SendResult:
-        """Hand the message to the transport, retrying temporary failures; record the outcome."""
+    def transmit(self, item: _Prepared, at: int) -> SendResult:
+        """Hand the message to the transport, retrying temporary failures; record the outcome
+        (``at``: where its result goes in the run's results, for a 'sent' recorded later)."""
         journal, email, msg = self.journal, item.email, item.msg
-        assert msg is not None
         key, recipients = email.key, (*email.to, *email.cc)
-        message_id = str(msg["Message-ID"])
+        message_id = item.message_id
         sender = self.settings.company_email.strip()
-        data = self.transport.wire(msg, sender, recipients)
+        if item.data:
+            data = item.data
+        else:
+            assert msg is not None
+            data = self.transport.wire(msg, sender, recipients)
         keeping = _Keeping(self.archive, email, data, item.before is not None)
         for attempt in range(1, self.policy.attempts + 1):
             try:
@@ -357,8 +452,11 @@ class _Run:
             accepted = [a for a in recipients if a not in refused]
             detail = "; ".join([*(f"refused {a}: {w}" for a, w in refused.items()),
                                 *([f"no copy kept in the sent folder: {keeping.error}"] if keeping.error else [])])
-            journal.mark_sent(key, recipients=accepted,
-                              log=self.log(email, "sent", accepted, message_id, detail))
+            log = self.log(email, "sent", accepted, message_id, detail)
+            if self.grouped:  # recorded once the group is on disk (settle)
+                self.unsettled.append(_Unsettled(at, key, accepted, log))
+            else:
+                journal.mark_sent(key, recipients=accepted, log=log)
             return dataclasses.replace(_result(email, SENT, message_id, refused=tuple(refused.items())),
                                        kept=str(keeping.kept or ""), keep_error=keeping.error)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -1,7 +1,10 @@
 """Transports: where a built message goes — ``.eml`` files in an outbox folder, or an SMTP server.
 
 Both offer ``open()``, ``wait_turn()`` (the throttle), ``send(msg, sender, recipients, key)``
-returning the refused recipients, and ``close()``. Failures are exceptions that say how sure
+returning the refused recipients, ``sync()`` and ``close()``. A message ``send`` accepted is
+durable once ``sync()`` returned (SMTP: at once, the server has it; outbox: ``send`` writes the
+file without waiting for the disk, ``sync`` waits for every file written since the last one —
+one wait for a batch instead of two a message). Failures are exceptions that say how sure
 we are the message did not go:
 
 - ``TemporaryFailure`` (4xx, connection lost before the message was handed over): retry;
@@ -28,14 +31,12 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from email import policy
-from email.generator import BytesGenerator
 from email.message import EmailMessage
-from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..workbook.files import write_atomically
+from ..workbook.files import create_new, fsync_dir, replace_with_retry
+from .message import flatten
 
 if TYPE_CHECKING:
     from ..model import Settings
@@ -75,41 +76,53 @@ class SetupError(TransportError):
 
 class Transport(Protocol):
     """``wire`` gives the exact bytes ``send`` hands over (``send`` takes them as ``data``, so the
-    sent archive keeps what went); a transport that writes files says which in ``written``."""
+    sent archive keeps what went); ``wire_built`` the same from a message made ahead
+    (``message.build_bytes``), None when it must be made anew for this transport; a transport that writes files says which in ``written``; a
+    message is durable once ``sync`` returned (``syncs_later``: not before)."""
 
     writes_files: bool
+    syncs_later: bool  # send does not wait for the disk: sync does (outbox)
     written: Path | None  # the file the last send wrote (outbox), else None
 
     def describe(self) -> str: ...
     def open(self) -> None: ...
     def wait_turn(self) -> None: ...
     def wire(self, msg: EmailMessage, sender: str, recipients: Sequence[str]) -> bytes: ...
-    def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str], key: str,
+    def wire_built(self, data: bytes, sender: str, recipients: Sequence[str]) -> bytes | None: ...
+    def send(self, msg: EmailMessage | None, sender: str, recipients: Sequence[str], key: str,
              data: bytes | None = None) -> dict[str, str]: ...
+    def sync(self) -> None: ...
     def close(self) -> None: ...
 
 
 # --- outbox ---------------------------------------------------------------------------------------
 
 class OutboxTransport:
-    """Writes each message as one ``.eml`` file (atomically) into a folder."""
+    """Writes each message as one ``.eml`` file into a folder: whole or not at all (written under
+    a temporary name, then renamed), durable once ``sync`` returned (see the module's docstring)."""
 
     writes_files = True
+    syncs_later = True
 
     def __init__(self, folder: Path, clock: Callable[[], dt.datetime] = dt.datetime.now) -> None:
         self.folder = Path(folder)
         self.clock = clock
         self.written: Path | None = None
+        self._made = False  # the folder was made (once a run, not once a message)
+        self._unsynced: list[Path] = []
 
     def describe(self) -> str:
         return f"the outbox folder {self.folder}"
 
     def open(self) -> None:
+        if self._made:
+            return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SetupError(f"the outbox folder {self.folder} cannot be created ({exc.strerror or exc}) — "
                              "check outbox_dir in Settings") from None
+        self._made = True
 
     def wait_turn(self) -> None:
         return None
@@ -117,20 +130,61 @@ class OutboxTransport:
     def wire(self, msg: EmailMessage, sender: str, recipients: Sequence[str]) -> bytes:
         return flatten(msg)
 
-    def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str], key: str,
+    def wire_built(self, data: bytes, sender: str, recipients: Sequence[str]) -> bytes | None:
+        return data  # build_bytes flattens as wire does
+
+    def send(self, msg: EmailMessage | None, sender: str, recipients: Sequence[str], key: str,
              data: bytes | None = None) -> dict[str, str]:
+        """Write the message's file (not waiting for the disk: ``sync`` does, for a whole batch)."""
+        if data is None:
+            assert msg is not None
+            data = flatten(msg)
+        self.open()
         path = self._free_name(key)
         self.written = None
         try:
-            write_atomically(path, flatten(msg) if data is None else data)
+            self._write(path, data)
         except OSError as exc:
+            self._made = False  # the folder may have gone: made again at the next try
             raise TemporaryFailure(f"the file {path.name} could not be written in {self.folder} "
                                    f"({exc.strerror or exc})") from None
+        self._unsynced.append(path)
         self.written = path
         return {}
 
+    def _write(self, path: Path, data: bytes) -> None:
+        fd, tmp = create_new(self.folder, ".tmp-", ".eml")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            replace_with_retry(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def sync(self) -> None:
+        """Wait until every file written since the last sync is on disk, and its name in the
+        folder; raises OSError (the files may be lost in a power cut: not yet sent)."""
+        files, self._unsynced = self._unsynced, []
+        try:
+            for path in files:
+                try:
+                    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+                except FileNotFoundError:
+                    continue  # already taken from the outbox by the program that sends it
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        except BaseException:
+            self._unsynced = files + self._unsynced
+            raise
+        if files:
+            fsync_dir(self.folder)
+
     def close(self) -> None:
-        return None
+        with contextlib.suppress(OSError):  # a run syncs before it records anything as sent
+            self.sync()
 
     def __enter__(self) -> OutboxTransport:
         return self
@@ -153,13 +207,6 @@ def slug(key: str, limit: int = 60) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", key).strip("-.")[:limit] or "message"
 
 
-def flatten(msg: EmailMessage, utf8: bool = False) -> bytes:
-    """The message as bytes with CRLF line ends (SMTPUTF8 headers when ``utf8``)."""
-    out = BytesIO()
-    BytesGenerator(out, policy=policy.SMTPUTF8 if utf8 else policy.SMTP).flatten(msg)
-    return out.getvalue()
-
-
 # --- SMTP -----------------------------------------------------------------------------------------
 
 class _Dropped(Exception):
@@ -170,6 +217,7 @@ class SmtpTransport:
     """One persistent SMTP connection per run: STARTTLS / SSL / none, AUTH, throttle, reconnect."""
 
     writes_files = False
+    syncs_later = False
     written: Path | None = None
 
     def __init__(self, settings: Settings, password: str | None, *, base_dir: Path | None = None,
@@ -288,6 +336,10 @@ class SmtpTransport:
             smtp.quit()
         _close_quietly(smtp)
 
+    def sync(self) -> None:
+        """Nothing to wait for: a message the server accepted is the server's."""
+        return None
+
     def _discard(self) -> None:
         smtp, self._smtp = self._smtp, None
         _close_quietly(smtp)
@@ -314,11 +366,17 @@ class SmtpTransport:
         data = flatten(msg, utf8=_needs_utf8(sender, recipients))
         return data if data.endswith(b"\r\n") else data + b"\r\n"  # as the server receives it
 
-    def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str], key: str = "",
+    def wire_built(self, data: bytes, sender: str, recipients: Sequence[str]) -> bytes | None:
+        if _needs_utf8(sender, recipients):
+            return None  # its headers go as SMTPUTF8: made anew
+        return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+    def send(self, msg: EmailMessage | None, sender: str, recipients: Sequence[str], key: str = "",
              data: bytes | None = None) -> dict[str, str]:
         """Hand the message over (``data``: its bytes from ``wire``); returns refused recipients -> the server's words."""
         utf8 = _needs_utf8(sender, recipients)
         if data is None:
+            assert msg is not None
             data = self.wire(msg, sender, recipients)
         for attempt in (1, 2):
             reused = self._smtp is not None
