@@ -493,7 +493,7 @@ def read_dashboard_later(path: Path) -> Callable[[], dict[str, Any] | None]:
 
 
 def _dashboard_cells(grid: list[list[Any]]) -> dict[str, Any]:
-    from .workbook.writer import col_number
+    from .workbook.cellref import number as col_number
 
     out: dict[str, Any] = {}
     for ref in layout.cell_values(dt.date.min, {}, (), ()):

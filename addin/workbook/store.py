@@ -15,7 +15,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -25,7 +25,9 @@ from ..actions import Update
 from ..problems import Problem, error, notice
 from . import guard
 from .files import read_only_reason
-from .writer import BadWorkbook, Where, WriteRefused, apply
+from .writer import BadWorkbook, WriteRefused, apply
+
+Where = Mapping[tuple[str, str], Mapping[str, int]]  # no longer used by the writer (issue 17)
 
 LOCK_SUFFIX = ".receivables.lock"
 INTENT_SUFFIX = ".receivables.intent"
@@ -155,14 +157,7 @@ def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.receivables-tmp{path.suffix}")
         try:
             try:
-                where = read[1] if read is not None and read[0].same_file(before) else None
-                # the rewritten sheets are checked while they are written; those the caller's reader
-                # parsed from this very file (where), by the rows that differ from it
-                pieces = guard.Pieces(path, frozenset(sheet for sheet, _ in where)) if where else guard.Pieces()
-                try:
-                    report = apply(path, tmp, [u for _, u in todo], where, pieces.watch)
-                finally:
-                    pieces.close()
+                report = apply(path, tmp, [u for _, u in todo])
             except WriteRefused as exc:
                 refused.add(todo[exc.index][0])
                 result.problems.append(exc.problem())
@@ -171,7 +166,7 @@ def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
                 result.problems.append(error("", "", f"{path.name} could not be updated ({exc})",
                                              "check the file opens in Excel; the updates wait in the journal"))
                 return
-            problems = guard.verify(tmp, report.sheets, pieces)
+            problems = guard.verify(tmp, report.sheets)
             if problems:
                 result.problems += problems
                 return
