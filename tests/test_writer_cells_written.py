@@ -24,6 +24,7 @@ from conftest import (
     rezip,
     rich_status,
     sheet_parts,
+    with_shared_strings,
 )
 
 from addin.actions import AppendRows, SetAt, SetCells, SetColumn, row
@@ -50,6 +51,34 @@ def test_a_datetime_gets_a_date_and_time_format_and_a_date_a_date_format(make_wo
     ws = openpyxl.load_workbook(out)["Groups"]
     assert (ws["B2"].number_format, ws["C2"].number_format) == ("m/d/yy h:mm", "mm-dd-yy")
     assert (ws["B2"].value, ws["C2"].value) == (dt.datetime(2026, 4, 7, 8, 30), dt.datetime(2026, 4, 7))
+
+
+KEY_CELLS = [  # a key in every shape a program may write it, and what the row holds in B
+    (b'<c r="A2" t="inlineStr"><is><t>INV-1</t></is></c>', "INV-1"),
+    (b'<c r="A3"><v>1002</v></c>', "1002"),
+    (b'<c r="A4" s="0"><v>1003.0</v></c>', "1003"),
+    (b'<c r="A5" t="inlineStr"><is><t xml:space="preserve"> Inv  5 </t></is></c>', "inv 5"),
+    (b'<c r="A6" t="inlineStr"><is><t>R&amp;D_x002D_6</t></is></c>', "R&D-6"),
+    (b'<c t="inlineStr" r="A7"><is><t>INV-7</t></is></c>', "INV-7"),  # r not first
+    (b'<c r="A8" t="inlineStr"><is><r><t>INV</t></r><r><t>-8</t></r></is></c>', "INV-8"),  # rich text
+    (b'<c r="A9" t="str"><f>"INV-"&amp;9</f><v>INV-9</v></c>', "INV-9"),  # a formula's text
+    (b'<c r="A10" t="b"><v>1</v></c>', "TRUE"),
+]
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["inline", "shared-strings"])
+def test_rows_are_found_by_their_key_whatever_shape_its_cell_has(make_workbook, tmp_path: Path, shared: bool) -> None:
+    src = make_workbook({"Invoices": [["x"]]}, required=False)
+    head = b'<row r="1">' + inline_text("A1", "Invoice No") + inline_text("B1", "Status") + b"</row>"
+    rows = b"".join(b'<row r="%d">' % n + cell + b"</row>" for n, (cell, _) in enumerate(KEY_CELLS, 2))
+    rezip(src, {TARGET: SHEET_HEAD + head + rows + SHEET_TAIL})
+    if shared:
+        with_shared_strings(src)
+        assert b't="s"><v>2</v>' in part(src, TARGET)  # the plain inline texts became shared
+    out = tmp_path / "out.xlsx"
+    report = apply(src, out, [SetCells("Invoices", "Invoice No", key, row(Status=f"found {key}")) for _, key in KEY_CELLS])
+    assert (report.problems, report.skipped) == ([], [])
+    assert [r[1] for r in calamine(out, "Invoices")[1:]] == [f"found {key}" for _, key in KEY_CELLS]
 
 
 STATUS = rich_status()

@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from ..cellref import number
+from ..cellref import letters, number
 from .package import Package
 from .sheet_xml import (
     ROW,
     TAIL,
+    Rx,
     SharedStrings,
     cell_text,
     cells,
@@ -28,7 +29,7 @@ from .sheet_xml import (
     rx_of,
     tokens,
 )
-from .xmltext import REF, attrs, norm, unescape
+from .xmltext import REF, attrs, norm, num_text, unescape
 
 RECENT_ROWS = 64  # last rows with values looked at for blank-looking records and each column's style
 _S_ATTR = re.compile(rb"\ss=\"(\d+)\"")
@@ -98,7 +99,7 @@ def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], ss
     rx = rx_of(head)
     f_tag, (has_v, has_is) = rx.f_tag, rx.has_value
     header: dict[str, int] = {}
-    lookup: dict[int, frozenset[str]] = {}
+    lookup: dict[int, _KeyOf] = {}
     keys: dict[int, dict[int, str]] = {}
     present: list[int] = []
     candidates: list[int] = []
@@ -119,7 +120,7 @@ def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], ss
                 text = cell_text(c, rx, sst).strip()
                 if text and norm(text) not in header:
                     header[norm(text)] = c.col
-            lookup = {header[h]: ks for h, ks in wanted.items() if h in header}
+            lookup = {header[h]: _KeyOf(rx, header[h], ks, sst) for h, ks in wanted.items() if h in header}
             continue
         if f_tag in chunk and rx.f.search(chunk):
             formula_rows.append(n)
@@ -127,12 +128,10 @@ def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], ss
             candidates.append(n)
             recent.append((n, chunk))
             found = {}
-            for col, ks in lookup.items():
-                key_cell = find_cell(chunk, rx, col, n)
-                if key_cell is not None and key_cell.inner:
-                    key = norm(cell_text(key_cell, rx, sst))
-                    if key in ks:
-                        found[col] = key
+            for col, key_of in lookup.items():
+                key = key_of(chunk, n)
+                if key is not None:
+                    found[col] = key
             if found:
                 keys[n] = found
     col_style: dict[int, int] = {}
@@ -151,6 +150,45 @@ def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], ss
     blank = frozenset(n for n, chunk in recent if row_is_blank(chunk, rx, sst))
     return Layout(name, header, keys, tuple(present), tuple(candidates), blank, tuple(formula_rows),
                   col_style, col_default, head, tail, tables, defined_names, new)
+
+
+class _KeyOf:
+    """The normalized key a row holds in ``col`` when it is one of ``keys``, else None.
+
+    The usual shapes of a key cell (a number, a shared string, a plain inline string) are
+    read with one regex; any other cell the way every cell is read.
+    """
+
+    def __init__(self, rx: Rx, col: int, keys: frozenset[str], sst: SharedStrings) -> None:
+        self.rx, self.col, self.keys, self.sst = rx, col, keys, sst
+        p = re.escape(rx.p)
+        self.search = re.compile(
+            rb"<" + p + rb"c r=\"" + letters(col).encode() + rb"\d+\"(?: s=\"\d+\")?(?: t=\"(s|n|inlineStr)\")?>"
+            rb"(?:<" + p + rb"v>([^<&]*)</" + p + rb"v>|<" + p + rb"is><" + p + rb"t(?: xml:space=\"preserve\")?>([^<&]*)</"
+            + p + rb"t></" + p + rb"is>)</" + p + rb"c>").search
+        self.shared: dict[int, str] | None = None
+
+    def __call__(self, chunk: bytes, n: int) -> str | None:
+        m = self.search(chunk)
+        if m is None:
+            cell = find_cell(chunk, self.rx, self.col, n)
+            if cell is None or not cell.inner:
+                return None
+            if b' t="s"' not in cell.attrs:
+                key = norm(cell_text(cell, self.rx, self.sst))
+                return key if key in self.keys else None
+            v = self.rx.v.search(cell.inner)
+            index = v.group(1) if v else None
+        else:
+            kind, index, text = m.groups()
+            if kind != b"s":
+                raw = index if text is None else text
+                shown = raw.decode("utf-8") if b"_x" not in raw else unescape(raw)
+                key = norm(num_text(shown) if text is None else shown)
+                return key if key in self.keys else None
+        if self.shared is None:
+            self.shared = self.sst.matching(self.keys)
+        return self.shared.get(int(index)) if index is not None and index.isdigit() else None
 
 
 def tables_of(pkg: Package, sheet_part: str) -> tuple[Table, ...]:

@@ -54,8 +54,9 @@ def rx(prefix: bytes) -> Rx:
 class SharedStrings:
     """``sharedStrings.xml``, decoded in one pass when first needed."""
 
-    _SI = re.compile(rb"<(?:\w+:)?si(?:\s[^>]*)?(?:/>|>(.*?)</(?:\w+:)?si>)", re.S)
-    _SIMPLE = re.compile(rb"<(?:\w+:)?t(?: xml:space=\"preserve\")?>([^<]*)</(?:\w+:)?t>")
+    # a plain string (one <t>, no entity) in group 1, anything else in group 2
+    _SI = re.compile(rb"<(?:\w+:)?si(?:\s[^>]*)?(?:/>|>(?:<(?:\w+:)?t(?: xml:space=\"preserve\")?>([^<&]*)</(?:\w+:)?t>"
+                     rb"(?=</(?:\w+:)?si>)|(.*?))</(?:\w+:)?si>)", re.S)
 
     def __init__(self, data: bytes) -> None:
         self.data = data
@@ -64,25 +65,19 @@ class SharedStrings:
     @property
     def texts(self) -> list[str]:
         if self._texts is None:
-            texts = []
-            simple = self._SIMPLE.fullmatch
-            for m in self._SI.finditer(self.data):
-                inner = m.group(1)
-                s = simple(inner) if inner else None
-                if not inner:
-                    texts.append("")
-                elif s is None:
-                    texts.append(rich_text(inner))
-                else:
-                    raw = s.group(1)
-                    texts.append(unescape(raw) if b"&" in raw or b"_x" in raw else raw.decode("utf-8"))
-            self._texts = texts
+            self._texts = [(plain.decode("utf-8") if b"_x" not in plain else unescape(plain))
+                           if plain or not other else rich_text(other)
+                           for plain, other in self._SI.findall(self.data)]
             self.data = b""
         return self._texts
 
     def __getitem__(self, i: int) -> str:
         texts = self.texts
         return texts[i] if 0 <= i < len(texts) else ""
+
+    def matching(self, keys: frozenset[str]) -> dict[int, str]:
+        """Index -> normalized text of the strings that normalize to one of ``keys``."""
+        return {i: n for i, t in enumerate(self.texts) if t and (n := schema.normalize(t)) in keys}
 
 
 class SheetStream:
