@@ -37,7 +37,7 @@ from .package import Deflated, Edits, Package, deflated, drop_calc_chain, write_
 from .planner import SheetEdits
 from .ranges import table_xml
 from .report import BadWorkbook, WriteRefused, WriteReport
-from .sheet_rewrite import CellEncoder, rewrite
+from .sheet_rewrite import SheetRewrite
 from .sheet_xml import new_sheet_xml
 from .styles import Styles
 from .workbook_part import Book, SheetEntry, Touched, needs_recalc
@@ -86,11 +86,11 @@ def _apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
         touched = _plan(book, updates, report)
         formula_removed = False
         for sheet in touched:
-            made: list[CellEncoder] = []
+            rewrite = SheetRewrite(sheet.layout, sheet.edits, styles, book.serial)
             with sheet.open(book) as stream:
-                sheets[sheet.entry.part] = deflated(
-                    rewrite(stream, sheet.layout, sheet.edits, styles, book.serial, made))
-            encoder = made[0]
+                sheets[sheet.entry.part] = deflated(rewrite.chunks(stream))
+            encoder = rewrite.written
+            assert encoder is not None  # set as the chunks began
             if encoder.changed:
                 report.changed[sheet.layout.name] = encoder.changed
             report.problems += encoder.problems

@@ -14,7 +14,7 @@ import re
 import struct
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -121,12 +121,12 @@ class Edits:
     def put(self, part: str, xml: bytes) -> None:
         self.parts[self.pkg.find(part) or part] = xml
 
-    def change(self, part: str, change: object) -> None:
+    def change(self, part: str, change: Callable[[bytes], bytes]) -> None:
         """``part`` as ``change(xml)`` makes it, from its latest edit."""
         name = self.pkg.find(part)
         if name is None:
             raise BadWorkbook(f"the workbook has no part {part}")
-        self.parts[name] = change(self.parts.get(name) or self.pkg.read(name))  # type: ignore[operator]
+        self.parts[name] = change(self.parts.get(name) or self.pkg.read(name))
 
 
 def insert_before_close(xml: bytes, local: bytes, item: bytes) -> bytes:
@@ -185,7 +185,7 @@ def deflated(chunks: Iterable[bytes]) -> Deflated:
     return Deflated(spool, crc, size, csize)  # type: ignore[arg-type]
 
 
-def _compress(chunks: Iterable[bytes], write: object, what: str) -> tuple[int, int, int]:
+def _compress(chunks: Iterable[bytes], write: Callable[[bytes], object], what: str) -> tuple[int, int, int]:
     """Deflate ``chunks`` (raw, as zip stores them) into ``write``; returns crc, size, compressed size."""
     comp = deflate.compressor()
     crc = size = csize = 0
@@ -194,10 +194,10 @@ def _compress(chunks: Iterable[bytes], write: object, what: str) -> tuple[int, i
         size += len(chunk)
         out = comp.compress(chunk)
         csize += len(out)
-        write(out)  # type: ignore[operator]
+        write(out)
     out = comp.flush()
     csize += len(out)
-    write(out)  # type: ignore[operator]
+    write(out)
     if size >= 0xFFFFFFFF or csize >= 0xFFFFFFFF:
         raise BadWorkbook(f"{what} would exceed 4 GB")
     return crc, size, csize

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import BinaryIO
 
@@ -35,7 +35,7 @@ class CellEncoder:
     """Writes cells into rows: the one place a value becomes a ``<c>`` element."""
 
     def __init__(self, rx: Rx, layout: Layout, edits: SheetEdits, styles: Styles,
-                 serial: object) -> None:
+                 serial: Callable[[dt.date], str]) -> None:
         self.rx, self.layout, self.edits, self.styles, self.serial = rx, layout, edits, styles, serial
         self.changed: list[str] = []
         self.problems: list[Problem] = []
@@ -75,7 +75,7 @@ class CellEncoder:
             body = self.v_open + text.encode() + self.v_close
         elif isinstance(value, dt.date):
             style = self.styles.date_style(style or 0, isinstance(value, dt.datetime))
-            body = self.v_open + self.serial(value).encode() + self.v_close  # type: ignore[operator]
+            body = self.v_open + self.serial(value).encode() + self.v_close
         else:
             text = str(value)
             if len(text) > MAX_TEXT:
@@ -200,55 +200,61 @@ class CellEncoder:
         return b"".join(out)
 
 
-def rewrite(stream: BinaryIO, layout: Layout, edits: SheetEdits, styles: Styles, serial: object,
-            encoder: list[CellEncoder]) -> Iterator[bytes]:
-    """The sheet XML read from ``stream`` with ``edits`` made, as chunks; the encoder used is put
-    in ``encoder`` (what it wrote, its problems, whether a formula went)."""
-    first = stream.read(BLOCK)
-    rx = rx_of(first)
-    reader = SheetStream(stream, rx)
-    reader.buf, reader.eof, reader.end_at = first, not first, first.find(rx.end_data)
-    write = CellEncoder(rx, layout, edits, styles, serial)
-    encoder.append(write)
-    new_rows, row_sets, deleted = edits.new_rows, edits.row_sets, set(edits.deleted)
-    head = reader.head()
-    opened = head.endswith(b"/>") and bool(new_rows)
-    yield _head(head, rx, layout, edits, opened)
-    k = previous = size = 0
-    batch: list[bytes] = []
-    while True:
-        kind, chunk = reader.next()
-        if kind == ROW:
-            orig, explicit = row_number(chunk, rx, previous)
-            previous = orig
-            if orig in deleted:
-                if rx.f.search(chunk):
-                    write.formula_removed = True
-                continue
-            final = edits.shift(orig)
-            while k < len(new_rows) and new_rows[k][0] < final:
-                batch.append(write.new_row(*new_rows[k]))
-                k += 1
-            sets = row_sets.get(orig)
-            if k < len(new_rows) and new_rows[k][0] == final:
-                sets = {**(sets or {}), **new_rows[k][1]}
-                k += 1
-            if sets or final != orig or not explicit:
-                chunk = write.edit_row(chunk, orig, final, sets or {})
-        elif kind == TAIL:
-            pending = b"".join(write.new_row(*r) for r in new_rows[k:])
-            if opened:
-                pending += rx.end_data  # <sheetData/> was opened in _head
-            if edits.grow is not None:
-                chunk = grown_tail(chunk, *edits.grow)
-            batch.append(pending + chunk)
-            break
-        batch.append(chunk)
-        size += len(chunk)
-        if size > BLOCK:
-            yield b"".join(batch)
-            batch, size = [], 0
-    yield b"".join(batch)
+class SheetRewrite:
+    """Pass two over one sheet: ``chunks(stream)`` gives the XML; then ``written`` says what the
+    encoder wrote (cells, problems, whether a formula went)."""
+
+    def __init__(self, layout: Layout, edits: SheetEdits, styles: Styles, serial: Callable[[dt.date], str]) -> None:
+        self.layout, self.edits, self.styles, self.serial = layout, edits, styles, serial
+        self.written: CellEncoder | None = None
+
+    def chunks(self, stream: BinaryIO) -> Iterator[bytes]:
+        """The sheet XML read from ``stream`` with the edits made, in chunks of about BLOCK bytes."""
+        layout, edits = self.layout, self.edits
+        first = stream.read(BLOCK)
+        rx = rx_of(first)
+        reader = SheetStream(stream, rx)
+        reader.buf, reader.eof, reader.end_at = first, not first, first.find(rx.end_data)
+        write = self.written = CellEncoder(rx, layout, edits, self.styles, self.serial)
+        new_rows, row_sets, deleted = edits.new_rows, edits.row_sets, set(edits.deleted)
+        head = reader.head()
+        opened = head.endswith(b"/>") and bool(new_rows)
+        yield _head(head, rx, layout, edits, opened)
+        k = previous = size = 0
+        batch: list[bytes] = []
+        while True:
+            kind, chunk = reader.next()
+            if kind == ROW:
+                orig, explicit = row_number(chunk, rx, previous)
+                previous = orig
+                if orig in deleted:
+                    if rx.f.search(chunk):
+                        write.formula_removed = True
+                    continue
+                final = edits.shift(orig)
+                while k < len(new_rows) and new_rows[k][0] < final:
+                    batch.append(write.new_row(*new_rows[k]))
+                    k += 1
+                sets = row_sets.get(orig)
+                if k < len(new_rows) and new_rows[k][0] == final:
+                    sets = {**(sets or {}), **new_rows[k][1]}
+                    k += 1
+                if sets or final != orig or not explicit:
+                    chunk = write.edit_row(chunk, orig, final, sets or {})
+            elif kind == TAIL:
+                pending = b"".join(write.new_row(*r) for r in new_rows[k:])
+                if opened:
+                    pending += rx.end_data  # <sheetData/> was opened in _head
+                if edits.grow is not None:
+                    chunk = grown_tail(chunk, *edits.grow)
+                batch.append(pending + chunk)
+                break
+            batch.append(chunk)
+            size += len(chunk)
+            if size > BLOCK:
+                yield b"".join(batch)
+                batch, size = [], 0
+        yield b"".join(batch)
 
 
 def _head(head: bytes, rx: Rx, layout: Layout, edits: SheetEdits, opened: bool) -> bytes:
