@@ -391,3 +391,10 @@ def test_a_refresh_after_rows_moved_writes_each_invoice_on_its_own_row(make_work
     assert set(rows[1]) == {""}  # the inserted row stays empty
     assert rows[2][0] == "INV-1" and rows[2][5:8] == [0.0, 100.0, "Overdue"]
     assert rows[3][0] == "INV-2" and rows[3][5:8] == [40.0, 160.0, "Overdue"]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_number_excel_cannot_hold_is_refused_as_a_bug(make_workbook, tmp_path: Path, value: float) -> None:
+    src = make_workbook({"Invoices": [["Invoice No", "Paid"], ["INV-1", None]]})
+    with pytest.raises(ValueError, match=f"^B2: {value} cannot be written to Excel$"):
+        apply(src, tmp_path / "out.xlsx", [SetCells("Invoices", "Invoice No", "INV-1", row(Paid=value))])

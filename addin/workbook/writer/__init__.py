@@ -146,7 +146,7 @@ def _plan(book: Book, updates: Sequence[Update], report: WriteReport) -> list[_S
             with book.pkg.open(entry.part) as stream:
                 layout = locate(stream, entry.name, wanted, book.sst, tables_of(book.pkg, entry.part),
                                 book.defined_names)
-        edits = planner.plan(layout, items)
+        edits = planner.plan(layout, items, wanted)
         report.problems += edits.problems
         report.skipped += edits.skipped
         if not edits.write:

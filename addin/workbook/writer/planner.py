@@ -64,6 +64,7 @@ class SheetEdits:
 def wanted(updates: Iterable[Update]) -> dict[str, frozenset[str]]:
     """Normalized header -> the normalized keys the updates look for in its column."""
     out: dict[str, set[str]] = {}
+    normalized: dict[str, str] = {}  # 100,000 keys, given again for each column set
     for u in updates:
         if isinstance(u, SetCells):
             pairs: Iterable[tuple[str, str]] = ((u.key_header, u.key),)
@@ -74,7 +75,13 @@ def wanted(updates: Iterable[Update]) -> dict[str, frozenset[str]]:
         else:
             continue
         for h, v in pairs:
-            out.setdefault(norm(h), set()).add(norm(v))
+            key = normalized.get(v)
+            if key is None:
+                key = normalized[v] = norm(v)
+            header = normalized.get(h)
+            if header is None:
+                header = normalized[h] = norm(h)
+            out.setdefault(header, set()).add(key)
     return {h: frozenset(keys) for h, keys in out.items()}
 
 
@@ -90,19 +97,22 @@ class _Row:
         self.deleted = False
 
 
-def plan(layout: Layout, updates: Sequence[tuple[int, Update]]) -> SheetEdits:
-    """The edits of one sheet (``updates``: (index, update) in order). Raises WriteRefused
+def plan(layout: Layout, updates: Sequence[tuple[int, Update]],
+         looked_for: Mapping[str, frozenset[str]] | None = None) -> SheetEdits:
+    """The edits of one sheet (``updates``: (index, update) in order; ``looked_for``: their
+    ``wanted`` keys, when the caller has them already). Raises WriteRefused
     when a deletion would move what people made or the rows do not fit, ValueError for a
     cell address that is not one (a bug of the caller)."""
-    return _Planner(layout, updates).run()
+    return _Planner(layout, updates, looked_for).run()
 
 
 class _Planner:
-    def __init__(self, layout: Layout, updates: Sequence[tuple[int, Update]]) -> None:
+    def __init__(self, layout: Layout, updates: Sequence[tuple[int, Update]],
+                 looked_for: Mapping[str, frozenset[str]] | None) -> None:
         self.layout, self.name, self.updates = layout, layout.name, updates
         self.header = dict(layout.header)
         self.header_new: dict[int, str] = {}
-        self.wanted = wanted(u for _, u in updates)
+        self.wanted = looked_for if looked_for is not None else wanted(u for _, u in updates)
         self.rows = [_Row(n, dict(keys)) for n, keys in layout.keys.items()]
         self.index: dict[int, dict[str, list[_Row]]] = {}
         self._lookup()
@@ -110,11 +120,13 @@ class _Planner:
             self._add(r)
         self.appended: list[_Row] = []
         self.at_sets: dict[int, dict[int, Cell]] = {}
+        self.normalized: dict[str, str] = {}  # key as given -> normalized (see _norm)
         self.problems: list[Problem] = []
         self.problem_keys: set[tuple[str, str]] = set()
         self.skipped: list[int] = []
 
     def _lookup(self) -> None:
+        self.columns: dict[str, int | None] = {}  # header as an update names it -> column
         self.lookup = {self.header[h] for h in self.wanted if h in self.header}
         for col in self.lookup:
             self.index.setdefault(col, {})
@@ -161,7 +173,20 @@ class _Planner:
         self.problems.append(make(self.name, cell, message, fix))
 
     def _column(self, header: str) -> int | None:
-        return self.header.get(norm(header))
+        """The column of a header as an update names it (remembered: 100,000 updates name a few)."""
+        try:
+            return self.columns[header]
+        except KeyError:
+            col = self.columns[header] = self.header.get(norm(header))
+            return col
+
+    def _norm(self, key: str) -> str:
+        """A key normalized (remembered: a refresh gives the same keys for each column it sets)."""
+        try:
+            return self.normalized[key]
+        except KeyError:
+            normal = self.normalized[key] = norm(key)
+            return normal
 
     def _columns(self, values: Iterable[tuple[str, Cell]]) -> dict[int, Cell]:
         out: dict[int, Cell] = {}
@@ -182,6 +207,26 @@ class _Planner:
     def _found(self, col: int, key: str) -> list[_Row]:
         return [r for r in self.index.get(col, {}).get(key, []) if not r.deleted and r.keys.get(col) == key]
 
+    def _first(self, col: int, key: str) -> _Row | None:
+        """The first row holding ``key`` in ``col`` (``_found``'s first, without the list)."""
+        for r in self.index.get(col, {}).get(key, ()):
+            if not r.deleted and r.keys.get(col) == key:
+                return r
+        return None
+
+    def _write(self, row: _Row, sets: Mapping[int, Cell]) -> None:
+        """``sets`` into the row; a key it changes finds the row from now on."""
+        for c, v in sets.items():
+            row.sets[c] = v
+            if c in self.lookup:
+                row.keys[c] = norm(value_text(v))
+                self.index[c].setdefault(row.keys[c], []).append(row)
+
+    def _not_found(self, i: int, key_header: str, key: str) -> None:
+        self.skipped.append(i)
+        self._problem("warning", "", f'{key_header} "{key}" was not found, so its row was not updated',
+                      "check that the row was not deleted or its key changed")
+
     def _set(self, i: int, u: SetCells) -> None:
         col = self._column(u.key_header)
         if col is None:
@@ -189,30 +234,36 @@ class _Planner:
             self._problem("warning", "1", f'column "{u.key_header}" is missing, so "{u.key}" could not be updated',
                           f'add the header "{u.key_header}" in row 1')
             return
-        found = self._found(col, norm(u.key))
-        if not found:
-            self.skipped.append(i)
-            self._problem("warning", "", f'{u.key_header} "{u.key}" was not found, so its row was not updated',
-                          "check that the row was not deleted or its key changed")
+        row = self._first(col, self._norm(u.key))
+        if row is None:
+            self._not_found(i, u.key_header, u.key)
             return
-        row = found[0]
-        for c, v in self._columns(u.values).items():
-            row.sets[c] = v
-            if c in self.lookup:
-                row.keys[c] = norm(value_text(v))
-                self.index[c].setdefault(row.keys[c], []).append(row)
+        self._write(row, self._columns(u.values))
 
     def _set_column(self, i: int, u: SetColumn) -> None:
-        """A SetCells for each key (the update is skipped when none is found)."""
-        if self._column(u.key_header) is None:
+        """What a SetCells for each key does (the update is skipped when no key is found)."""
+        col = self._column(u.key_header)
+        if col is None:
             self.skipped.append(i)
             self._problem("warning", "1", f'column "{u.key_header}" is missing, so {len(u.keys)} row(s) could not '
                           "be updated", f'add the header "{u.key_header}" in row 1')
             return
+        c = self._column(u.header)
         before = len(self.skipped)
+        found = 0
         for key, value in zip(u.keys, u.values, strict=True):
-            self._set(i, SetCells(u.sheet, u.key_header, key, ((u.header, value),)))
-        found = len(u.keys) - (len(self.skipped) - before)
+            row = self._first(col, self._norm(key))
+            if row is None:
+                self._not_found(i, u.key_header, key)
+            elif c is None:
+                found += 1
+                self._columns(((u.header, value),))  # says the column is missing
+            else:
+                found += 1
+                if c in self.lookup:
+                    self._write(row, {c: value})
+                else:
+                    row.sets[c] = value
         del self.skipped[before:]
         if not found:
             self.skipped.append(i)

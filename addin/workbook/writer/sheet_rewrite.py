@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
+from functools import lru_cache
 from typing import BinaryIO
 
 from ...actions import Cell
@@ -29,6 +30,15 @@ BLOCK = 1 << 21  # bytes of rows gathered before they go to the compressor
 _S_ATTR = re.compile(rb"\ss=\"(\d+)\"")
 _SPANS = re.compile(rb"\sspans=\"(\d+):(\d+)\"")
 _KEEP_OUT = re.compile(rb"\s(?:r|s|t|cm|vm)=\"[^\"]*\"")
+_NUMBERS: dict[bytes, int] = {}  # a cell reference's letters -> its column, as met
+_letters = lru_cache(maxsize=16_384)(letters)  # a column's letters, remembered
+
+
+def _number(found: bytes) -> int:
+    n = _NUMBERS.get(found)
+    if n is None:
+        n = _NUMBERS[found] = number(found.decode())
+    return n
 
 
 class CellEncoder:
@@ -46,6 +56,7 @@ class CellEncoder:
         self.is_open, self.is_close = b"<" + p + b"is><" + p + b"t", b"</" + p + b"t></" + p + b"is>"
         # every cell written by Excel, openpyxl and xlsxwriter starts <c r="..."
         self.ref_start = re.compile(rb"<" + re.escape(p) + rb"c r=\"([A-Z]{1,3})\d+\"")
+        self.texts: dict[str, bytes] = {}  # see _inline
         self.any_cell = tuple(b"<" + p + b"c" + end for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
 
     def style_for(self, col: int, row_style: int | None, n: int) -> int | None:
@@ -57,19 +68,19 @@ class CellEncoder:
 
     def cell(self, ref: str, value: Cell, style: int | None, keep: bytes = b"") -> bytes:
         """One ``<c>`` element; ``keep`` holds the attributes of the cell it replaces."""
-        attrs = b' r="' + ref.encode() + b'"'
-        if keep and keep.count(b"=") > (b' r="' in keep) + (b' s="' in keep) + (b' t="' in keep):
-            extra = _KEEP_OUT.sub(b"", keep).strip()
-            if extra:
-                attrs += b" " + extra
-        body = b""
         kind = b""
-        if value is None:
-            pass
+        if type(value) is float:  # the usual values first: a refresh writes 300,000 amounts and statuses
+            if value - value != 0:  # NaN or an infinity
+                raise ValueError(f"{ref}: {value} cannot be written to Excel")
+            body = self.v_open + repr(value).encode() + self.v_close
+        elif type(value) is str and len(value) < 256:
+            kind, body = b"inlineStr", self._inline(value)
+        elif value is None:
+            body = b""
         elif isinstance(value, bool):
             kind, body = b"b", self.v_open + (b"1" if value else b"0") + self.v_close
         elif isinstance(value, int | float | Decimal):
-            if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            if isinstance(value, float) and value - value != 0:
                 raise ValueError(f"{ref}: {value} cannot be written to Excel")
             text = repr(value) if isinstance(value, float) else str(value)
             body = self.v_open + text.encode() + self.v_close
@@ -82,9 +93,12 @@ class CellEncoder:
                 text = text[:MAX_TEXT - 1] + "…"
                 self.problems.append(warning(self.layout.name, ref, f"a text longer than {MAX_TEXT} characters was cut",
                                              "Excel cannot hold more in one cell"))
-            space = b' xml:space="preserve"' if text != text.strip() or "\n" in text else b""
-            kind = b"inlineStr"
-            body = self.is_open + space + b">" + escape(text) + self.is_close
+            kind, body = b"inlineStr", self._inline(text)
+        attrs = b' r="' + ref.encode() + b'"'
+        if keep and keep.count(b"=") > (b' r="' in keep) + (b' s="' in keep) + (b' t="' in keep):
+            extra = _KEEP_OUT.sub(b"", keep).strip()
+            if extra:
+                attrs += b" " + extra
         if style:
             attrs += b' s="' + str(style).encode() + b'"'
         if kind:
@@ -94,9 +108,19 @@ class CellEncoder:
             return self.c_open + attrs + b"/>"
         return self.c_open + attrs + b">" + body + self.c_close
 
+    def _inline(self, text: str) -> bytes:
+        """An inline string's ``<is>`` element (remembered for short texts: statuses repeat)."""
+        body = self.texts.get(text)
+        if body is None:
+            space = b' xml:space="preserve"' if text != text.strip() or "\n" in text else b""
+            body = self.is_open + space + b">" + escape(text) + self.is_close
+            if len(text) < 256 and len(self.texts) < 10_000:
+                self.texts[text] = body
+        return body
+
     def new_row(self, n: int, sets: Mapping[int, Cell]) -> bytes:
         p = self.rx.p
-        body = b"".join(self.cell(f"{letters(c)}{n}", sets[c], self.style_for(c, None, n)) for c in sorted(sets))
+        body = b"".join(self.cell(f"{_letters(c)}{n}", sets[c], self.style_for(c, None, n)) for c in sorted(sets))
         return b"<" + p + b'row r="' + str(n).encode() + b'">' + body + b"</" + p + b"row>"
 
     def edit_row(self, chunk: bytes, orig: int, final: int, sets: Mapping[int, Cell]) -> bytes:
@@ -127,28 +151,29 @@ class CellEncoder:
                 start = start[:spans.start()] + f' spans="{lo}:{hi}"'.encode() + start[spans.end():]
         return start + body + rx.close_row
 
-    def _starts(self, body: bytes) -> list[tuple[int, int]] | None:
-        """(column, offset) of each cell, when every cell starts with its reference; else None."""
-        found = [(number(m.group(1).decode()), m.start()) for m in self.ref_start.finditer(body)]
+    def _referenced(self, body: bytes) -> list[bytes] | None:
+        """The letters of each cell's reference, when every cell starts with it; else None."""
+        found = self.ref_start.findall(body)
         if body.count(self.c_open) == len(found):
             return found
         total = sum(body.count(t) for t in self.any_cell)  # <color> and the like also start <c
         return found if len(found) == total else None
 
     def _set_cells(self, body: bytes, n: int, sets: Mapping[int, Cell], row_style: int | None) -> bytes:
-        starts = self._starts(body)
-        if starts is None:
+        referenced = self._referenced(body)
+        if referenced is None:
             return self._set_cells_any(body, n, sets, row_style)
-        if not starts or max(c for c, _ in starts) < min(sets):  # the usual case: new cells after the others
-            return body + b"".join(self.cell(f"{letters(c)}{n}", sets[c], self.style_for(c, row_style, n))
-                                   for c in sorted(sets))
+        if not referenced or max(map(_number, referenced)) < min(sets):  # the usual case: new cells last
+            return body + b"".join([self.cell(f"{_letters(c)}{n}", sets[c], self.style_for(c, row_style, n))
+                                    for c in sorted(sets)])
+        starts = [(_number(m.group(1)), m.start()) for m in self.ref_start.finditer(body)]
         rx = self.rx
         out: list[bytes] = []
         pos = i = 0
         for col in sorted(sets):
             while i < len(starts) and starts[i][0] < col:
                 i += 1
-            ref = f"{letters(col)}{n}"
+            ref = f"{_letters(col)}{n}"
             if i < len(starts) and starts[i][0] == col:
                 m = rx.cell.match(body, starts[i][1])
                 if m is None:
@@ -180,9 +205,9 @@ class CellEncoder:
         for c in found:
             while pending and pending[0] < c.col:
                 col = pending.pop(0)
-                out.append(self.cell(f"{letters(col)}{n}", sets[col], self.style_for(col, row_style, n)))
+                out.append(self.cell(f"{_letters(col)}{n}", sets[col], self.style_for(col, row_style, n)))
             out.append(body[pos:c.start])
-            ref = f"{letters(c.col)}{n}"
+            ref = f"{_letters(c.col)}{n}"
             if c.col in sets:
                 if c.inner and rx.f.search(c.inner):
                     self.formula_removed = True
@@ -195,7 +220,7 @@ class CellEncoder:
             else:
                 out.append(body[c.start:c.end])
             pos = c.end
-        out.extend(self.cell(f"{letters(col)}{n}", sets[col], self.style_for(col, row_style, n)) for col in pending)
+        out.extend(self.cell(f"{_letters(col)}{n}", sets[col], self.style_for(col, row_style, n)) for col in pending)
         out.append(body[pos:])
         return b"".join(out)
 
@@ -272,6 +297,6 @@ def _head(head: bytes, rx: Rx, layout: Layout, edits: SheetEdits, opened: bool) 
                     [max(s, default=0) for _, s in new_rows] +
                     [max(map(max, filter(None, edits.row_sets.values())), default=0)])
         start = f"{refs[0].group(1)}{refs[0].group(2)}" if refs else "A1"
-        new = f"{start}:{letters(right)}{bottom}" if (right, bottom) != (1, 1) else "A1"
+        new = f"{start}:{_letters(right)}{bottom}" if (right, bottom) != (1, 1) else "A1"
         head = head[:m.start(2)] + new.encode() + head[m.end(2):]
     return head
