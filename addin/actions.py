@@ -148,7 +148,11 @@ class Plan:
 
     Attributes:
       emails: messages to send (each exactly once).
-      updates: workbook updates to make whether or not anything is sent.
+      updates: workbook updates to make whether or not anything is sent (queued in the journal
+        until they are written).
+      derived: updates computed again at every run (the Dashboard's figures and the add-in
+        columns): written with the others, never queued — while the workbook is open they are
+        dropped, and the next refresh computes them again.
       logs: Log rows to append (e.g. a reminder step recorded as skipped).
       problems: problems found while planning (a refused document, a missing address).
       lines: human lines describing the plan, for previews and summaries.
@@ -156,6 +160,7 @@ class Plan:
 
     emails: tuple[Email, ...] = ()
     updates: tuple[Update, ...] = ()
+    derived: tuple[Update, ...] = ()
     logs: tuple[LogEntry, ...] = ()
     problems: tuple[Problem, ...] = ()
     lines: tuple[str, ...] = field(default=())
@@ -166,6 +171,7 @@ def merge(*plans: Plan) -> Plan:
     return Plan(
         emails=tuple(e for p in plans for e in p.emails),
         updates=tuple(u for p in plans for u in p.updates),
+        derived=tuple(u for p in plans for u in p.derived),
         logs=tuple(entry for p in plans for entry in p.logs),
         problems=tuple(x for p in plans for x in p.problems),
         lines=tuple(line for p in plans for line in p.lines),

@@ -295,13 +295,12 @@ class Daemon:
             return
         served.fingerprint = current
         try:
-            from .journal import Journal
-            from .workbook.store import flush_pending
+            from .actions import Plan
+            from .model import Settings
+            from .run import execute
 
-            keep = served.book.settings.backups_keep if served.book else 5
-            with Journal.open(served.path) as journal:
-                if journal.pending_updates():
-                    flush_pending(served.path, journal, keep_backups=keep)
+            settings = served.book.settings if served.book else Settings()
+            execute(Plan(), Book(settings=settings, path=served.path), outbox=None, now=dt.datetime.now())
         except Exception:  # noqa: BLE001
             log.exception("%s: writing pending updates failed", served.path.name)
 

@@ -1,9 +1,11 @@
 """The Dashboard figures and the add-in columns (Customers Balance/Overdue; Invoices Paid/Balance/Status).
 
 Pure core: ``figures`` and ``plan_refresh`` are functions of (records, date, a count from the
-journal, what the cells hold now). The edge, ``refresh(workbook, day)``, reads the workbook and
-the journal, plans, and writes through ``addin.run.execute`` (journal, guarded write, deferral
-while the workbook is open in Excel). The daemon calls ``refresh`` after each tick.
+journal, what the cells hold now). The edge takes two steps: ``plan_book`` reads the journal and
+the Dashboard's cells and plans; ``carry_out`` has ``addin.run.execute`` carry the plan out
+(journal, guarded write, deferral while the workbook is open in Excel), as every other
+command's plan is. ``refresh(workbook, day)`` reads the workbook and takes both (the daemon
+calls it after each tick); ``refresh_book`` takes both for a book already read.
 
 Definitions (as of the date D; money per SPEC §3):
 
@@ -35,11 +37,10 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import compress, repeat
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -48,12 +49,12 @@ from .clock import zone
 from .holds import held
 from .invoice_status import OPEN, OVERDUE, PAID, hold_status, is_reminder
 from .ledger import Ageing, CustomerSummary, Ledger
-from .model import Book, Customer, Invoice
+from .model import Book, Customer, Invoice, Settings
 from .money import ZERO, cents_where_exact, from_cents, from_number
 from .perf import quiet_gc
 from .problems import Problem, notice
+from .workbook import cellref, guard, schema
 from .workbook import dashboard_layout as layout
-from .workbook import guard, schema
 from .workbook.schema import normalize
 
 if TYPE_CHECKING:
@@ -243,7 +244,8 @@ class Current:
 
 def plan_refresh(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d: int | Reminded,
                  current: Current | None = None) -> Plan:
-    """The updates that bring the Dashboard and the add-in columns up to ``as_of``.
+    """The updates that bring the Dashboard and the add-in columns up to ``as_of``: a plan whose
+    updates are all ``derived`` (computed again at every refresh, never queued in the journal).
 
     With ``current`` (what the cells hold now) only the cells whose value changes are written;
     without it every Paid, Balance, Customers Balance/Overdue and Dashboard cell is written and
@@ -284,7 +286,7 @@ def plan_refresh(book: Book, ledger: Ledger, as_of: dt.date, reminders_sent_30d:
         updates += written
     if not updates:
         lines.append(f"Nothing to write: the Dashboard and the add-in columns are up to date for {as_of.isoformat()}.")
-    return Plan(updates=tuple(updates), problems=tuple(problems), lines=tuple(lines))
+    return Plan(derived=tuple(updates), problems=tuple(problems), lines=tuple(lines))
 
 
 def _columns(sheet: schema.Sheet, headers: Iterable[str], present: frozenset[str] | None,
@@ -493,13 +495,10 @@ def read_dashboard_later(path: Path) -> Callable[[], dict[str, Any] | None]:
 
 
 def _dashboard_cells(grid: list[list[Any]]) -> dict[str, Any]:
-    from .workbook.cellref import number as col_number
-
     out: dict[str, Any] = {}
     for ref in layout.cell_values(dt.date.min, {}, (), ()):
-        m = re.fullmatch(r"([A-Z]+)(\d+)", ref)
-        assert m is not None
-        r, c = int(m.group(2)) - 1, col_number(m.group(1)) - 1
+        letters = ref.rstrip("0123456789")
+        r, c = int(ref[len(letters):]) - 1, cellref.number(letters) - 1
         out[ref] = grid[r][c] if r < len(grid) and c < len(grid[r]) else None
     return out
 
@@ -532,68 +531,74 @@ class Refreshed:
 
 def refresh_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None = None,
                  into_open: Callable[[Sequence[Update]], list[Problem] | None] | None = None) -> Refreshed:
-    """Plan the refresh of a workbook already read and write it (the CLI's door).
+    """Plan the refresh of a workbook already read (``plan_book``) and carry it out (``carry_out``).
 
-    ``dashboard`` returns what the Dashboard's cells hold (default: read them now); the add-in
-    columns are compared as the reader kept them (``Book.as_read``). The figures are
-    derived data: they go through the guarded store in one write (after any updates waiting in
-    the journal) but are not queued; while the workbook is open in Excel nothing is written and
-    the next refresh computes them again — unless ``into_open`` can write them into the workbook
-    as Excel has it open (the ribbon's button, pressed in that Excel).
+    A caller that can let go of the book between the two steps should call them itself (as
+    ``refresh`` and the command do): the write then does not hold the records in memory.
     """
     if book.path is None:
         raise ValueError("refresh_book needs a book read from a file")
+    return carry_out(plan_book(book, day, dashboard), Path(book.path), book.settings, into_open)
+
+
+def plan_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None = None) -> Plan:
+    """The refresh's plan for a workbook already read, from its records, the journal (reminders
+    sent, updates still waiting) and what the Dashboard's cells hold (``dashboard``; default:
+    read them now). The add-in columns are compared as the reader kept them (``Book.as_read``)."""
+    if book.path is None:
+        raise ValueError("plan_book needs a book read from a file")
+    from .journal import Journal
+
     path = Path(book.path)
     with quiet_gc():  # a burst of records (ledger, current cells, 100,000 updates): see addin.perf
-        return _refresh(book, path, day, dashboard, into_open)
+        ledger = Ledger.from_book(book)
+        with Journal.open(path) as journal:
+            count = reminders_sent(journal, day, zone(book.settings.timezone))
+            cells = current_cells(book, dashboard() if dashboard is not None else read_dashboard(path))
+            overlay(cells, (u for _, u in journal.pending_updates()))
+        return plan_refresh(book, ledger, day, count, cells)
 
 
-def _refresh(book: Book, path: Path, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None,
-             into_open: Callable[[Sequence[Update]], list[Problem] | None] | None) -> Refreshed:
-    from .journal import Journal
-    from .workbook.store import write_updates
+def carry_out(plan: Plan, path: Path, settings: Settings,
+              into_open: Callable[[Sequence[Update]], list[Problem] | None] | None = None) -> Refreshed:
+    """Have ``run.execute`` carry out a refresh's plan for the workbook at ``path``, and say what happened.
 
-    ledger = Ledger.from_book(book)
-    with Journal.open(path) as journal:
-        count = reminders_sent(journal, day, zone(book.settings.timezone))
-        cells = current_cells(book, dashboard() if dashboard is not None else read_dashboard(path))
-        overlay(cells, (u for _, u in journal.pending_updates()))
-        plan = plan_refresh(book, ledger, day, count, cells)
-        if into_open is not None and plan.updates and guard.find_owner(path)[0] is not None:
-            problems = into_open(plan.updates)
-            if problems is not None:
-                return Refreshed([*plan.lines, "Written into the workbook open in Excel, and saved."],
-                                 [*plan.problems, *problems], written=True)
-        result = write_updates(path, (), journal, book.fingerprint,  # type: ignore[arg-type]
-                               book.settings.backups_keep, derived=plan.updates, where=where_read(book))
+    The figures are derived data: they go through the guarded store in one write (after any
+    updates waiting in the journal) but are not queued; while the workbook is open in Excel
+    nothing is written and the next refresh computes them again — unless ``into_open`` can write
+    them into the workbook as Excel has it open (the ribbon's button, pressed in that Excel).
+    """
+    from .run import execute
+
+    path = Path(path)
+    if into_open is not None and plan.derived and guard.find_owner(path)[0] is not None:
+        problems = into_open(plan.derived)
+        if problems is not None:
+            return Refreshed([*plan.lines, "Written into the workbook open in Excel, and saved."],
+                             [*plan.problems, *problems], written=True)
+    with quiet_gc():  # 100,000 updates handed to the writer
+        report = execute(Plan(derived=plan.derived), Book(settings=settings, path=path), outbox=None,
+                         now=dt.datetime.now())
     lines = list(plan.lines)
-    if result.written:
+    if report.written:
         lines.append("The workbook was updated.")
     elif (owner := guard.find_owner(path)[0]) is not None:
         lines.append(f"The workbook is {guard.open_in(owner)}: the figures will be refreshed at the next run "
                      "after it is closed.")
-    elif result.deferred:
+    elif report.deferred:
         lines.append("Another receivables process is writing the workbook: the figures will be refreshed at the "
                      "next run.")
-    return Refreshed(lines, [*plan.problems, *result.problems], result.written, result.deferred)
-
-
-def where_read(book: Book) -> dict[tuple[str, str], dict[str, int]]:
-    """The rows the reader found each invoice and customer in (``writer.Where``), so that the
-    writer need not look 105,000 keys up again in the same file."""
-    def rows(records: Sequence[Invoice] | Sequence[Customer], key: str) -> dict[str, int]:
-        numbers = [r.origin.row for r in records]
-        placed = list(compress(zip(map(operator.attrgetter(key), records), numbers, strict=True), numbers))
-        return dict(reversed(placed))  # a key's first row, as the writer looks, wins
-
-    return {(schema.INVOICES.key, normalize(INVOICE_NO)): rows(book.invoices, "number"),
-            (schema.CUSTOMERS.key, normalize(CUSTOMER_ID)): rows(book.customers, "id")}
+    return Refreshed(lines, [*plan.problems, *report.problems], report.written, report.deferred)
 
 
 def refresh(workbook: Path, day: dt.date) -> list[str]:
     """Read, plan and write the refresh (the daemon's door); returns the lines and problems as text."""
     from .workbook.reader import load
 
-    dashboard = read_dashboard_later(workbook)
-    done = refresh_book(load(Path(workbook)), day, dashboard)
+    path = Path(workbook)
+    dashboard = read_dashboard_later(path)
+    book = load(path)
+    plan, settings = plan_book(book, day, dashboard), book.settings
+    del book  # the plan is all the write needs: the records (~200 MB for 100,000 invoices) go first
+    done = carry_out(plan, path, settings)
     return [*done.lines, *map(str, done.problems)]

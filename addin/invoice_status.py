@@ -4,7 +4,8 @@
 reminder goes out (addin.reminders); ``On hold until 2026-07-15`` while Hold Until is on or
 after the day (the refresh, addin.dashboard); ``Paid``, ``Open``, ``Overdue`` otherwise. The
 refresh keeps a reminder status it finds in the cell (``is_reminder``), so the column says what
-was done last.
+was done last. A hold is also worded for the Log (``hold_words``), and read back from it
+(``hold_until``) to know which skipped reminders are recorded already.
 """
 
 from __future__ import annotations
@@ -31,10 +32,23 @@ def hold_status(until: dt.date) -> str:
     return f"On hold until {until.isoformat()}"
 
 
+HOLD_WORDS = "on hold until "  # how ``hold_words`` begins (the Log rows of skipped reminders are found by it)
+
+
 def hold_words(until: dt.date, reason: str) -> str:
     """How a hold is reported (Log, preview, warnings): ``on hold until 2026-07-15: disputed``."""
     reason = " ".join(reason.split())
-    return f"on hold until {until.isoformat()}" + (f": {reason}" if reason else "")
+    return f"{HOLD_WORDS}{until.isoformat()}" + (f": {reason}" if reason else "")
+
+
+def hold_until(words: str) -> dt.date | None:
+    """The day ``hold_words`` named (``on hold until 2026-07-15: disputed`` -> 2026-07-15), or None."""
+    if not words.startswith(HOLD_WORDS):
+        return None
+    try:
+        return dt.date.fromisoformat(words[len(HOLD_WORDS):][:10])
+    except ValueError:
+        return None
 
 
 def is_reminder(text: object) -> bool:

@@ -1,31 +1,43 @@
-"""Carry out a Plan: the one executor shared by the command line, the ribbon and the daemon.
+"""Carry out a Plan: the one executor shared by the command line, the ribbon, the daemon and the
+Dashboard's refresh.
 
 ``execute`` opens the journal beside the workbook, turns messages a crashed run left in flight
 into 'uncertain', queues the plan's workbook updates, sends the plan's emails exactly once
 (each sent message queues its on_sent updates and Log row in the same transaction that records
-it), then writes everything queued through the guarded writer in ONE write. When the workbook
-is open in Excel the write is deferred: the updates wait in the journal for the next run.
+it), then writes everything queued, and the plan's derived updates (never queued), through a
+``Writer`` in ONE write — the guarded store, ``workbook.store.flush_pending``, unless a test
+gives another. When the workbook is open in Excel the write is deferred: the updates wait in
+the journal for the next run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from .journal import UNCERTAIN, Journal, LogLine
 from .problems import Problem, error, warning
 
 if TYPE_CHECKING:
-    from .actions import Email, Plan
+    from .actions import Email, Plan, Update
     from .mail.sender import Policy, SendResult
     from .mail.transport import Transport
     from .model import Book
+    from .workbook.store import StoreResult
 
 NO_SENDER = "no sender address (company_email)"
-Writer = Callable[..., Any]  # store.write_updates(path, updates, journal, read_fingerprint, keep_backups)
+
+
+class Writer(Protocol):
+    """Writes what waits in ``journal``, then ``derived`` (written but never queued), into the
+    workbook at ``path``, keeping ``keep_backups`` backups, and says what happened
+    (``StoreResult``: written, deferred, problems)."""
+
+    def __call__(self, path: Path, journal: Journal, *, keep_backups: int,
+                 derived: Sequence[Update]) -> StoreResult: ...
 
 
 @dataclass
@@ -100,8 +112,8 @@ def execute(plan: Plan, book: Book, *, outbox: Path | None, now: dt.datetime, se
         report.uncertain = journal.keys(UNCERTAIN)
         report.problems.extend(_uncertain_problems(report, recovered, plan.emails, path))
         report.problems.extend(_send_problems(report.results, path))
-        if journal.pending_updates():
-            _write(path, book, journal, writer, report)
+        if journal.pending_updates() or plan.derived:
+            _write(path, book, plan.derived, journal, writer, report)
     report.lines.extend(_summary(report))
     return report
 
@@ -135,24 +147,25 @@ def _send(emails: Sequence[Email], book: Book, journal: Journal, outbox: Path | 
         transport.close()
 
 
-def _write(path: Path, book: Book, journal: Journal, writer: Writer | None, report: RunReport) -> None:
-    write: Writer = writer or _store()
+def _write(path: Path, book: Book, derived: Sequence[Update], journal: Journal, writer: Writer | None,
+           report: RunReport) -> None:
+    write = writer or _store()
     try:
-        result = write(path, [], journal, book.fingerprint, book.settings.backups_keep)
+        result = write(path, journal, keep_backups=book.settings.backups_keep, derived=derived)
     except OSError as exc:
         report.problems.append(error("", "", f"{path.name} could not be written ({exc.strerror or exc})",
                                      "close it in Excel or LibreOffice if it is open and check the folder; the changes "
                                      "wait in the journal and are written at the next run"))
         return
-    report.written = bool(getattr(result, "written", False))
-    report.deferred = bool(getattr(result, "deferred", False))
-    report.problems.extend(getattr(result, "problems", ()) or ())
+    report.written = result.written
+    report.deferred = result.deferred
+    report.problems.extend(result.problems)
 
 
 def _store() -> Writer:
-    from .workbook.store import write_updates
+    from .workbook.store import flush_pending
 
-    return write_updates
+    return flush_pending
 
 
 def _arg(text: str) -> str:

@@ -54,7 +54,7 @@ if mode == "openpyxl":
     t = time.perf_counter()
     import openpyxl
     wb = openpyxl.load_workbook(path)
-    for u in plan.updates:
+    for u in plan.derived:
         if isinstance(u, SetAt):
             for ref, value in u.cells:
                 wb[u.sheet][ref] = value
@@ -64,13 +64,13 @@ if mode == "openpyxl":
         rows = {}
         for r, key in enumerate(ws.iter_rows(min_row=2, max_col=1, values_only=True), 2):
             rows.setdefault(str(key[0]).casefold(), r)
-        for u in plan.updates:
+        for u in plan.derived:
             if isinstance(u, SetColumn) and u.sheet == sheet:
                 col = head[u.header]
                 for key, value in zip(u.keys, u.values):
                     ws.cell(rows[key.casefold()], col).value = value
     wb.save(path)
-    out["cells"] = sum(len(u.values) if isinstance(u, SetColumn) else len(u.cells) for u in plan.updates)
+    out["cells"] = sum(len(u.values) if isinstance(u, SetColumn) else len(u.cells) for u in plan.derived)
 else:
     t = time.perf_counter()
     from addin.dashboard import refresh

@@ -55,7 +55,7 @@ else:
         from addin.journal import Journal
         from addin.workbook import store
         with Journal.open(path) as journal:
-            result = store.write_updates(path, updates, journal, None)
+            result = store.write_updates(path, updates, journal)
         assert result.written, result.problems
 seconds = time.perf_counter() - t
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -118,3 +118,33 @@ def test_a_real_daemon_runs_a_check_scheduled_seconds_ahead_then_stops_on_sigter
     assert not (tmp_path / "book.xlsx.daemon.lock").exists()
     log = (tmp_path / "book.xlsx.daemon.log").read_text(encoding="utf-8")
     assert "INV-1: reminder 1" in log
+
+
+def test_updates_that_waited_while_the_workbook_was_open_are_written_once_it_is_closed(demo):
+    from addin.actions import SetCells, row
+    from addin.daemon import Daemon
+    from addin.workbook import store
+
+    daemon = Daemon([demo], clock=lambda: dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    daemon.served.append(Served(demo, dt.UTC, (), next_at=dt.datetime(2031, 1, 1, tzinfo=dt.UTC)))
+    owner = demo.with_name("~$" + demo.name)
+    owner.write_bytes(b"\x03Ana")  # open in Excel
+    with Journal.open(demo) as journal:
+        waiting = SetCells("Invoices", "Invoice No", "INV-10001", row(Status="Reminder 1 sent 2026-04-07"))
+        assert store.write_updates(demo, [waiting], journal).deferred
+    daemon.poll()  # still open: nothing is written
+    with Journal.open(demo) as journal:
+        assert len(journal.pending_updates()) == 1
+    owner.unlink()
+    later = time.time() + 5
+    os.utime(demo, (later, later))  # Excel saved and closed it
+    daemon.poll()
+    with Journal.open(demo) as journal:
+        assert journal.pending_updates() == []
+    from python_calamine import CalamineWorkbook
+
+    with CalamineWorkbook.from_path(str(demo)) as wb:
+        rows = wb.get_sheet_by_name("Invoices").to_python()
+    header = rows[0]
+    invoice = next(r for r in rows if r[0] == "INV-10001")
+    assert invoice[header.index("Status")] == "Reminder 1 sent 2026-04-07"

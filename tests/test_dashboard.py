@@ -177,7 +177,7 @@ def test_amount_cells_are_written_exactly_where_they_do_not_show_the_amount(cell
             for n, (inv, (p, b)) in enumerate(zip(BOOK.invoices, cells, strict=True)) if n not in missing}
     current = Current(invoices=Cells.of_rows(rows, ("paid", "balance", "status")), customers=Cells(), dashboard={})
     plan = plan_refresh(BOOK, ledger, AS_OF, 0, current)
-    written = {(key, h): v for key, values in by_key(plan.updates, "Invoices").items()
+    written = {(key, h): v for key, values in by_key(plan.derived, "Invoices").items()
                for h, v in values.items() if h != "Status"}
     expected = {}
     for inv in BOOK.invoices:
@@ -191,13 +191,13 @@ def test_amount_cells_are_written_exactly_where_they_do_not_show_the_amount(cell
 
 def test_without_current_values_every_amount_is_written_and_status_where_it_changes() -> None:
     plan = plan_refresh(BOOK, Ledger.from_book(BOOK), AS_OF, 0)
-    dashboard = [u for u in plan.updates if isinstance(u, SetAt)]
+    dashboard = [u for u in plan.derived if isinstance(u, SetAt)]
     assert len(dashboard) == 1 and dict(dashboard[0].cells) == figures(BOOK, Ledger.from_book(BOOK), AS_OF, 0).cells()
-    invoices = by_key(plan.updates, "Invoices")
+    invoices = by_key(plan.derived, "Invoices")
     assert invoices["INV-1"] == {"Paid": 400.0, "Balance": 600.0}  # its reminder status stays
     assert invoices["INV-2"] == {"Paid": 0.0, "Balance": 500.0, "Status": "Open"}
     assert invoices["INV-4"] == {"Paid": 300.0, "Balance": 0.0, "Status": "Paid"}
-    customers = by_key(plan.updates, "Customers")
+    customers = by_key(plan.derived, "Customers")
     assert customers["C2"] == {"Balance": 150.0, "Overdue": 200.0}
     assert customers["C6"] == {"Balance": 0.0, "Overdue": 0.0}
     assert plan.lines == ("Dashboard: 61 cell(s) as of 2026-04-30", "Customers: 6 row(s) (Balance, Overdue)",
@@ -223,23 +223,23 @@ def current_after(plan_updates: tuple, columns: bool = True) -> Current:
 def test_with_current_values_only_changed_cells_are_written() -> None:
     ledger = Ledger.from_book(BOOK)
     first = plan_refresh(BOOK, ledger, AS_OF, 0)
-    current = current_after(first.updates)
+    current = current_after(first.derived)
     again = plan_refresh(BOOK, ledger, AS_OF, 0, current)
-    assert again.updates == ()
+    assert again.derived == ()
     assert again.lines == ("Nothing to write: the Dashboard and the add-in columns are up to date for 2026-04-30.",)
 
     current.invoices.set("inv-2", "balance", 499.99)  # someone typed over it
     current.dashboard[layout.FIGURES_BY_KEY["reminders_sent_30"].cell] = 1.0  # type: ignore[index]
     fixed = plan_refresh(BOOK, ledger, AS_OF, 0, current)
-    assert fixed.updates == (SetAt("Dashboard", (("B9", 0),)),
+    assert fixed.derived == (SetAt("Dashboard", (("B9", 0),)),
                              SetColumn("Invoices", "Invoice No", "Balance", ("INV-2",), (500.0,)))
 
 
 def test_the_next_day_moves_the_as_of_date_and_the_overdue_figures() -> None:
     ledger = Ledger.from_book(BOOK)
-    current = current_after(plan_refresh(BOOK, ledger, AS_OF, 0).updates)
+    current = current_after(plan_refresh(BOOK, ledger, AS_OF, 0).derived)
     later = plan_refresh(BOOK, ledger, dt.date(2026, 5, 16), 0, current)
-    invoices = by_key(later.updates, "Invoices")
+    invoices = by_key(later.derived, "Invoices")
     assert invoices == {"INV-2": {"Paid": 500.0, "Balance": 0.0, "Status": "Paid"}}  # P4 dated 2026-05-02
 
 
@@ -253,8 +253,8 @@ def test_a_missing_dashboard_sheet_or_column_is_a_notice_and_is_not_written() ->
         'notice: Customers!1: no "Overdue" column, so it was not written — add a column headed "Overdue" in row 1 '
         "to see it",
     ]
-    assert not any(isinstance(u, SetAt) for u in plan.updates)
-    assert [u.header for u in plan.updates if u.sheet == "Customers"] == ["Balance"]
+    assert not any(isinstance(u, SetAt) for u in plan.derived)
+    assert [u.header for u in plan.derived if u.sheet == "Customers"] == ["Balance"]
 
 
 @pytest.mark.parametrize(("old", "new", "equal"), [

@@ -5,18 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+from collections.abc import Sequence
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from smtp_server import TestServer
 
-from addin.actions import AppendRows, Email, LogEntry, Plan, SetCells
+from addin.actions import AppendRows, Email, LogEntry, Plan, SetCells, Update
 from addin.journal import Journal
 from addin.mail.sender import Policy
 from addin.model import Book, Settings
 from addin.problems import notice
 from addin.run import execute
+from addin.workbook.store import StoreResult
 
 NOW = dt.datetime(2026, 3, 28, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=-4)))
 SETTINGS = Settings(company_name="Maple Books Ltd", company_email="billing@maple.example", cells={"company_email": "B3"})
@@ -24,23 +25,22 @@ SETTINGS = Settings(company_name="Maple Books Ltd", company_email="billing@maple
 
 
 class FakeStore:
-    """store.write_updates as a recorder: applies pending updates unless 'open in Excel'."""
+    """A writer (``run.Writer``) that records: applies pending updates unless 'open in Excel'."""
 
     def __init__(self) -> None:
         self.open_in_excel = False
         self.written: list = []
         self.calls = 0
 
-    def __call__(self, path, updates, journal, fingerprint, keep):  # noqa: ANN001, ANN204
+    def __call__(self, path: Path, journal: Journal, *, keep_backups: int, derived: Sequence[Update]) -> StoreResult:
         self.calls += 1
-        journal.queue_updates(updates)
         if self.open_in_excel:
             n = len(journal.pending_updates())
-            return SimpleNamespace(written=False, deferred=True, problems=[notice("", "", f"open: {n} wait")])
+            return StoreResult(deferred=True, problems=[notice("", "", f"open: {n} wait")])
         pending = journal.pending_updates()
-        self.written.extend(u for _, u in pending)
+        self.written.extend([*(u for _, u in pending), *derived])
         journal.mark_updates_applied([i for i, _ in pending])
-        return SimpleNamespace(written=True, deferred=False, problems=[])
+        return StoreResult(written=True)
 
 
 def reminder(n: int, **kw: object) -> Email:

@@ -80,7 +80,7 @@ def test_the_program_that_has_the_workbook_open_is_named(make_workbook, tmp_path
     wb = make_workbook(TABLES)
     (tmp_path / owner).write_text(",Ana,host,07.12.2026 16:00,file:///home/ana/.config/libreoffice/4;")
     with Journal.open(wb) as journal:
-        result = store.write_updates(wb, [WAITING], journal, None)
+        result = store.write_updates(wb, [WAITING], journal)
     assert [str(p) for p in result.problems] == [
         f"notice: the workbook is {said}: 1 update will be written at the next run after it is closed — close "
         "book.xlsx, then run `receivables refresh`, `receivables reminders run` or `receivables groups build` on it "

@@ -42,7 +42,7 @@ def test_a_write_keeps_the_workbooks_mode_and_its_backup_too(make_workbook, umas
     book = make_workbook({"Invoices": INVOICES})
     book.chmod(private)
     with Journal.open(book) as journal:
-        assert store.write_updates(book, [SENT], journal, None).written
+        assert store.write_updates(book, [SENT], journal).written
     assert mode(book) == private
     (backup,) = guard.backups(book)
     assert mode(backup) == private
@@ -53,7 +53,7 @@ def test_a_write_keeps_the_workbooks_owner_and_group(make_workbook) -> None:
     book = make_workbook({"Invoices": INVOICES})
     os.chown(book, 4321, 8765)
     with Journal.open(book) as journal:
-        assert store.write_updates(book, [SENT], journal, None).written
+        assert store.write_updates(book, [SENT], journal).written
     assert (book.stat().st_uid, book.stat().st_gid) == (4321, 8765)
 
 

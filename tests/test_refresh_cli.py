@@ -11,11 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import sheet_parts
+from conftest import calamine, part, rezip, sheet_parts
 
 from addin.cli import main
+from addin.dashboard import refresh_book
 from addin.journal import Journal
 from addin.workbook import dashboard_layout as layout
+from addin.workbook.reader import load
 
 DEMO_DAY = "2026-06-10"
 ADDIN = {"Customers": {"Balance", "Overdue"}, "Invoices": {"Paid", "Balance", "Status"}}
@@ -201,3 +203,72 @@ def test_a_plain_workbook_gets_its_add_in_columns_and_a_notice_for_the_missing_d
 def test_a_missing_workbook_is_bad_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["refresh", str(tmp_path / "nope.xlsx")]) == 2
     assert "nope.xlsx: no such workbook" in capsys.readouterr().err
+
+
+def test_a_refresh_after_rows_moved_writes_each_invoice_on_its_own_row(make_workbook) -> None:
+    """Read, then someone inserts a row above the invoices and saves: the figures follow the keys."""
+    src = make_workbook({
+        "Customers": [["Customer ID", "Name", "Status", "Email"], ["C1", "Alpha", "Active", "a@example.com"]],
+        "Invoices": [["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount", "Paid", "Balance", "Status"],
+                     ["INV-1", "C1", dt.date(2026, 3, 1), dt.date(2026, 3, 31), 100, None, None, None],
+                     ["INV-2", "C1", dt.date(2026, 3, 2), dt.date(2026, 4, 1), 200, None, None, None]],
+        "Payments": [["Payment ID", "Customer ID", "Date", "Amount", "Invoice No"],
+                     ["P1", "C1", dt.date(2026, 3, 10), 40, "INV-2"]],
+    })
+    book = load(src)
+    invoices = sheet_parts(src)["Invoices"]
+    rezip(src, {invoices: _shift_rows(part(src, invoices))})
+    done = refresh_book(book, dt.date(2026, 4, 30))
+    assert done.written
+    rows = calamine(src, "Invoices")
+    assert set(rows[1]) == {""}  # the inserted row stays empty
+    assert rows[2][0] == "INV-1" and rows[2][5:8] == [0.0, 100.0, "Overdue"]
+    assert rows[3][0] == "INV-2" and rows[3][5:8] == [40.0, 160.0, "Overdue"]
+
+
+def _shift_rows(xml: bytes) -> bytes:
+    """Every row from 2 down moves one down (an empty row 2 is left), as Excel's Insert Row does."""
+    import re
+
+    def row_tag(m: re.Match[bytes]) -> bytes:
+        n = int(m.group(1))
+        return b'<row r="%d"' % (n + 1 if n >= 2 else n)
+
+    def cell_ref(m: re.Match[bytes]) -> bytes:
+        n = int(m.group(2))
+        return b'<c r="%s%d"' % (m.group(1), n + 1 if n >= 2 else n)
+
+    return re.sub(rb'<c r="([A-Z]+)(\d+)"', cell_ref, re.sub(rb'<row r="(\d+)"', row_tag, xml))
+
+
+@pytest.mark.parametrize("door", ["command", "daemon"])
+def test_the_refresh_lets_go_of_the_records_before_it_writes(demo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            door: str) -> None:
+    """The write's memory comes on top of what is still held: a 100,000-invoice book is ~200 MB."""
+    import gc
+    import weakref
+
+    from addin import dashboard
+    from addin.workbook import reader, store
+
+    books: list[weakref.ref] = []
+    alive_at_write: list[bool] = []
+    read, write = reader.load, store.flush_pending
+
+    def load(path: Path):  # noqa: ANN202
+        book = read(path)
+        books.append(weakref.ref(book))
+        return book
+
+    def flush_pending(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        gc.collect()
+        alive_at_write.append(books[0]() is not None)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(reader, "load", load)
+    monkeypatch.setattr(store, "flush_pending", flush_pending)
+    if door == "daemon":
+        assert "The workbook was updated." in dashboard.refresh(demo, dt.date.fromisoformat(DEMO_DAY))
+    else:
+        assert main(["refresh", str(demo), "--as-of", DEMO_DAY]) == 0
+    assert alive_at_write == [False]

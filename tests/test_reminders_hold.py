@@ -15,7 +15,7 @@ import pytest
 from addin.actions import LogEntry
 from addin.cli import main
 from addin.dashboard import invoice_statuses
-from addin.invoice_status import hold_status, hold_words
+from addin.invoice_status import hold_status, hold_until, hold_words
 from addin.ledger import Ledger
 from addin.model import Book, Customer, Invoice, Origin, ReminderStep, Settings
 from addin.problems import warning
@@ -90,6 +90,12 @@ def test_status_while_held_then_as_before():
     assert after == ["Overdue"]
     assert hold_status(d("2026-07-15")) == "On hold until 2026-07-15"
     assert hold_words(d("2026-07-15"), "  a   dispute ") == "on hold until 2026-07-15: a dispute"
+
+
+def test_the_day_a_hold_was_worded_with_is_read_back_from_its_words():
+    assert hold_until(hold_words(d("2026-07-15"), "a dispute")) == d("2026-07-15")
+    assert hold_until(hold_words(d("2026-07-15"), "")) == d("2026-07-15")
+    assert [hold_until(text) for text in ("on hold until soon", "sent 2026-07-15", "")] == [None, None, None]
 
 
 def test_a_manual_reminder_for_a_held_invoice_is_sent_with_a_warning_naming_the_hold():

@@ -255,8 +255,8 @@ def test_batches_are_sent_one_after_the_other_and_the_log_written_once(make_work
     written = []
     from addin.workbook import store
 
-    real = store.write_updates
-    monkeypatch.setattr(store, "write_updates", lambda *a, **k: written.append(1) or real(*a, **k))
+    real = store.flush_pending
+    monkeypatch.setattr(store, "flush_pending", lambda *a, **k: written.append(1) or real(*a, **k))
     assert run("email", str(wb), "--all", "--end", END, "--outbox", str(outbox)) == 0
     assert len(recipients(outbox)) == 3 and written == [1]
     log = [row[1:3] + row[6:7] for row in load_workbook(wb)["Log"].iter_rows(min_row=2, values_only=True)]

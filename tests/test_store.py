@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from addin import procs
 from addin.actions import AppendRows, ReplaceRows, SetCells, row
 from addin.journal import Journal
 from addin.workbook import guard, store
@@ -45,7 +46,7 @@ def journal(book: Path):
 
 
 def test_updates_are_written_and_marked_applied_exactly_once(book: Path, journal: Journal) -> None:
-    result = store.write_updates(book, [SENT, LOGGED], journal, guard.fingerprint(book))
+    result = store.write_updates(book, [SENT, LOGGED], journal)
     assert (result.written, result.deferred, result.problems) == (True, False, [])
     assert journal.pending_updates() == []
     assert cells(book, "Invoices")[2][5] == "Reminder 1 sent 2026-04-07"
@@ -60,7 +61,7 @@ def test_an_open_workbook_is_left_untouched_and_written_after_it_is_closed(book:
     before = book.read_bytes()
     owner = book.parent / ("~$" + book.name)
     owner.write_bytes(b"\x03Ana")
-    result = store.write_updates(book, [SENT, LOGGED], journal, guard.fingerprint(book))
+    result = store.write_updates(book, [SENT, LOGGED], journal)
     assert (result.written, result.deferred) == (False, True)
     assert [str(p) for p in result.problems] == [
         "notice: the workbook is open in Excel: 2 updates will be written at the next run after it is closed"
@@ -75,11 +76,10 @@ def test_an_open_workbook_is_left_untouched_and_written_after_it_is_closed(book:
 
 
 def test_a_persons_edit_between_read_and_write_is_kept(book: Path, journal: Journal) -> None:
-    read = guard.fingerprint(book)
     edited = book.with_name("edited.xlsx")
     apply(book, edited, [SetCells("Invoices", "Invoice No", "INV-1", row(Amount=150, Customer_ID="C7"))])
     os.replace(edited, book)  # the bookkeeper saved in Excel meanwhile
-    result = store.write_updates(book, [SENT], journal, read)
+    result = store.write_updates(book, [SENT], journal)
     assert result.written
     rows = cells(book, "Invoices")
     assert rows[1][1] == "C7" and rows[1][4] == 150
@@ -92,7 +92,7 @@ def test_a_refused_deletion_stays_pending_and_the_other_updates_are_written(make
                           "Invoices": INVOICES})
     with Journal.open(path) as journal:
         delete = ReplaceRows("Group Members", (("Group", "VIP"), ("Source", "Rule")))
-        result = store.write_updates(path, [delete, SENT], journal, None)
+        result = store.write_updates(path, [delete, SENT], journal)
         assert result.written
         assert [str(p) for p in result.problems] == [
             "'Group Members': rows cannot be deleted: formulas below row 2 would have to move"
@@ -103,7 +103,7 @@ def test_a_refused_deletion_stays_pending_and_the_other_updates_are_written(make
 
 def test_a_key_not_found_is_reported_and_not_retried(book: Path, journal: Journal) -> None:
     missing = SetCells("Invoices", "Invoice No", "INV-9", row(Status="x"))
-    result = store.write_updates(book, [missing], journal, None)
+    result = store.write_updates(book, [missing], journal)
     assert result.written and journal.pending_updates() == []
     assert [p.message for p in result.problems] == ['Invoice No "INV-9" was not found, so its row was not updated']
 
@@ -116,7 +116,7 @@ def test_another_process_holding_the_lock_defers_the_write(book: Path, journal: 
     lock.write_text(f"{socket.gethostname()} {parent}")
     monkeypatch.setattr(store, "LOCK_WAIT", 0.2)
     before = book.read_bytes()
-    result = store.write_updates(book, [SENT], journal, None)
+    result = store.write_updates(book, [SENT], journal)
     assert result.deferred and book.read_bytes() == before
     assert result.problems[0].message.startswith("another receivables process is writing the workbook: 1 update")
     lock.unlink()
@@ -128,8 +128,8 @@ def test_a_lock_left_by_a_dead_process_is_broken(book: Path, journal: Journal) -
     import socket
 
     book.with_name(book.name + store.LOCK_SUFFIX).write_text(f"{socket.gethostname()} {child.pid}")
-    assert not store.pid_alive(child.pid)
-    assert store.write_updates(book, [SENT], journal, None).written
+    assert not procs.pid_alive(child.pid)
+    assert store.write_updates(book, [SENT], journal).written
 
 
 def test_a_crash_between_replace_and_journal_does_not_write_twice(book: Path, journal: Journal,
@@ -139,7 +139,7 @@ def test_a_crash_between_replace_and_journal_does_not_write_twice(book: Path, jo
 
     monkeypatch.setattr(journal, "mark_updates_applied", crash)
     with pytest.raises(KeyboardInterrupt):
-        store.write_updates(book, [LOGGED], journal, None)
+        store.write_updates(book, [LOGGED], journal)
     monkeypatch.undo()
     assert len(journal.pending_updates()) == 1  # the file has the row, the journal does not know yet
     store.flush_pending(book, journal)
@@ -156,7 +156,7 @@ CHILD = textwrap.dedent("""
     path = Path(sys.argv[1])
     with Journal.open(path) as journal:
         for i in range(1000):
-            store.write_updates(path, [AppendRows("Log", (row(Action=f"{sys.argv[2]}-{i}"),))], journal, None, keep_backups=1)
+            store.write_updates(path, [AppendRows("Log", (row(Action=f"{sys.argv[2]}-{i}"),))], journal, keep_backups=1)
             print(i, flush=True)
 """)
 
@@ -196,7 +196,7 @@ def test_a_process_waiting_for_the_write_lock_says_for_whom_within_seconds(book:
     lock.write_text(f"{socket.gethostname()} {os.getppid()}\nreminders run")  # alive for the whole test
     monkeypatch.setattr(store, "LOCK_WAIT", 0.6)
     monkeypatch.setattr(store, "SAY_AFTER", 0.2)
-    assert store.write_updates(book, [SENT], journal, None).deferred
+    assert store.write_updates(book, [SENT], journal).deferred
     assert capsys.readouterr().err == (
         f"waiting for receivables (pid {os.getppid()}: reminders run) to finish writing book.xlsx…\n")
     lock.unlink()

@@ -170,7 +170,7 @@ def test_a_write_keeps_the_vba_project_and_the_macro_enabled_content_type(make_w
     with Journal.open(path) as journal:
         result = store.write_updates(path, [
             SetCells("Invoices", "Invoice No", "INV-1", row(Status="Reminder 1 sent 2026-04-07")),
-            AppendRows("Log", (row(Action="reminder 1", Target="INV-1"),))], journal, guard.fingerprint(path))
+            AppendRows("Log", (row(Action="reminder 1", Target="INV-1"),))], journal)
     assert (result.written, result.problems) == (True, [])
     after = stored_parts(path)
     assert after["xl/vbaProject.bin"] == before["xl/vbaProject.bin"]

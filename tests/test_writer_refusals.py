@@ -10,7 +10,7 @@ from conftest import group_members_book, rich_status
 
 from addin.actions import ReplaceRows, SetAt, SetCells, row
 from addin.journal import Journal
-from addin.workbook import deflate, guard, store
+from addin.workbook import deflate, store
 from addin.workbook.writer import BadWorkbook, WriteRefused, apply
 
 # openpyxl says it would drop our x14 validation when it reads the result; that is the point
@@ -73,7 +73,7 @@ def test_a_failure_while_writing_leaves_the_workbook_as_it_was_and_nothing_behin
         apply(book, book.with_name("out.xlsx"), [sent])
     assert not book.with_name("out.xlsx").exists()
     with Journal.open(book) as journal:
-        result = store.write_updates(book, [sent], journal, guard.fingerprint(book))
+        result = store.write_updates(book, [sent], journal)
         assert not result.written and "could not be updated (" in str(result.problems[0])
         assert len(journal.pending_updates()) == 1  # kept for the next run
     assert book.read_bytes() == before and not list(book.parent.glob("*.receivables-tmp*"))

@@ -37,18 +37,20 @@ def handle(args: argparse.Namespace) -> int:
 def refresh_lines(workbook: Path, day: dt.date | None = None,
                   into_open: Callable[[Sequence[Update]], list[Problem] | None] | None = None) -> tuple[int, list[str]]:
     """The refresh, as the command and the ribbon's button show it: exit code and lines
-    (``into_open``: see ``dashboard.refresh_book``)."""
+    (``into_open``: see ``dashboard.carry_out``)."""
     from ..checks import workbook_problems
-    from ..dashboard import read_dashboard_later, refresh_book
+    from ..dashboard import carry_out, plan_book, read_dashboard_later
     from ..problems import lines as problem_lines
 
     writable_workbook(workbook)  # the ribbon's button comes here without the command line
     dashboard = read_dashboard_later(workbook) if workbook.is_file() else None
     book = load_book(workbook)
     day = day or today(book.settings)
-    done = refresh_book(book, day, dashboard, into_open)
-    lines = [f"Refresh of {workbook.name} as of {day.isoformat()}", *done.lines]
     errors = [p for p in workbook_problems(book) if p.is_error]
+    plan, settings = plan_book(book, day, dashboard), book.settings
+    del book  # the plan is all the write needs: the records (~200 MB for 100,000 invoices) go first
+    done = carry_out(plan, workbook, settings, into_open)
+    lines = [f"Refresh of {workbook.name} as of {day.isoformat()}", *done.lines]
     if errors:
         lines.append(f"{len(errors)} error(s) in the workbook; rows with errors are left out of the figures — "
                      "fix them (`receivables check`):")

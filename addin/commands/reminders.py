@@ -63,6 +63,7 @@ def read_history(workbook: Path, settings: Settings) -> dict[str, dt.date | None
 
     Reads only: when there is no journal yet, nothing was ever sent.
     """
+    from ..invoice_status import HOLD_WORDS, hold_until
     from ..journal import DONE, Journal
     from ..reminders import AUTO_PREFIX, GROUP_PREFIX, MANUAL_PREFIX, hold_key
 
@@ -75,12 +76,10 @@ def read_history(workbook: Path, settings: Settings) -> dict[str, dt.date | None
         found: dict[str, dt.date | None] = {
             r.key: r.updated.astimezone(tz).date() for r in journal.sends()
             if r.state in DONE and r.key.startswith((AUTO_PREFIX, GROUP_PREFIX, MANUAL_PREFIX))}
-        for line in journal.logged("skipped", "on hold until "):
-            step, until = line.action.rpartition(" ")[2], line.detail[len("on hold until "):][:10]
-            try:
-                found[hold_key(line.target, int(step), dt.date.fromisoformat(until))] = None
-            except ValueError:
-                continue
+        for line in journal.logged("skipped", HOLD_WORDS):
+            step, until = line.action.rpartition(" ")[2], hold_until(line.detail)
+            if step.isdigit() and until is not None:
+                found[hold_key(line.target, int(step), until)] = None
         return found
 
 

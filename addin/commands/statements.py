@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -30,9 +30,12 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from ..actions import Update
+    from ..journal import Journal
     from ..ledger import Ledger
     from ..model import Book
     from ..statements import Several
+    from ..workbook.store import StoreResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -374,10 +377,13 @@ def _email_several(args: argparse.Namespace, book: Book, found: Several, scope: 
     return exit_code(every)
 
 
-def _later(*args: object, **kwargs: object) -> None:
-    """A writer that writes nothing now: a batch's Log rows wait in the journal, as they do while
-    the workbook is open in Excel, and the last write takes them all (one write, not one a batch)."""
-    return None
+def _later(path: Path, journal: Journal, *, keep_backups: int, derived: Sequence[Update]) -> StoreResult:
+    """A writer (``run.Writer``) that writes nothing now: a batch's Log rows wait in the journal, as
+    they do while the workbook is open in Excel, and the last write takes them all (one write, not
+    one a batch)."""
+    from ..workbook.store import StoreResult
+
+    return StoreResult()
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -1,9 +1,11 @@
-"""The one way the product writes to the user's workbook.
+"""The one way the product writes to the user's workbook: the journal's pending updates, in plain steps.
 
-``write_updates`` queues updates in the journal, then (unless the workbook is open in Excel)
-applies every pending update onto the current file: write a temporary copy, check it opens,
-keep a backup, replace the workbook atomically, mark the updates applied. A cross-process
-lock file makes sure two of our processes never write at once.
+``flush_pending`` (``run.execute``'s writer) takes them in order: refuse a read-only format;
+leave a workbook open in Excel or LibreOffice alone (the updates wait); take the lock file (two
+of our processes never write at once); finish a replace a crash interrupted (the intent file);
+fingerprint the workbook; write a copy (``writer.apply``); read the copy back
+(``guard.verify``); start again should someone have saved the workbook meanwhile; record the
+intent, keep a backup, replace the workbook atomically; mark the updates applied.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -26,8 +28,6 @@ from ..problems import Problem, error, notice
 from . import guard
 from .files import read_only_reason
 from .writer import BadWorkbook, WriteRefused, apply
-
-Where = Mapping[tuple[str, str], Mapping[str, int]]  # no longer used by the writer (issue 17)
 
 LOCK_SUFFIX = ".receivables.lock"
 INTENT_SUFFIX = ".receivables.intent"
@@ -62,32 +62,25 @@ class StoreResult:
     applied: list[int] = field(default_factory=list)
 
 
-def write_updates(path: Path, updates: Sequence[Update], journal: Journal,
-                  read_fingerprint: guard.Fingerprint | None, keep_backups: int = 5,
-                  derived: Sequence[Update] = (), where: Where | None = None) -> StoreResult:
-    """Queue ``updates`` and write every pending update into the workbook if it is not open.
+def write_updates(path: Path, updates: Sequence[Update], journal: Journal, keep_backups: int = 5,
+                  derived: Sequence[Update] = ()) -> StoreResult:
+    """Queue ``updates`` and write every pending update into the workbook if it is not open."""
+    if updates:
+        journal.queue_updates(list(updates))
+    return flush_pending(path, journal, keep_backups=keep_backups, derived=derived)
 
-    ``read_fingerprint`` is the workbook as the caller read it. If it changed since, that is
-    fine: updates are keyed by content, so they are applied onto the new content and the
-    person's edits are kept.
+
+def flush_pending(path: Path, journal: Journal, keep_backups: int = 5, derived: Sequence[Update] = ()) -> StoreResult:
+    """Write the journal's pending updates (and ``derived`` ones) into the workbook (``run.Writer``).
 
     ``derived`` updates (Dashboard figures, Paid/Balance columns) are computed again at every
     run: they are written after the pending ones in the same write, but never queued — when the
     workbook is open they are simply dropped, and the next refresh recomputes them.
 
-    ``where`` tells the rows of the records the caller read (see ``writer.Where``); it is used
-    only while the file is still the one read (``read_fingerprint``).
+    The write starts from the file as it is now, whatever the caller read: updates are keyed by
+    content, so they are applied onto a version someone saved since, and the person's edits
+    are kept.
     """
-    if updates:
-        journal.queue_updates(list(updates))
-    return flush_pending(path, journal, keep_backups, read_fingerprint, derived, where)
-
-
-def flush_pending(path: Path, journal: Journal, keep_backups: int = 5,
-                  read_fingerprint: guard.Fingerprint | None = None,
-                  derived: Sequence[Update] = (), where: Where | None = None) -> StoreResult:
-    """Write the journal's pending updates (and ``derived`` ones) into the workbook (the daemon
-    calls this each tick)."""
     path = Path(path)
     result = StoreResult()
     reason = read_only_reason(path)
@@ -103,8 +96,7 @@ def flush_pending(path: Path, journal: Journal, keep_backups: int = 5,
         return _defer(result, journal, path, BUSY)
     try:
         _recover_intent(path, journal)
-        _write_pending(path, journal, keep_backups, result, derived,
-                       (read_fingerprint, where) if where and read_fingerprint is not None else None)
+        _write_pending(path, journal, keep_backups, result, derived)
     finally:
         lock.release()
     return result
@@ -113,8 +105,8 @@ def flush_pending(path: Path, journal: Journal, keep_backups: int = 5,
 BUSY = "busy"
 
 # The commands that write what waits in the journal whenever they run on the closed workbook: each
-# ends in flush_pending (refresh through dashboard.refresh, the others through run.execute, which
-# they always call). The notice below names them; tests/test_pending_notice.py runs every command
+# ends in flush_pending through run.execute, which they always call (refresh through
+# dashboard.carry_out). The notice below names them; tests/test_pending_notice.py runs every command
 # and proves these are the ones. Commands that send (reminders send, statements email and run,
 # groups email) and groups delete write them only when they send or delete something; check,
 # reminders due, groups show and export, statements export and report never write the workbook.
@@ -140,13 +132,12 @@ def _defer(result: StoreResult, journal: Journal, path: Path, why: str) -> Store
 
 
 def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
-                   derived: Sequence[Update] = (), read: tuple[guard.Fingerprint, Where] | None = None) -> None:
-    """Apply the pending and derived updates onto the current file (the write always starts from
-    it: updates are keyed by content); ``read``: where the records were in the file the caller
-    read, used while the file is still that one."""
+                   derived: Sequence[Update] = ()) -> None:
+    """Apply the pending and derived updates onto the current file, in plain steps: fingerprint
+    it, write a copy, read the copy back, then (if nobody opened or saved the workbook meanwhile)
+    record the intent, back up, replace. The write always starts from the current file: updates
+    are keyed by content, so a version someone saved meanwhile is written again from the start."""
     pending: list[tuple[int | None, Update]] = [*journal.pending_updates(), *((None, u) for u in derived)]
-    if not pending:
-        return
     refused: set[int | None] = set()  # None: the derived updates, refused together
     changes = 0
     while changes < CHANGE_RETRIES:
@@ -166,7 +157,7 @@ def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
                 result.problems.append(error("", "", f"{path.name} could not be updated ({exc})",
                                              "check the file opens in Excel; the updates wait in the journal"))
                 return
-            problems = guard.verify(tmp, report.sheets)
+            problems = guard.verify(tmp, report.sheets, source=path)
             if problems:
                 result.problems += problems
                 return
@@ -243,32 +234,6 @@ def _recover_intent(path: Path, journal: Journal) -> None:
 # --- the lock -----------------------------------------------------------------------------
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id runs on this machine (POSIX: signal 0; Windows: OpenProcess)."""
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":
-        import ctypes
-
-        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return ctypes.get_last_error() == 5  # access denied: it exists
-        try:
-            code = ctypes.c_ulong()
-            kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-            return code.value == 259  # STILL_ACTIVE
-        finally:
-            kernel32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class WorkbookLock:
     """``<workbook>.receivables.lock``: created exclusively, holds ``host pid`` and, on a second
     line, what the process does (``reminders run``); stale when the pid is dead."""
@@ -328,7 +293,7 @@ class WorkbookLock:
         if not pid.isdigit():
             stale = age > 60  # being written right now, or garbage left by a crash
         elif host == socket.gethostname():
-            stale = not pid_alive(int(pid)) or age > LOCK_STALE.total_seconds()
+            stale = not procs.pid_alive(int(pid)) or age > LOCK_STALE.total_seconds()
         else:
             stale = age > LOCK_STALE.total_seconds()  # another PC: its pids mean nothing here
         if not stale:
