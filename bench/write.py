@@ -5,7 +5,10 @@ journal, write, verify with calamine, backup, atomic replace) against openpyxl l
 save of the same cells, in the same run. Each side runs in its own subprocess so its peak RSS
 (``ru_maxrss``) is its own. Prints seconds, peak RSS and the ratio.
 
-    python bench/write.py [--cells 500] [--no-openpyxl]
+    python bench/write.py [--cells 500] [--no-openpyxl] [--shared-strings]
+
+``--shared-strings`` runs on the same workbook with its texts in a shared-strings table, as
+Excel and xlsxwriter save by default (bench/.cache/bench-v1-shared.xlsx).
 """
 
 from __future__ import annotations
@@ -71,12 +74,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=500)
     parser.add_argument("--no-openpyxl", action="store_true", help="skip the (slow) openpyxl side")
+    parser.add_argument("--shared-strings", action="store_true",
+                        help="the workbook with shared strings, as Excel saves it (default: inline strings)")
     args = parser.parse_args()
 
     from data import bench_workbook
     from python_calamine import CalamineWorkbook
 
-    src = bench_workbook()
+    src = bench_workbook(shared_strings=args.shared_strings)
     with CalamineWorkbook.from_path(str(src)) as wb:
         numbers = [r[0] for r in wb.get_sheet_by_name("Invoices").iter_rows()][1:]
     step = max(1, len(numbers) // args.cells)
@@ -92,7 +97,8 @@ def main() -> None:
             shutil.copyfile(src, path)
             results[mode] = run(mode, path, keys_file)
         size = src.stat().st_size / 1e6
-    print(f"workbook: {src.name}, {len(numbers):,} invoices, {size:.1f} MB; {len(keys)} Status cells")
+    texts = "shared strings" if args.shared_strings else "inline strings"
+    print(f"workbook: {src.name} ({texts}), {len(numbers):,} invoices, {size:.1f} MB; {len(keys)} Status cells")
     for mode, label in (("apply", "ours, writer.apply"), ("store", "ours, store.write_updates"),
                         ("openpyxl", "openpyxl load+save")):
         if mode in results:

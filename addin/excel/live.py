@@ -191,7 +191,7 @@ class SheetEditor:
 
     def set_at(self, update: SetAt) -> None:
         """Cells by address (the Dashboard's figures); each cell keeps its format in Excel."""
-        from ..workbook.writer import col_number
+        from ..workbook.cellref import number as col_number
 
         for ref, value in update.cells:
             letters = ref.rstrip("0123456789")

@@ -1,0 +1,302 @@
+"""Pass two: the sheet XML written again with its planned edits, through the one cell encoder.
+
+Rows that do not change go out as they came (byte for byte); changed rows get their cells
+written in column order, keeping every other cell and attribute; deleted rows are dropped and
+the rows below renumbered; new rows go in their place below the records. The ``<dimension>``
+follows; the ranges that reached the last record grow (``ranges.grown_tail``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from functools import lru_cache
+from typing import BinaryIO
+
+from ...actions import Cell
+from ...problems import Problem, warning
+from ..cellref import letters, number
+from .layout import Layout
+from .planner import SheetEdits
+from .ranges import grown_tail
+from .sheet_xml import ROW, TAIL, Rx, SheetStream, cells, row_number, rx_of
+from .styles import Styles
+from .xmltext import REF, escape
+
+MAX_TEXT = 32_767
+BLOCK = 1 << 21  # bytes of rows gathered before they go to the compressor
+_S_ATTR = re.compile(rb"\ss=\"(\d+)\"")
+_SPANS = re.compile(rb"\sspans=\"(\d+):(\d+)\"")
+_KEEP_OUT = re.compile(rb"\s(?:r|s|t|cm|vm)=\"[^\"]*\"")
+_NUMBERS: dict[bytes, int] = {}  # a cell reference's letters -> its column, as met
+_letters = lru_cache(maxsize=16_384)(letters)  # a column's letters, remembered
+
+
+def _number(found: bytes) -> int:
+    n = _NUMBERS.get(found)
+    if n is None:
+        n = _NUMBERS[found] = number(found.decode())
+    return n
+
+
+class CellEncoder:
+    """Writes cells into rows: the one place a value becomes a ``<c>`` element."""
+
+    def __init__(self, rx: Rx, layout: Layout, edits: SheetEdits, styles: Styles,
+                 serial: Callable[[dt.date], str]) -> None:
+        self.rx, self.layout, self.edits, self.styles, self.serial = rx, layout, edits, styles, serial
+        self.changed: list[str] = []
+        self.problems: list[Problem] = []
+        self.formula_removed = False
+        p = rx.p
+        self.v_open, self.v_close = b"<" + p + b"v>", b"</" + p + b"v>"
+        self.c_open, self.c_close = b"<" + p + b"c", b"</" + p + b"c>"
+        self.is_open, self.is_close = b"<" + p + b"is><" + p + b"t", b"</" + p + b"t></" + p + b"is>"
+        # every cell written by Excel, openpyxl and xlsxwriter starts <c r="..."
+        self.ref_start = re.compile(rb"<" + re.escape(p) + rb"c r=\"([A-Z]{1,3})\d+\"")
+        self.texts: dict[str, bytes] = {}  # see _inline
+        self.any_cell = tuple(b"<" + p + b"c" + end for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
+
+    def style_for(self, col: int, row_style: int | None, n: int) -> int | None:
+        """A new cell's style: the column's records' style; for cells set by address, the row's or <col>'s."""
+        if n in self.edits.at_rows:
+            return row_style if row_style is not None else self.layout.col_default.get(col)
+        s = self.layout.col_style.get(col)
+        return s if s is not None else row_style
+
+    def cell(self, ref: str, value: Cell, style: int | None, keep: bytes = b"") -> bytes:
+        """One ``<c>`` element; ``keep`` holds the attributes of the cell it replaces."""
+        kind = b""
+        if type(value) is float:  # the usual values first: a refresh writes 300,000 amounts and statuses
+            if value - value != 0:  # NaN or an infinity
+                raise ValueError(f"{ref}: {value} cannot be written to Excel")
+            body = self.v_open + repr(value).encode() + self.v_close
+        elif type(value) is str and len(value) < 256:
+            kind, body = b"inlineStr", self._inline(value)
+        elif value is None:
+            body = b""
+        elif isinstance(value, bool):
+            kind, body = b"b", self.v_open + (b"1" if value else b"0") + self.v_close
+        elif isinstance(value, int | float | Decimal):
+            if isinstance(value, float) and value - value != 0:
+                raise ValueError(f"{ref}: {value} cannot be written to Excel")
+            text = repr(value) if isinstance(value, float) else str(value)
+            body = self.v_open + text.encode() + self.v_close
+        elif isinstance(value, dt.date):
+            style = self.styles.date_style(style or 0, isinstance(value, dt.datetime))
+            body = self.v_open + self.serial(value).encode() + self.v_close
+        else:
+            text = str(value)
+            if len(text) > MAX_TEXT:
+                text = text[:MAX_TEXT - 1] + "…"
+                self.problems.append(warning(self.layout.name, ref, f"a text longer than {MAX_TEXT} characters was cut",
+                                             "Excel cannot hold more in one cell"))
+            kind, body = b"inlineStr", self._inline(text)
+        attrs = b' r="' + ref.encode() + b'"'
+        if keep and keep.count(b"=") > (b' r="' in keep) + (b' s="' in keep) + (b' t="' in keep):
+            extra = _KEEP_OUT.sub(b"", keep).strip()
+            if extra:
+                attrs += b" " + extra
+        if style:
+            attrs += b' s="' + str(style).encode() + b'"'
+        if kind:
+            attrs += b' t="' + kind + b'"'
+        self.changed.append(ref)
+        if not body:
+            return self.c_open + attrs + b"/>"
+        return self.c_open + attrs + b">" + body + self.c_close
+
+    def _inline(self, text: str) -> bytes:
+        """An inline string's ``<is>`` element (remembered for short texts: statuses repeat)."""
+        body = self.texts.get(text)
+        if body is None:
+            space = b' xml:space="preserve"' if text != text.strip() or "\n" in text else b""
+            body = self.is_open + space + b">" + escape(text) + self.is_close
+            if len(text) < 256 and len(self.texts) < 10_000:
+                self.texts[text] = body
+        return body
+
+    def new_row(self, n: int, sets: Mapping[int, Cell]) -> bytes:
+        p = self.rx.p
+        body = b"".join(self.cell(f"{_letters(c)}{n}", sets[c], self.style_for(c, None, n)) for c in sorted(sets))
+        return b"<" + p + b'row r="' + str(n).encode() + b'">' + body + b"</" + p + b"row>"
+
+    def edit_row(self, chunk: bytes, orig: int, final: int, sets: Mapping[int, Cell]) -> bytes:
+        """The row with ``sets`` written and renumbered ``final``."""
+        rx = self.rx
+        tag_end = chunk.find(b">") + 1
+        start = chunk[:tag_end]
+        closed = start.endswith(b"/>")
+        body = b"" if closed else chunk[tag_end:len(chunk) - len(rx.close_row)]
+        if closed:
+            start = start[:-2].rstrip() + b">"
+        n = str(final).encode()
+        m = rx.row_r.search(start)
+        if m:
+            if m.group(2) != n:
+                start = start[:m.start(2)] + n + start[m.end(2):]
+        else:
+            start = start[:len(rx.p) + 4] + b' r="' + n + b'"' + start[len(rx.p) + 4:]
+        if final != orig:
+            body = rx.cell_r.sub(lambda c: c.group(1) + n + c.group(3), body)
+        if sets:
+            row_s = _S_ATTR.search(start) if b"customFormat=\"1\"" in start else None
+            body = self._set_cells(body, final, sets, int(row_s.group(1)) if row_s else None)
+            spans = _SPANS.search(start)
+            if spans:
+                lo = min(int(spans.group(1)), *sets)
+                hi = max(int(spans.group(2)), *sets)
+                start = start[:spans.start()] + f' spans="{lo}:{hi}"'.encode() + start[spans.end():]
+        return start + body + rx.close_row
+
+    def _referenced(self, body: bytes) -> list[bytes] | None:
+        """The letters of each cell's reference, when every cell starts with it; else None."""
+        found = self.ref_start.findall(body)
+        if body.count(self.c_open) == len(found):
+            return found
+        total = sum(body.count(t) for t in self.any_cell)  # <color> and the like also start <c
+        return found if len(found) == total else None
+
+    def _set_cells(self, body: bytes, n: int, sets: Mapping[int, Cell], row_style: int | None) -> bytes:
+        referenced = self._referenced(body)
+        if referenced is None:
+            return self._set_cells_any(body, n, sets, row_style)
+        if not referenced or max(map(_number, referenced)) < min(sets):  # the usual case: new cells last
+            return body + b"".join([self.cell(f"{_letters(c)}{n}", sets[c], self.style_for(c, row_style, n))
+                                    for c in sorted(sets)])
+        starts = [(_number(m.group(1)), m.start()) for m in self.ref_start.finditer(body)]
+        rx = self.rx
+        out: list[bytes] = []
+        pos = i = 0
+        for col in sorted(sets):
+            while i < len(starts) and starts[i][0] < col:
+                i += 1
+            ref = f"{_letters(col)}{n}"
+            if i < len(starts) and starts[i][0] == col:
+                m = rx.cell.match(body, starts[i][1])
+                if m is None:
+                    return self._set_cells_any(body, n, sets, row_style)
+                attrs, inner = m.group(1), m.group(2)
+                if inner and rx.f.search(inner):
+                    self.formula_removed = True
+                s = _S_ATTR.search(attrs)
+                out.append(body[pos:m.start()])
+                out.append(self.cell(ref, sets[col], int(s.group(1)) if s else self.style_for(col, row_style, n), attrs))
+                pos = m.end()
+                i += 1
+            else:
+                at = starts[i][1] if i < len(starts) else len(body)
+                out.append(body[pos:at])
+                out.append(self.cell(ref, sets[col], self.style_for(col, row_style, n)))
+                pos = at
+        out.append(body[pos:])
+        return b"".join(out)
+
+    def _set_cells_any(self, body: bytes, n: int, sets: Mapping[int, Cell], row_style: int | None) -> bytes:
+        """The general case: cells without references, in any order of attributes."""
+        rx = self.rx
+        found = cells(body, rx)
+        existing = {c.col for c in found}
+        pending = sorted(c for c in sets if c not in existing)
+        out: list[bytes] = []
+        pos = 0
+        for c in found:
+            while pending and pending[0] < c.col:
+                col = pending.pop(0)
+                out.append(self.cell(f"{_letters(col)}{n}", sets[col], self.style_for(col, row_style, n)))
+            out.append(body[pos:c.start])
+            ref = f"{_letters(c.col)}{n}"
+            if c.col in sets:
+                if c.inner and rx.f.search(c.inner):
+                    self.formula_removed = True
+                s = _S_ATTR.search(c.attrs)
+                out.append(self.cell(ref, sets[c.col], int(s.group(1)) if s else self.style_for(c.col, row_style, n),
+                                     c.attrs))
+            elif not c.has_ref:
+                raw = body[c.start:c.end]
+                out.append(raw[:len(rx.p) + 2] + b' r="' + ref.encode() + b'"' + raw[len(rx.p) + 2:])
+            else:
+                out.append(body[c.start:c.end])
+            pos = c.end
+        out.extend(self.cell(f"{_letters(col)}{n}", sets[col], self.style_for(col, row_style, n)) for col in pending)
+        out.append(body[pos:])
+        return b"".join(out)
+
+
+class SheetRewrite:
+    """Pass two over one sheet: ``chunks(stream)`` gives the XML; then ``written`` says what the
+    encoder wrote (cells, problems, whether a formula went)."""
+
+    def __init__(self, layout: Layout, edits: SheetEdits, styles: Styles, serial: Callable[[dt.date], str]) -> None:
+        self.layout, self.edits, self.styles, self.serial = layout, edits, styles, serial
+        self.written: CellEncoder | None = None
+
+    def chunks(self, stream: BinaryIO) -> Iterator[bytes]:
+        """The sheet XML read from ``stream`` with the edits made, in chunks of about BLOCK bytes."""
+        layout, edits = self.layout, self.edits
+        first = stream.read(BLOCK)
+        rx = rx_of(first)
+        reader = SheetStream(stream, rx)
+        reader.buf, reader.eof, reader.end_at = first, not first, first.find(rx.end_data)
+        write = self.written = CellEncoder(rx, layout, edits, self.styles, self.serial)
+        new_rows, row_sets, deleted = edits.new_rows, edits.row_sets, set(edits.deleted)
+        head = reader.head()
+        opened = head.endswith(b"/>") and bool(new_rows)
+        yield _head(head, rx, layout, edits, opened)
+        k = previous = size = 0
+        batch: list[bytes] = []
+        while True:
+            kind, chunk = reader.next()
+            if kind == ROW:
+                orig, explicit = row_number(chunk, rx, previous)
+                previous = orig
+                if orig in deleted:
+                    if rx.f.search(chunk):
+                        write.formula_removed = True
+                    continue
+                final = edits.shift(orig)
+                while k < len(new_rows) and new_rows[k][0] < final:
+                    batch.append(write.new_row(*new_rows[k]))
+                    k += 1
+                sets = row_sets.get(orig)
+                if k < len(new_rows) and new_rows[k][0] == final:
+                    sets = {**(sets or {}), **new_rows[k][1]}
+                    k += 1
+                if sets or final != orig or not explicit:
+                    chunk = write.edit_row(chunk, orig, final, sets or {})
+            elif kind == TAIL:
+                pending = b"".join(write.new_row(*r) for r in new_rows[k:])
+                if opened:
+                    pending += rx.end_data  # <sheetData/> was opened in _head
+                if edits.grow is not None:
+                    chunk = grown_tail(chunk, *edits.grow)
+                batch.append(pending + chunk)
+                break
+            batch.append(chunk)
+            size += len(chunk)
+            if size > BLOCK:
+                yield b"".join(batch)
+                batch, size = [], 0
+        yield b"".join(batch)
+
+
+def _head(head: bytes, rx: Rx, layout: Layout, edits: SheetEdits, opened: bool) -> bytes:
+    """The XML before the rows, ``<sheetData/>`` opened when rows go in, the dimension grown."""
+    if opened:
+        head = head[:-2].rstrip() + b">"
+    m = rx.dimension.search(head)
+    if m:
+        refs = list(REF.finditer(m.group(2).decode()))
+        deleted = set(edits.deleted)
+        last_existing = next((edits.shift(n) for n in reversed(layout.present) if n not in deleted), 0)
+        new_rows = edits.new_rows
+        bottom = max(last_existing, new_rows[-1][0] if new_rows else 0, 1)
+        right = max([number(r.group(1)) for r in refs] + [edits.max_col] +
+                    [max(s, default=0) for _, s in new_rows] +
+                    [max(map(max, filter(None, edits.row_sets.values())), default=0)])
+        start = f"{refs[0].group(1)}{refs[0].group(2)}" if refs else "A1"
+        new = f"{start}:{_letters(right)}{bottom}" if (right, bottom) != (1, 1) else "A1"
+        head = head[:m.start(2)] + new.encode() + head[m.end(2):]
+    return head

@@ -1,0 +1,84 @@
+"""The styles part: which cell formats show dates, and the date formats a write adds.
+
+A date or a time written into a cell whose format does not show one gets a copy of that
+format with Excel's built-in number format 14 (short date) or 22 (date and time); the copies
+are appended to ``cellXfs`` and nothing else in styles.xml moves.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .xmltext import attrs, root_prefix, unescape
+
+DATE_FMT, DATETIME_FMT = 14, 22  # built-in number formats: short date, date and time
+_BUILTIN_DATE_FMTS = frozenset((*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)))
+
+
+class Styles:
+    """Cell formats of styles.xml, and the date formats the writer may have to add."""
+
+    def __init__(self, data: bytes | None) -> None:
+        self.data = data
+        self.xfs: list[bytes] = []
+        self.fmts: dict[int, str] = {}
+        self.added: list[bytes] = []
+        self.derived: dict[tuple[int, int], int] = {}
+        self.p = b""
+        if not data:
+            return
+        p = self.p = root_prefix(data, b"styleSheet")
+        block = re.search(rb"<" + p + rb"cellXfs\b[^>]*>(.*?)</" + p + rb"cellXfs>", data, re.S)
+        if block:
+            self.xfs = re.findall(rb"<" + p + rb"xf\b[^>]*?(?:/>|>.*?</" + p + rb"xf>)", block.group(1), re.S)
+        for m in re.finditer(rb"<" + p + rb"numFmt\b[^>]*>", data):
+            a = attrs(m.group())
+            if b"numFmtId" in a:
+                self.fmts[int(a[b"numFmtId"])] = unescape(a.get(b"formatCode", b""))
+
+    def fmt_id(self, s: int) -> int:
+        if 0 <= s < len(self.xfs):
+            m = re.search(rb"\snumFmtId=\"(\d+)\"", self.xfs[s].split(b">", 1)[0])
+            return int(m.group(1)) if m else 0
+        return 0
+
+    def is_date(self, s: int) -> bool:
+        fid = self.fmt_id(s)
+        if fid in _BUILTIN_DATE_FMTS:
+            return True
+        code = self.fmts.get(fid)
+        if not code:
+            return False
+        code = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code.split(";")[0])
+        return bool(re.search(r"[dmyhs]", code, re.I)) and "general" not in code.lower()
+
+    def date_style(self, s: int, with_time: bool) -> int:
+        """``s`` if it shows dates, else a copy of it that does (added to styles.xml)."""
+        if not self.xfs or self.is_date(s):
+            return s
+        fmt = DATETIME_FMT if with_time else DATE_FMT
+        key = (s, fmt)
+        if key not in self.derived:
+            base = self.xfs[s] if 0 <= s < len(self.xfs) else self.xfs[0]
+            head, sep, rest = base.partition(b">") if not base.endswith(b"/>") else (base[:-2], b"/>", b"")
+            for name, value in ((b"numFmtId", str(fmt).encode()), (b"applyNumberFormat", b"1")):
+                if re.search(rb"\s" + name + rb"=\"", head):
+                    head = re.sub(rb"(\s" + name + rb"=\")[^\"]*\"", rb"\g<1>" + value + b'"', head)
+                else:
+                    head += b" " + name + b'="' + value + b'"'
+            self.added.append(head + sep + rest)
+            self.derived[key] = len(self.xfs) + len(self.added) - 1
+        return self.derived[key]
+
+    def result(self) -> bytes | None:
+        """styles.xml with the added formats, or None when nothing was added."""
+        if not self.added or self.data is None:
+            return None
+        p = self.p
+        m = re.search(rb"</" + p + rb"cellXfs>", self.data)
+        if m is None:
+            return None
+        data = self.data[:m.start()] + b"".join(self.added) + self.data[m.start():]
+        count = len(self.xfs) + len(self.added)
+        return re.sub(rb"(<" + p + rb"cellXfs\b[^>]*?\scount=\")\d+(\")",
+                      rb"\g<1>" + str(count).encode() + rb"\g<2>", data, count=1)

@@ -1,0 +1,192 @@
+"""Cells kept: what a write does not touch comes back as it was, byte for byte."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import (
+    ODD_ROWS,
+    PLAIN_ROWS,
+    SHEET_HEAD,
+    SHEET_TAIL,
+    calamine,
+    entries,
+    opx,
+    part,
+    rezip,
+    rich_status,
+)
+
+from addin.actions import AppendRows, ReplaceRows, SetAt, SetCells, row
+from addin.journal import Journal
+from addin.workbook import guard, store
+from addin.workbook.reader import load
+from addin.workbook.writer import apply
+from addin.workbook.writer.sheet_xml import tokens
+
+# openpyxl says it would drop our x14 validation when it reads the result; that is the point
+pytestmark = pytest.mark.filterwarnings("ignore:Data Validation extension:UserWarning")
+
+STATUS = rich_status()
+
+
+def test_untouched_parts_are_copied_byte_for_byte_in_the_same_order(rich: Path, tmp_path: Path, stored_parts) -> None:
+    out = tmp_path / "out.xlsx"
+    apply(rich, out, [STATUS])
+    before, after = stored_parts(rich), stored_parts(out)
+    assert list(after) == list(before)
+    changed = {n for n in before if before[n] != after[n]}
+    assert changed == {"xl/worksheets/sheet1.xml"}
+
+def test_touched_sheet_keeps_everything_outside_its_rows(rich: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.xlsx"
+    apply(rich, out, [STATUS])
+    old, new = part(rich, "xl/worksheets/sheet1.xml"), part(out, "xl/worksheets/sheet1.xml")
+    head_old, tail_old = old.split(b"<sheetData>")[0], old.split(b"</sheetData>")[1]
+    head_new, tail_new = new.split(b"<sheetData>")[0], new.split(b"</sheetData>")[1]
+    assert head_new == head_old  # namespaces, mc:Ignorable, views, cols; the dimension is unchanged here
+    assert tail_new == tail_old  # merged cells, conditional formats, validations, comments, table, extLst
+    assert b'mc:Ignorable="x14ac"' in new and b"<xm:sqref>B2:B500</xm:sqref>" in tail_new
+    rows_old = re.findall(rb"<row .*?</row>", old)
+    rows_new = re.findall(rb"<row .*?</row>", new)
+    assert [r for r in rows_new if b'r="3"' not in r[:40]] == [r for r in rows_old if b'r="3"' not in r[:40]]
+
+def test_cells_people_typed_are_unchanged_and_the_updates_land(rich: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.xlsx"
+    report = apply(rich, out, [STATUS])
+    assert report.changed == {"Invoices": ["F3", "G3"]}
+    expected = calamine(rich, "Invoices")
+    expected[2][5] = "Reminder 1 sent 2026-04-07"
+    expected[2][6] = dt.date(2026, 4, 7)
+    assert calamine(out, "Invoices") == expected
+    for sheet in ("Lists", "Dash"):
+        assert calamine(out, sheet) == calamine(rich, sheet)
+    before, after = opx(rich, "Invoices"), opx(out, "Invoices")
+    assert after[2][5:7] == ["Reminder 1 sent 2026-04-07", dt.datetime(2026, 4, 7)]
+    after[2][5:7] = before[2][5:7]
+    assert after == before
+    import openpyxl
+
+    wb = openpyxl.load_workbook(out)
+    assert wb["Invoices"]["G3"].is_date
+    assert wb.custom_doc_props["Checked by"].value == "Ana"
+    assert "Amounts" in wb.defined_names
+
+def test_the_result_is_a_valid_zip_with_a_content_type_for_every_part(rich: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.xlsx"
+    apply(rich, out, [STATUS, AppendRows("Log", (row(Action="test"),))])
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+        types = z.read("[Content_Types].xml").decode()
+        defaults = set(re.findall(r'Default Extension="([^"]+)"', types))
+        overrides = set(re.findall(r'Override PartName="/([^"]+)"', types))
+        for name in z.namelist():
+            if name != "[Content_Types].xml":
+                assert name in overrides or name.rsplit(".", 1)[-1] in defaults, name
+
+
+def test_set_at_touches_only_its_sheet(dashboard_book: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.xlsx"
+    apply(dashboard_book, out, [SetAt("dashboard ", (("B5", 1.0),))])
+    before, after = entries(dashboard_book), entries(out)
+    assert list(before) == list(after)
+    assert {n for n in before if before[n] != after[n]} == {"xl/worksheets/sheet1.xml"}
+
+
+ODD_SHEET = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+             b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             b"<x:sheetData><x:row><x:c t=\"inlineStr\"><x:is><x:t>Group</x:t></x:is></x:c>"
+             b"<x:c t=\"inlineStr\"><x:is><x:t>Customer ID</x:t></x:is></x:c></x:row>\n"
+             b"<x:row><x:c t=\"inlineStr\"><x:is><x:t>VIP</x:t></x:is></x:c><x:c><x:v>17</x:v></x:c></x:row>\n"
+             b"<x:row spans=\"1:2\"><x:c t=\"inlineStr\"><x:is><x:t>VIP</x:t></x:is></x:c>"
+             b"<x:c t=\"inlineStr\"><x:is><x:r><x:t>C</x:t></x:r><x:r><x:t>2</x:t></x:r></x:is></x:c></x:row>"
+             b"</x:sheetData></x:worksheet>")
+
+def test_rows_and_cells_without_references_and_a_prefixed_namespace(make_workbook, tmp_path: Path) -> None:
+    src = make_workbook({"Group Members": [["x"]]}, required=False)
+    target = "xl/worksheets/sheet1.xml"
+    rezip(src, {target: ODD_SHEET})
+    out = tmp_path / "out.xlsx"
+    report = apply(src, out, [SetCells("Group Members", "Customer ID", "c2", row(Group="Small")),
+                              ReplaceRows("Group Members", (("Customer ID", "17"),)),
+                              AppendRows("Group Members", (row(Group="New", Customer_ID="C3"),))])
+    assert report.problems == [], report.problems
+    assert calamine(out, "Group Members") == [["Group", "Customer ID"], ["Small", "C2"], ["New", "C3"]]
+    xml = part(out, target)
+    assert xml.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<x:worksheet') and b"<x:row r=\"2\"" in xml
+
+
+@pytest.mark.parametrize("rows", [PLAIN_ROWS, ODD_ROWS], ids=["r-first", "r-elsewhere"])
+@pytest.mark.parametrize("block", [1, 7, 64, 300, 1 << 21])
+def test_the_sheet_read_in_blocks_of_any_size_gives_back_every_byte_and_the_same_rows(rows: list[bytes],
+                                                                                     block: int) -> None:
+    xml = SHEET_HEAD + b"".join(rows) + SHEET_TAIL
+    chunks = list(tokens(io.BytesIO(xml), block=block))
+    assert b"".join(chunk for _, chunk in chunks) == xml
+    assert chunks == list(tokens(io.BytesIO(xml)))
+
+
+MACRO_MAIN = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+
+SHEET_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+
+VBA = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 64
+
+
+def as_xlsm(xlsx: Path, xlsm: Path) -> Path:
+    """``xlsx`` made a macro-enabled workbook, as Excel saves one: the workbook part's content
+    type, xl/vbaProject.bin, its relationship and its default content type."""
+    with zipfile.ZipFile(xlsx) as z:
+        parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+    types = parts["[Content_Types].xml"]
+    assert SHEET_MAIN.encode() in types
+    parts["[Content_Types].xml"] = types.replace(SHEET_MAIN.encode(), MACRO_MAIN.encode()).replace(
+        b"</Types>", b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/></Types>')
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/'
+        b'relationships/vbaProject" Target="vbaProject.bin"/></Relationships>')
+    parts["xl/vbaProject.bin"] = VBA
+    with zipfile.ZipFile(xlsm, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return xlsm
+
+def test_a_write_keeps_the_vba_project_and_the_macro_enabled_content_type(make_workbook, tmp_path: Path,
+                                                                         stored_parts) -> None:
+    xlsx = make_workbook({
+        "Customers": [["Customer ID", "Name", "Status", "Email"], ["C1", "Acme Ltd", "Active", "ap@acme.example"]],
+        "Invoices": [["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount", "Status"],
+                     ["INV-1", "C1", dt.date(2026, 3, 1), dt.date(2026, 3, 31), 100, None]]})
+    path = as_xlsm(xlsx, tmp_path / "books.xlsm")
+    before = stored_parts(path)
+    book = load(path)
+    assert [i.number for i in book.invoices] == ["INV-1"]
+    assert not [p for p in book.problems if p.severity != "notice"]
+    with Journal.open(path) as journal:
+        result = store.write_updates(path, [
+            SetCells("Invoices", "Invoice No", "INV-1", row(Status="Reminder 1 sent 2026-04-07")),
+            AppendRows("Log", (row(Action="reminder 1", Target="INV-1"),))], journal)
+    assert (result.written, result.problems) == (True, [])
+    after = stored_parts(path)
+    assert after["xl/vbaProject.bin"] == before["xl/vbaProject.bin"]
+    with zipfile.ZipFile(path) as z:
+        assert z.read("xl/vbaProject.bin") == VBA
+        types = z.read("[Content_Types].xml").decode()
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    assert f'ContentType="{MACRO_MAIN}"' in types and SHEET_MAIN not in types
+    assert '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>' in types
+    assert 'Target="vbaProject.bin"' in rels
+    assert [p.suffix for p in guard.backups(path)] == [".xlsm"]
+    assert not list(tmp_path.glob("*.receivables-tmp*"))
+    reread = load(path)
+    assert [i.number for i in reread.invoices] == ["INV-1"]
+    from python_calamine import CalamineWorkbook
+
+    with CalamineWorkbook.from_path(str(path)) as wb:
+        assert wb.get_sheet_by_name("Invoices").to_python()[1][5] == "Reminder 1 sent 2026-04-07"
+        assert wb.get_sheet_by_name("Log").to_python()[1][1:3] == ["reminder 1", "INV-1"]

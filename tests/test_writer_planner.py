@@ -1,0 +1,103 @@
+"""The planner, pure: a sheet's layout and the updates -> the rows to change, delete and add.
+
+Layouts are written inline here, as the one pass over a sheet would give them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from addin.actions import AppendRows, ReplaceRows, SetAt, SetCells, SetColumn, row
+from addin.workbook.writer import WriteRefused
+from addin.workbook.writer.layout import Layout
+from addin.workbook.writer.planner import plan, wanted
+
+HEADER = {"group": 1, "customer id": 2, "source": 3}
+MEMBERS = Layout(  # rows 2-6: VIP C1 Rule, VIP C2 Added, Small C3 Rule, VIP C4 Rule, Small C5 Rule
+    "Group Members", HEADER,
+    keys={2: {1: "vip", 3: "rule"}, 3: {1: "vip", 3: "added"}, 4: {1: "small", 3: "rule"},
+          5: {1: "vip", 3: "rule"}, 6: {1: "small", 3: "rule"}},
+    present=(1, 2, 3, 4, 5, 6), candidates=(2, 3, 4, 5, 6))
+
+
+def test_the_keys_looked_for_are_normalized_by_column() -> None:
+    assert wanted([SetCells("S", " Invoice  No", " INV-1 ", ()), SetColumn("S", "invoice no", "Paid", ("Inv-2",), (1,)),
+                   ReplaceRows("S", (("Group", "VIP"),)), AppendRows("S", ())]) == {
+        "invoice no": frozenset({"inv-1", "inv-2"}), "group": frozenset({"vip"})}
+
+
+def test_replacing_rows_deletes_the_matches_and_appends_below_the_last_record_moved_up() -> None:
+    edits = plan(MEMBERS, [(0, ReplaceRows("Group Members", (("Group", "vip"), ("Source", "Rule")),
+                                           (row(Group="VIP", Customer_ID="C9", Source="Rule"),)))])
+    assert edits.deleted == (2, 5)
+    assert edits.new_rows == ((5, {1: "VIP", 2: "C9", 3: "Rule"}),)  # row 6 moves up to 4
+    assert (edits.appended, edits.grow, edits.problems, edits.skipped) == (1, (6, 5), (), ())
+
+
+def test_a_row_set_by_one_update_is_found_by_its_new_key_by_the_next() -> None:
+    edits = plan(MEMBERS, [(0, SetCells("Group Members", "Source", "added", row(Source="Rule", Group="Gold"))),
+                           (1, SetCells("Group Members", "Group", "GOLD", row(Customer_ID="C22")))])
+    assert edits.row_sets == {3: {3: "Rule", 1: "Gold", 2: "C22"}}
+    assert edits.skipped == ()
+
+
+def test_rows_appended_by_one_update_may_be_replaced_by_the_next() -> None:
+    edits = plan(MEMBERS, [(0, AppendRows("Group Members", (row(Group="New", Customer_ID="C7"),))),
+                           (1, ReplaceRows("Group Members", (("Group", "new"),)))])
+    assert (edits.new_rows, edits.appended) == ((), 0)
+
+
+def test_a_missing_key_or_column_is_a_problem_and_the_rest_is_planned() -> None:
+    edits = plan(MEMBERS, [(0, SetCells("Group Members", "Group", "Nope", row(Source="x"))),
+                           (1, SetCells("Group Members", "Customer", "C1", row(Source="x"))),
+                           (2, SetCells("Group Members", "Group", "small", row(Source="Gone", Note="n")))])
+    assert edits.skipped == (0, 1)
+    assert [str(p) for p in edits.problems] == [
+        'warning: \'Group Members\': Group "Nope" was not found, so its row was not updated — '
+        "check that the row was not deleted or its key changed",
+        'warning: \'Group Members\'!1: column "Customer" is missing, so "C1" could not be updated — '
+        'add the header "Customer" in row 1',
+        'warning: \'Group Members\'!1: column "Note" is missing, so it was not written — add the header "Note" in row 1']
+    assert edits.row_sets == {4: {3: "Gone"}}  # the first of two rows with the key
+
+
+def test_a_sheet_without_headers_but_with_rows_is_not_written() -> None:
+    edits = plan(Layout("Log", {}, present=(2, 3), candidates=(2, 3)), [(4, AppendRows("Log", (row(Action="x"),)))])
+    assert not edits.write and edits.skipped == (4,)
+    assert [str(p) for p in edits.problems] == [
+        "Log!1: row 1 holds no headers — type the column headers in row 1; records start in row 2"]
+
+
+def test_an_empty_sheet_gets_the_schemas_headers_and_the_rows_below() -> None:
+    edits = plan(Layout("Log", {}, new=True), [(0, AppendRows("Log", (row(Action="sent", Time=dt.date(2026, 4, 7)),)))])
+    (header_row, header), (at, values) = edits.new_rows
+    assert (header_row, at, edits.header_new, edits.appended) == (1, 2, True, 1)
+    assert list(header.values())[:3] == ["Time", "Action", "Target"]
+    assert values == {1: dt.date(2026, 4, 7), 2: "sent"}
+
+
+def test_blank_looking_rows_at_the_end_are_not_the_last_record() -> None:
+    layout = Layout("Log", {"action": 1}, present=(1, 2, 3, 4), candidates=(2, 3, 4), blank=frozenset({3, 4}))
+    edits = plan(layout, [(0, AppendRows("Log", (row(Action="x"),)))])
+    assert edits.new_rows == ((3, {1: "x"}),)
+
+
+def test_cells_by_address_go_into_rows_the_sheet_has_rows_appended_or_new_rows() -> None:
+    layout = Layout("Dashboard", {}, present=(1, 2, 5), candidates=(2, 5))
+    edits = plan(layout, [(0, SetAt("Dashboard", (("B2", 1.5), ("C9", "x"), ("b2", 2.5))))])
+    assert edits.row_sets == {2: {2: 2.5}}
+    assert edits.new_rows == ((9, {3: "x"}),) and edits.at_rows == {2, 9}
+
+
+def test_deleting_rows_above_a_formula_is_refused_naming_the_update() -> None:
+    layout = Layout("Group Members", HEADER, keys=MEMBERS.keys, present=MEMBERS.present,
+                    candidates=MEMBERS.candidates, formula_rows=(6,))
+    with pytest.raises(WriteRefused) as refused:
+        plan(layout, [(3, SetCells("Group Members", "Group", "small", row(Source="x"))),
+                      (7, ReplaceRows("Group Members", (("Source", "added"),)))])
+    assert refused.value.index == 7
+    assert str(refused.value.problem()) == (
+        "'Group Members': rows cannot be deleted: formulas below row 3 would have to move"
+        " — remove them from the Group Members sheet (it should hold plain data only)")
