@@ -185,7 +185,12 @@ def test_runs_killed_mid_group_never_write_a_message_twice_nor_call_sent_one_not
         assert proc.stdout is not None
         proc.stdout.readline()
         if attempt < 8:  # noqa: PLR2004 - then runs to the end
-            time.sleep(rng.uniform(0.0, 0.4))
+            # killed once it has written a random number more files: mid-run on any machine's speed
+            target = len(list((tmp_path / "outbox").glob("*.eml"))) + rng.randint(1, 15)
+            deadline = time.monotonic() + 60
+            while (proc.poll() is None and time.monotonic() < deadline
+                   and len(list((tmp_path / "outbox").glob("*.eml"))) < target):
+                time.sleep(0.001)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
