@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from bisect import bisect_left
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -31,6 +31,7 @@ from .workbook.schema import normalize
 if TYPE_CHECKING:
     import numpy as np
 
+_MADE: deque[Ledger] = deque(maxlen=2)  # the ledgers of the last books asked about (Ledger.from_book)
 BUCKETS = ("Current", "1–30", "31–60", "61–90", "91+")
 # The last day late of each bucket but the last: 0 (not late), 30, 60, 90.
 BUCKET_ENDS = (0, 30, 60, 90)
@@ -113,23 +114,28 @@ class Ledger:
     """Indexes invoices and payments once; answers as-of questions for any date.
 
     ``invoices`` and ``payments`` are kept as given (tuples); the columns of cents are made on
-    first use, or given by the reader, which has them at hand.
+    first use.
     """
 
-    def __init__(self, invoices: Iterable[Invoice], payments: Iterable[Payment], columns: Columns | None = None) -> None:
-        """``columns``: what the ledger needs of these rows, when the caller has it already (the reader)."""
+    def __init__(self, invoices: Iterable[Invoice], payments: Iterable[Payment]) -> None:
         self.invoices = tuple(invoices)
         self.payments = tuple(payments)
-        self._given = columns
         self._dates: dict[dt.date, _AsOf] = {}
 
     @classmethod
     def from_book(cls, book: Book) -> Ledger:
-        """The book's ledger, made once per book (the reader makes it while reading)."""
-        found = book.memo.get("ledger")
-        if isinstance(found, Ledger) and found.invoices is book.invoices and found.payments is book.payments:
-            return found
-        ledger = book.memo["ledger"] = cls(book.invoices, book.payments)
+        """The book's ledger, made once per book's invoices and payments (the last few are kept).
+
+        Kept here rather than on the frozen Book: a command asks for it in several places (the
+        reader's checks, the plan, the Dashboard), and books that share their invoices and
+        payments (``dataclasses.replace``) share it. A kept ledger holds its own invoices and
+        payments, so the identity it is found by cannot be reused by other tuples.
+        """
+        for ledger in _MADE:
+            if ledger.invoices is book.invoices and ledger.payments is book.payments:
+                return ledger
+        ledger = cls(book.invoices, book.payments)
+        _MADE.appendleft(ledger)
         return ledger
 
     @cached_property
@@ -138,7 +144,7 @@ class Ledger:
 
     @cached_property
     def _columns(self) -> _Columns:
-        return _Columns(self._given if self._given is not None else Columns.of(self.invoices, self.payments))
+        return _Columns(Columns.of(self.invoices, self.payments))
 
     def _at(self, as_of: dt.date) -> _AsOf:
         at = self._dates.get(as_of)
@@ -311,8 +317,6 @@ class Columns(NamedTuple):
     payment_dates: Sequence[dt.date]
     payment_amounts: Sequence[Decimal]
     payment_types: Sequence[str]
-    invoice_cents: Sequence[int] | None = None  # the amounts in cents, when known already
-    payment_cents: Sequence[int] | None = None
 
     @classmethod
     def of(cls, invoices: Sequence[Invoice], payments: Sequence[Payment]) -> Columns:
@@ -359,8 +363,8 @@ class _Columns:
         else:
             keys = dict(zip(dict.fromkeys(inv_keys), count()))
             inv_key = map(keys.__getitem__, inv_keys)
-        inv_cents = given.invoice_cents if given.invoice_cents is not None else to_cents(given.invoice_amounts)
-        pay_cents = given.payment_cents if given.payment_cents is not None else to_cents(given.payment_amounts)
+        inv_cents = to_cents(given.invoice_amounts)
+        pay_cents = to_cents(given.payment_amounts)
         largest = max(map(abs, (*inv_cents, *pay_cents)), default=0)
         money = np.int64 if largest * (len(inv_cents) + len(pay_cents) + 1) < 2**62 else object
 

@@ -337,7 +337,6 @@ class Book:
         checked), by sheet key and header key, aligned with ``customers`` or ``invoices``; only
         the columns present. A refresh compares them with the day's figures to write only what
         changes.
-      memo: what is worked out once from the book and kept with it (its ledger: ``Ledger.from_book``).
     """
 
     settings: Settings = field(default_factory=Settings)
@@ -356,7 +355,6 @@ class Book:
     sheet_names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     fingerprint: object | None = field(default=None, compare=False, repr=False)
     as_read: Mapping[str, Mapping[str, Sequence[Any]]] = field(default_factory=dict, compare=False, repr=False)
-    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def customers_by_id(self) -> dict[str, Customer]:
