@@ -22,16 +22,19 @@ from .schema import FALSE_WORDS, TRUE_WORDS, Column, Kind, normalize
 from .sheets import NO_VALUE
 
 Converter = Callable[[object], object]
+_SAMPLE = 64  # a column whose first values are all different (numbers, amounts) is not looked at for repeats
 
 
 def convert_column(convert: Converter, values: Sequence[object]) -> tuple[list[object], dict[int, CellIssue]]:
     """Typed values of a column and the issues found, by position (the value is then the issue's).
 
-    A column that repeats its values is converted once per distinct value. Values equal across
-    types (``True == 1.0``) mean different things: such a column is converted value by value.
+    A column that repeats its values (within its first ``_SAMPLE``, then overall) is converted
+    once per distinct value. Values equal across types (``True == 1.0``) mean different things:
+    such a column is converted value by value.
     """
-    distinct: dict[object, object] = dict.fromkeys(values)
-    if len(distinct) * 2 <= len(values):
+    head = values[:_SAMPLE]
+    distinct: dict[object, object] = dict.fromkeys(values) if len(set(head)) < len(head) else {}
+    if distinct and len(distinct) * 2 <= len(values):
         types = set(map(type, values))  # of every value: True stands for 1.0 among the distinct ones
         if bool not in types or not types & {int, float}:
             issues_of: dict[object, CellIssue] = {}
