@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addin.workbook import cells, schema, sheets
+from addin.workbook import addresses, cells, schema, sheets
 
 HUGE = [1e300, -1e300, float("inf"), float("-inf"), float("nan"), 1e12, 1e12 + 0.01, -1e12 - 0.01]
 VALUES = st.one_of(
@@ -108,14 +108,14 @@ def test_the_address_shortcut_agrees_with_email_validator(address):
         valid = True
     except EmailNotValidError:
         valid = False
-    assert (cells.address_problem(address) is None) == valid
+    assert (addresses.address_problem(address) is None) == valid
 
 
 def test_the_special_use_names_are_email_validators():
     """The shortcut's copy of the names email-validator refuses (imported only when needed)."""
     from email_validator import SPECIAL_USE_DOMAIN_NAMES
 
-    assert frozenset(SPECIAL_USE_DOMAIN_NAMES) == cells.SPECIAL_USE
+    assert frozenset(SPECIAL_USE_DOMAIN_NAMES) == addresses.SPECIAL_USE
 
 
 def test_error_cells_are_found_in_the_sheet_xml(tmp_path):

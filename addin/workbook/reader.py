@@ -25,8 +25,7 @@ from typing import Any
 from ..model import Book, Settings
 from ..perf import quiet_gc, settle
 from ..problems import in_sheet_order
-from . import schema
-from .records import Records
+from . import records, schema
 from .sheets import Sheets, WorkbookUnreadable, fingerprint_of, open_workbook
 from .table import Found, Tables, blank_value
 from .validation import VALIDATIONS
@@ -81,36 +80,36 @@ def load_settings(path: Path) -> Settings:
     key = schema.SETTINGS_SHEET.key
     sheets = Sheets(path, workbook, [names[key]] if key in names else [])
     try:
-        return Records(Tables(names, sheets, Found())).settings()
+        return records.settings(Tables(names, sheets, Found()))
     finally:
         sheets.close()
 
 
 def _read(tables: Tables, path: Path, fingerprint: Any) -> Book:
-    records = Records(tables)
-    settings = records.settings()
+    settings = records.settings(tables)
     tables.language = settings.language
-    customers = records.customers()
-    pending = records.payments(customers)  # while Invoices is still parsed
-    invoices = records.invoices(customers)
-    payments = records.link(pending, invoices)
-    records.attribute_payments(pending, invoices, customers)
+    accounts = records.Accounts(tables)
+    customers = accounts.customers()
+    pending = accounts.payments(customers)  # while Invoices is still parsed
+    invoices = accounts.invoices(customers)
+    payments = accounts.link(pending, invoices)
+    accounts.attribute_payments(pending, invoices, customers)
     book = Book(
         settings=settings,
         customers=tuple(customers.values()),
         invoices=tuple(invoices.values()),
         payments=payments,
-        groups=records.groups(),
-        rules=records.rules(),
-        members=records.members(customers),
-        reminders=records.reminders(),
-        schedules=records.schedules(customers, settings),
-        users=records.users(),
-        vendors=records.vendors(),
+        groups=records.groups(tables),
+        rules=records.rules(tables),
+        members=records.members(tables, customers),
+        reminders=records.reminders(tables),
+        schedules=records.schedules(tables, customers, settings),
+        users=records.users(tables),
+        vendors=records.vendors(tables),
         path=path,
         sheet_names=dict(tables.names),
         fingerprint=fingerprint,
-        as_read=records.as_read,
+        as_read=accounts.as_read,
     )
     read = {spec.key for spec in READ}
     for key in tables.doubles:

@@ -49,7 +49,6 @@ def _keys(texts: Sequence[str]) -> list[str]:
     return list(map(schema.normalize, texts))
 
 
-
 class _Payments(NamedTuple):
     """Payments read before the invoices: records with invoice numbers as typed (``numbers``),
     aligned with ``rows`` (the sheet rows read, before any is left out)."""
@@ -61,9 +60,13 @@ class _Payments(NamedTuple):
     rows: list[int]
 
 
+class Accounts:
+    """Customers, Invoices and Payments, made together: each names the others.
 
-class Records:
-    """The records of a workbook's Tables, sheet by sheet."""
+    Customers first; payments are made while Invoices is still parsed and tied to their
+    invoices (``link``) once those are made. ``as_read``: the add-in columns as the file holds
+    them (Book.as_read).
+    """
 
     def __init__(self, tables: Tables) -> None:
         self.tables = tables
@@ -71,45 +74,9 @@ class Records:
         self.dropped_invoices: set[str] = set()
         self.as_read: dict[str, dict[str, list[Any]]] = {}
 
-    def at(self, *args: Any, **kwargs: Any) -> None:
-        self.found.at(*args, **kwargs)
-
     def table(self, spec: schema.Sheet) -> Table | None:
+        """The sheet read as a Table (``Tables.table``)."""
         return self.tables.table(spec)
-
-    def settings(self) -> Settings:
-        table = self.table(schema.SETTINGS_SHEET)
-        if table is None:
-            return Settings()
-        key_col = schema.SETTINGS_SHEET.column("Key").key
-        value_col = schema.SETTINGS_SHEET.column("Value").key
-        model = {f.name for f in dataclasses.fields(Settings)}
-        values: dict[str, Any] = {}
-        cells: dict[str, str] = {}
-        value_letter = table.letters.get(value_col, "B")
-        for row, v in table.records():
-            typed = v.get(key_col, "")
-            if not typed:
-                continue
-            setting = schema.SETTINGS_BY_KEY.get(schema.normalize(typed))
-            if setting is None:
-                close = difflib.get_close_matches(schema.normalize(typed), list(schema.SETTINGS_BY_KEY), n=1)
-                hint = f'did you mean "{close[0]}"?' if close else "see the template for the known settings"
-                self.at(table, row, key_col, Severity.WARNING, f'unknown setting "{typed}" is ignored', hint)
-                continue
-            if setting.key in cells:
-                self.at(table, row, key_col, Severity.WARNING, f'setting "{setting.key}" appears twice',
-                        f"only the first (cell {cells[setting.key]}) is used; delete this row")
-                continue
-            cells[setting.key] = f"{value_letter}{row}"
-            try:
-                value = _setting_value(setting, v.get(value_col))
-            except CellIssue as issue:
-                self.at(table, row, value_col, issue.severity, issue.message, issue.fix)
-                value = issue.value
-            if value is not None and setting.key in model:
-                values[setting.key] = value
-        return Settings(**values, cells=cells)
 
     def customers(self) -> dict[str, Customer]:
         """Customers by normalized ID; a repeated ID is an error (the first row stands)."""
@@ -128,7 +95,7 @@ class Records:
             first: dict[str, int] = {}
             for i, key in enumerate(keys):
                 if key in first:
-                    self.at(table, table.rows[i], CUSTOMER_ID, Severity.ERROR,
+                    self.found.at(table, table.rows[i], CUSTOMER_ID, Severity.ERROR,
                             f'customer ID "{ids[i]}" is already used on row {table.rows[first[key]]}',
                             "give each customer its own ID; this row is not used", ids[i])
                     mask[i] = False
@@ -157,7 +124,7 @@ class Records:
                 if customer is not None:
                     canonical[i] = customer.id
                     continue
-                self.at(table, table.rows[i], CUSTOMER_ID, Severity.ERROR,
+                self.found.at(table, table.rows[i], CUSTOMER_ID, Severity.ERROR,
                         f'customer ID "{cid}" is not on the {schema.CUSTOMERS.name} sheet',
                         "add the customer or correct the ID; this row is not used", cid)
                 mask[i] = False
@@ -188,7 +155,7 @@ class Records:
                 if key in earlier and earlier[key][0] < row and (seen is None or earlier[key][0] < seen[0]):
                     seen = earlier[key]
                 if seen is not None:
-                    self.at(table, row, k_no, Severity.ERROR,
+                    self.found.at(table, row, k_no, Severity.ERROR,
                             f'invoice number "{numbers[i]}" repeats row {seen[0]} ("{seen[1]}")',
                             "give each invoice its own number; this row is not used", ids[i] or None)
                     mask[i] = False
@@ -247,11 +214,11 @@ class Records:
                 if keys[i] in self.dropped_invoices:
                     mask[i] = False  # the invoice row has an error already; this payment waits for it
                     continue
-                self.at(table, table.rows[i], k_inv, Severity.ERROR,
+                self.found.at(table, table.rows[i], k_inv, Severity.ERROR,
                         f'invoice number "{number}" is not on the {schema.INVOICES.name} sheet',
                         "correct the number, or leave it blank for an unapplied payment", canonical[i])
             elif invoice.customer_id != canonical[i]:
-                self.at(table, table.rows[i], k_inv, Severity.ERROR,
+                self.found.at(table, table.rows[i], k_inv, Severity.ERROR,
                         f'invoice "{invoice.number}" belongs to customer "{invoice.customer_id}", not "{canonical[i]}"',
                         "correct the invoice number or the customer ID", canonical[i],
                         also_holds=(invoice.customer_id,))
@@ -286,119 +253,167 @@ class Records:
             if invoice is not None:
                 problems[n] = dataclasses.replace(problem, customer_id=invoice.customer_id)
 
-    def _unique(self, table: Table, key: str, what: str, cls: type, attrs: dict[str, str]) -> list[Any]:
-        """Records of ``cls``, one per distinct value under ``key`` (a later repeat is an error)."""
-        seen: dict[str, int] = {}
-        out = []
-        for row, v in table.records():
-            ident = v[key]
-            norm = schema.normalize(str(ident))
-            if norm in seen:
-                self.at(table, row, key, Severity.ERROR, f'{what} "{shown(ident)}" is already on row {seen[norm]}',
-                        f"give each {what} its own row; this row is not used")
+
+def settings(tables: Tables) -> Settings:
+    """The Settings sheet's values (a value that cannot be read is told, and its default used)."""
+    table = tables.table(schema.SETTINGS_SHEET)
+    if table is None:
+        return Settings()
+    key_col = schema.SETTINGS_SHEET.column("Key").key
+    value_col = schema.SETTINGS_SHEET.column("Value").key
+    model = {f.name for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+    cells: dict[str, str] = {}
+    value_letter = table.letters.get(value_col, "B")
+    for row, v in table.records():
+        typed = v.get(key_col, "")
+        if not typed:
+            continue
+        setting = schema.SETTINGS_BY_KEY.get(schema.normalize(typed))
+        if setting is None:
+            close = difflib.get_close_matches(schema.normalize(typed), list(schema.SETTINGS_BY_KEY), n=1)
+            hint = f'did you mean "{close[0]}"?' if close else "see the template for the known settings"
+            tables.found.at(table, row, key_col, Severity.WARNING, f'unknown setting "{typed}" is ignored', hint)
+            continue
+        if setting.key in cells:
+            tables.found.at(table, row, key_col, Severity.WARNING, f'setting "{setting.key}" appears twice',
+                    f"only the first (cell {cells[setting.key]}) is used; delete this row")
+            continue
+        cells[setting.key] = f"{value_letter}{row}"
+        try:
+            value = _setting_value(setting, v.get(value_col))
+        except CellIssue as issue:
+            tables.found.at(table, row, value_col, issue.severity, issue.message, issue.fix)
+            value = issue.value
+        if value is not None and setting.key in model:
+            values[setting.key] = value
+    return Settings(**values, cells=cells)
+
+
+def _unique(tables: Tables, table: Table, key: str, what: str, cls: type, attrs: dict[str, str]) -> list[Any]:
+    """Records of ``cls``, one per distinct value under ``key`` (a later repeat is an error)."""
+    seen: dict[str, int] = {}
+    out = []
+    for row, v in table.records():
+        ident = v[key]
+        norm = schema.normalize(str(ident))
+        if norm in seen:
+            tables.found.at(table, row, key, Severity.ERROR, f'{what} "{shown(ident)}" is already on row {seen[norm]}',
+                    f"give each {what} its own row; this row is not used")
+            continue
+        seen[norm] = row
+        out.append(_record(table, row, v, cls, attrs))
+    return out
+
+
+def groups(tables: Tables) -> tuple[Group, ...]:
+    """Groups rows; a repeated name is an error (the first row stands)."""
+    table = tables.table(schema.GROUPS)
+    if table is None:
+        return ()
+    key = schema.GROUPS.column("Group").key
+    return tuple(_unique(tables, table, key, "group", Group, _attributes(Group, schema.GROUPS, {key: "name"})))
+
+
+def rules(tables: Tables) -> tuple[Rule, ...]:
+    """Group Rules rows, as typed (groups.compile_rule checks them)."""
+    table = tables.table(schema.GROUP_RULES)
+    if table is None:
+        return ()
+    attrs = _attributes(Rule, schema.GROUP_RULES, {schema.GROUP_RULES.column("Value 2").key: "value2"})
+    return tuple(_record(table, row, v, Rule, attrs) for row, v in table.records())
+
+
+def members(tables: Tables, customers: dict[str, Customer]) -> tuple[Member, ...]:
+    """Group Members rows, their customer ID spelled as on Customers when it is there."""
+    table = tables.table(schema.GROUP_MEMBERS)
+    if table is None:
+        return ()
+    attrs = _attributes(Member, schema.GROUP_MEMBERS, {})
+    out = []
+    for row, v in table.records():
+        customer = customers.get(schema.normalize(v[CUSTOMER_ID]))
+        extra = {"customer_id": customer.id} if customer else {}
+        out.append(_record(table, row, v, Member, attrs, **extra))
+    return tuple(out)
+
+
+def reminders(tables: Tables) -> tuple[ReminderStep, ...]:
+    """Reminders rows; a repeated step is an error (the first row stands)."""
+    table = tables.table(schema.REMINDERS)
+    if table is None:
+        return ()
+    key = schema.REMINDERS.column("Reminder").key
+    attrs = _attributes(ReminderStep, schema.REMINDERS, {key: "number"})
+    return tuple(_unique(tables, table, key, "reminder", ReminderStep, attrs))
+
+
+def schedules(tables: Tables, customers: dict[str, Customer], settings: Settings) -> tuple[Schedule, ...]:
+    """Statement Schedules rows naming exactly one of a customer and a group."""
+    table = tables.table(schema.STATEMENT_SCHEDULES)
+    if table is None:
+        return ()
+    spec = schema.STATEMENT_SCHEDULES
+    k_group, k_type = spec.column("Group").key, spec.column("Type").key
+    attrs = _attributes(Schedule, spec, {})
+    out = []
+    for row, v in table.records():
+        cid, group = v.get(CUSTOMER_ID, ""), v.get(k_group, "")
+        if cid and group:
+            tables.found.at(table, row, CUSTOMER_ID, Severity.ERROR,
+                    f'both customer ID "{cid}" and group "{group}" are filled in',
+                    "keep one of the two (one row per customer or per group); this row is not used")
+            continue
+        if not cid and not group:
+            tables.found.at(table, row, CUSTOMER_ID, Severity.ERROR, "neither customer ID nor group is filled in",
+                    "fill in one of the two; this row is not used")
+            continue
+        extra: dict[str, Any] = {"type": v.get(k_type) or settings.statement_type}
+        if cid:
+            customer = customers.get(schema.normalize(cid))
+            if customer is None:
+                tables.found.at(table, row, CUSTOMER_ID, Severity.ERROR,
+                        f'customer ID "{cid}" is not on the {schema.CUSTOMERS.name} sheet',
+                        "add the customer or correct the ID; this row is not used")
                 continue
-            seen[norm] = row
-            out.append(_record(table, row, v, cls, attrs))
-        return out
+            extra["customer_id"] = customer.id
+        out.append(_record(table, row, v, Schedule, attrs, **extra))
+    return tuple(out)
 
-    def groups(self) -> tuple[Group, ...]:
-        table = self.table(schema.GROUPS)
-        if table is None:
-            return ()
-        key = schema.GROUPS.column("Group").key
-        return tuple(self._unique(table, key, "group", Group, _attributes(Group, schema.GROUPS, {key: "name"})))
 
-    def rules(self) -> tuple[Rule, ...]:
-        table = self.table(schema.GROUP_RULES)
-        if table is None:
-            return ()
-        attrs = _attributes(Rule, schema.GROUP_RULES, {schema.GROUP_RULES.column("Value 2").key: "value2"})
-        return tuple(_record(table, row, v, Rule, attrs) for row, v in table.records())
+def users(tables: Tables) -> tuple[User, ...]:
+    """Users rows (a Limited user needs a group: validation)."""
+    table = tables.table(schema.USERS)
+    if table is None:
+        return ()
+    attrs = _attributes(User, schema.USERS, {})
+    return tuple(_record(table, row, v, User, attrs) for row, v in table.records())
 
-    def members(self, customers: dict[str, Customer]) -> tuple[Member, ...]:
-        table = self.table(schema.GROUP_MEMBERS)
-        if table is None:
-            return ()
-        attrs = _attributes(Member, schema.GROUP_MEMBERS, {})
-        out = []
-        for row, v in table.records():
-            customer = customers.get(schema.normalize(v[CUSTOMER_ID]))
-            extra = {"customer_id": customer.id} if customer else {}
-            out.append(_record(table, row, v, Member, attrs, **extra))
-        return tuple(out)
 
-    def reminders(self) -> tuple[ReminderStep, ...]:
-        table = self.table(schema.REMINDERS)
-        if table is None:
-            return ()
-        key = schema.REMINDERS.column("Reminder").key
-        attrs = _attributes(ReminderStep, schema.REMINDERS, {key: "number"})
-        return tuple(self._unique(table, key, "reminder", ReminderStep, attrs))
-
-    def schedules(self, customers: dict[str, Customer], settings: Settings) -> tuple[Schedule, ...]:
-        """Statement Schedules rows naming exactly one of a customer and a group."""
-        table = self.table(schema.STATEMENT_SCHEDULES)
-        if table is None:
-            return ()
-        spec = schema.STATEMENT_SCHEDULES
-        k_group, k_type = spec.column("Group").key, spec.column("Type").key
-        attrs = _attributes(Schedule, spec, {})
-        out = []
-        for row, v in table.records():
-            cid, group = v.get(CUSTOMER_ID, ""), v.get(k_group, "")
-            if cid and group:
-                self.at(table, row, CUSTOMER_ID, Severity.ERROR,
-                        f'both customer ID "{cid}" and group "{group}" are filled in',
-                        "keep one of the two (one row per customer or per group); this row is not used")
-                continue
-            if not cid and not group:
-                self.at(table, row, CUSTOMER_ID, Severity.ERROR, "neither customer ID nor group is filled in",
-                        "fill in one of the two; this row is not used")
-                continue
-            extra: dict[str, Any] = {"type": v.get(k_type) or settings.statement_type}
-            if cid:
-                customer = customers.get(schema.normalize(cid))
-                if customer is None:
-                    self.at(table, row, CUSTOMER_ID, Severity.ERROR,
-                            f'customer ID "{cid}" is not on the {schema.CUSTOMERS.name} sheet',
-                            "add the customer or correct the ID; this row is not used")
-                    continue
-                extra["customer_id"] = customer.id
-            out.append(_record(table, row, v, Schedule, attrs, **extra))
-        return tuple(out)
-
-    def users(self) -> tuple[User, ...]:
-        """Users rows (a Limited user needs a group: validation)."""
-        table = self.table(schema.USERS)
-        if table is None:
-            return ()
-        attrs = _attributes(User, schema.USERS, {})
-        return tuple(_record(table, row, v, User, attrs) for row, v in table.records())
-
-    def vendors(self) -> tuple[Vendor, ...]:
-        table = self.table(schema.VENDORS)
-        if table is None:
-            return ()
-        spec = schema.VENDORS
-        key = spec.column("Vendor ID").key
-        attrs = _attributes(Vendor, spec, {key: "id", spec.column("Email").key: "emails"})
-        email_keys = [c.key for c in spec.columns if c.kind is schema.Kind.EMAILS]
-        seen: dict[str, int] = {}
-        out = []
-        for row, v in table.records():
-            norm = schema.normalize(v[key])
-            if norm in seen:
-                self.at(table, row, key, Severity.ERROR, f'vendor ID "{v[key]}" is already used on row {seen[norm]}',
-                        "give each vendor its own ID; this row is not used")
-                continue
-            seen[norm] = row
-            fields = {k: val for k, val in v.items() if k not in table.blanks}
-            for k in email_keys:
-                if k in fields:
-                    fields[k] = "; ".join(fields[k])
-            out.append(_record(table, row, v, Vendor, attrs, fields=fields))
-        return tuple(out)
-
+def vendors(tables: Tables) -> tuple[Vendor, ...]:
+    """Vendors rows; a repeated ID is an error (the first row stands)."""
+    table = tables.table(schema.VENDORS)
+    if table is None:
+        return ()
+    spec = schema.VENDORS
+    key = spec.column("Vendor ID").key
+    attrs = _attributes(Vendor, spec, {key: "id", spec.column("Email").key: "emails"})
+    email_keys = [c.key for c in spec.columns if c.kind is schema.Kind.EMAILS]
+    seen: dict[str, int] = {}
+    out = []
+    for row, v in table.records():
+        norm = schema.normalize(v[key])
+        if norm in seen:
+            tables.found.at(table, row, key, Severity.ERROR, f'vendor ID "{v[key]}" is already used on row {seen[norm]}',
+                    "give each vendor its own ID; this row is not used")
+            continue
+        seen[norm] = row
+        fields = {k: val for k, val in v.items() if k not in table.blanks}
+        for k in email_keys:
+            if k in fields:
+                fields[k] = "; ".join(fields[k])
+        out.append(_record(table, row, v, Vendor, attrs, fields=fields))
+    return tuple(out)
 
 
 def _record(table: Table, row: int, v: Values, cls: type, attrs: dict[str, str], **extra: Any) -> Any:

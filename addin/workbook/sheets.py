@@ -313,7 +313,7 @@ class ErrorCells:
                 continue
             ref = _REF.search(tag.group(1))
             if ref:
-                found.add((int(ref.group(2)) - 1, column_index(ref.group(1).decode())))
+                found.add((int(ref.group(2)) - 1, number(ref.group(1).decode()) - 1))
         return found
 
     def _date_styles(self) -> frozenset[int]:
@@ -434,7 +434,7 @@ def _scan_part(archive, part: str, date_styles: Callable[[], frozenset[int]]) ->
                 v = _ERROR_VALUE.match(data, m.end())
                 if v:
                     code = v.group(1).decode("utf-8", "replace").strip() or code
-            cells.setdefault(int(ref.group(2)) - 1, {})[column_index(ref.group(1).decode())] = code
+            cells.setdefault(int(ref.group(2)) - 1, {})[number(ref.group(1).decode()) - 1] = code
     if b"</" + prefix + b"f>" in data:  # a formula's text (a shared formula's cells refer to one)
         for m in _NO_VALUE.finditer(data):
             tag = _last_cell_tag(data, m.start())
@@ -443,7 +443,7 @@ def _scan_part(archive, part: str, date_styles: Callable[[], frozenset[int]]) ->
             ref = _REF.search(tag.group(1))
             if ref:
                 row = cells.setdefault(int(ref.group(2)) - 1, {})
-                row.setdefault(column_index(ref.group(1).decode()), NO_VALUE)
+                row.setdefault(number(ref.group(1).decode()) - 1, NO_VALUE)
     return Marks(cells, _date_columns(head, date_styles) if b"style=" in head else frozenset())
 
 
@@ -505,7 +505,3 @@ def _ods_marks(content: bytes) -> dict[str, Marks]:
             out[name] = Marks(cells)
     return out
 
-
-def column_index(letters: str) -> int:
-    """A -> 0, AA -> 26: a column's index in calamine's rows."""
-    return number(letters) - 1
