@@ -296,7 +296,7 @@ def _invoice_keys(payments: Sequence[Payment], invoices: Sequence[Invoice]) -> l
     The reader writes an applied payment's number as on its invoice, so most are looked up as
     written; the others are normalized once per spelling.
     """
-    keys = {inv.number: inv.key for inv in invoices}
+    keys = dict(zip(map(operator.attrgetter("number"), invoices), map(operator.attrgetter("key"), invoices), strict=True))
     keys[""] = ""
     numbers = list(map(operator.attrgetter("invoice_no"), payments))
     for number in set(numbers).difference(keys):

@@ -23,7 +23,7 @@ from .schema import FALSE_WORDS, TRUE_WORDS, Column, Kind, normalize
 from .sheets import NO_VALUE
 
 Converter = Callable[[object], object]
-_SAMPLE = 64  # a column whose first values are all different (numbers, amounts) is not looked at for repeats
+_SAMPLE = 256  # a column whose first values are all different (numbers, amounts) is not looked at for repeats
 
 
 def convert_column(convert: Converter, values: Sequence[object]) -> tuple[list[object], dict[int, CellIssue]]:
@@ -238,8 +238,6 @@ def _text(name: str, required: bool, default: object) -> Converter:
     fallback = "" if default is None else str(default)
 
     def text(value: object) -> object:
-        if value == "" and not required:
-            return fallback
         if type(value) is _str:
             s = value.strip()
             if s:

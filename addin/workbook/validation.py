@@ -9,8 +9,10 @@ check is adding a line.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from decimal import Decimal
+from itertools import compress
 
 from ..ledger import Ledger
 from ..model import Book, Payment
@@ -20,15 +22,20 @@ from . import schema
 
 def due_before_invoice_date(book: Book) -> list[Problem]:
     """A warning on each invoice due before its own date."""
+    invoices = book.invoices
+    early = map(operator.lt, map(_DUE, invoices), map(_DATE, invoices))  # a large book has 100,000
     return [warning(i.origin.sheet, i.origin.cell("Due Date"),
                     f"due date {i.due_date.isoformat()} is before the invoice date {i.invoice_date.isoformat()}",
                     "correct one of the two dates", i.customer_id)
-            for i in book.invoices if i.due_date < i.invoice_date]
+            for i in compress(invoices, early)]
+
+
+_DUE, _DATE = operator.attrgetter("due_date"), operator.attrgetter("invoice_date")
 
 
 def over_applied(book: Book) -> list[Problem]:
     """A warning on each payment row that takes an invoice's applied total past its amount."""
-    over = {i.number for i in Ledger.from_book(book).overapplied()}
+    over = {i.number: i.amount for i in Ledger.from_book(book).overapplied()}
     if not over:
         return []
     by_invoice: dict[str, list[Payment]] = {}
@@ -37,7 +44,7 @@ def over_applied(book: Book) -> list[Problem]:
             by_invoice.setdefault(payment.invoice_no, []).append(payment)
     found = []
     for number, payments in by_invoice.items():
-        amount = book.invoices_by_key[schema.normalize(number)].amount
+        amount = over[number]
         total = Decimal(0)
         for payment in sorted(payments, key=lambda p: (p.date, p.origin.row)):
             before, total = total, total + payment.amount
