@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .model import CREDIT_NOTE, Book, Invoice, Payment
 from .money import ZERO, from_cents, to_cents
-from .workbook.schema import normalize
+from .workbook.schema import normalize, normalize_all
 
 if TYPE_CHECKING:
     import numpy as np
@@ -275,7 +275,7 @@ class _Rows:
         self.applied: dict[str, list[Payment]] = defaultdict(list)
         self.payments: dict[str, list[Payment]] = defaultdict(list)
         self.unapplied: dict[str, list[Payment]] = defaultdict(list)
-        for pay, key in zip(payments, _invoice_keys(payments, invoices), strict=True):
+        for pay, key in zip(payments, _invoice_keys(payments), strict=True):
             cid = ids.get(pay.customer_id) or ids.setdefault(pay.customer_id, normalize(pay.customer_id))
             self.payments[cid].append(pay)
             if key in keys:
@@ -290,18 +290,9 @@ class _Rows:
 _date = operator.attrgetter("date")
 
 
-def _invoice_keys(payments: Sequence[Payment], invoices: Sequence[Invoice]) -> list[str]:
-    """The normalized invoice number each payment is applied to ('' for none).
-
-    The reader writes an applied payment's number as on its invoice, so most are looked up as
-    written; the others are normalized once per spelling.
-    """
-    keys = dict(zip(map(operator.attrgetter("number"), invoices), map(operator.attrgetter("key"), invoices), strict=True))
-    keys[""] = ""
-    numbers = list(map(operator.attrgetter("invoice_no"), payments))
-    for number in set(numbers).difference(keys):
-        keys[number] = normalize(number)
-    return list(map(keys.__getitem__, numbers))
+def _invoice_keys(payments: Sequence[Payment]) -> list[str]:
+    """The normalized invoice number each payment is applied to ('' for none)."""
+    return normalize_all(list(map(operator.attrgetter("invoice_no"), payments)))
 
 
 class Columns(NamedTuple):
@@ -325,7 +316,7 @@ class Columns(NamedTuple):
 
         return cls(get(invoices, "customer_id"), get(invoices, "key"), get(invoices, "invoice_date"),
                    get(invoices, "due_date"), get(invoices, "amount"), get(payments, "customer_id"),
-                   _invoice_keys(payments, invoices), get(payments, "date"), get(payments, "amount"),
+                   _invoice_keys(payments), get(payments, "date"), get(payments, "amount"),
                    get(payments, "type"))
 
 

@@ -48,14 +48,14 @@ def per_cell(conv, values):
     out = []
     for v in values:
         try:
-            out.append(("ok", conv(v)))
+            out.append(("ok", cells.one(conv, v)))
         except cells.CellIssue as issue:
             out.append((issue.severity, issue.message))
     return out
 
 
 def by_column(conv, values):
-    typed, issues = cells.convert_column(conv, values)
+    typed, issues = conv(values)
     return [(issues[i].severity, issues[i].message) if i in issues else ("ok", v) for i, v in enumerate(typed)]
 
 
@@ -67,10 +67,12 @@ def test_a_column_converts_as_its_cells_do(values):
 
 
 def test_a_repeated_value_is_converted_once_but_true_and_one_keep_their_own_meaning():
-    text = cells.make(schema.Kind.TEXT, "memo")
-    assert cells.convert_column(text, [True, 1.0, True, 1.0]) == (["TRUE", "1", "TRUE", "1"], {})
+    days = cells.make(schema.Kind.INT, "days")
+    typed, issues = days([True, 1.0, True, 1.0])
+    assert typed == [None, 1, None, 1] and sorted(issues) == [0, 2]
+    assert issues[0].message == 'days "TRUE" is not a whole number'
     date = cells.make(schema.Kind.DATE, "due date", required=True)
-    typed, issues = cells.convert_column(date, ["#N/A", "#N/A", "#N/A", dt.date(2026, 3, 1)])
+    typed, issues = date(["#N/A", "#N/A", "#N/A", dt.date(2026, 3, 1)])
     assert typed == [None, None, None, dt.date(2026, 3, 1)] and sorted(issues) == [0, 1, 2]
 
 
@@ -153,7 +155,7 @@ def test_error_cells_are_found_in_the_sheet_xml(tmp_path):
 ])
 def test_numbers_beyond_the_limit_are_errors_in_every_kind(kind, value, message):
     with pytest.raises(cells.CellIssue) as caught:
-        cells.make(kind, "amount")(value)
+        cells.one(cells.make(kind, "amount"), value)
     assert (caught.value.severity, caught.value.message) == ("error", message)
 
 
@@ -162,3 +164,10 @@ def test_rule_values_beyond_the_limit_are_errors():
         cells.raw(1e300)
     with pytest.raises(cells.CellIssue, match="^value NAN is beyond"):
         cells.raw(float("nan"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=6), st.sampled_from(["INV-1", " inv-2", "a  b", "x\t", "ÉTÉ", "ß", "C\u00a01"])),
+                max_size=8))
+def test_keys_in_bulk_are_each_texts_key(texts):
+    assert schema.normalize_all(texts) == [schema.normalize(t) for t in texts]

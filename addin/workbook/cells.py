@@ -1,11 +1,13 @@
 """Cell converters: what a raw python-calamine value means in a column of a given kind.
 
-``make(kind, name, ...)`` gives the one converter of a kind: ``convert(value)`` returns the
-typed value, or raises ``CellIssue``: an error (the value is unusable; ``value`` is None) or a
-warning (``value`` is what was read). It defines what a cell means. ``convert_column`` applies
-it to a whole column, once per distinct value where the column repeats itself (dates, IDs,
-choices), so a large sheet costs little without a second definition of any rule. Numbers
-beyond ``money.LIMIT`` are errors in every kind; a whole number reads as ``numtext`` says.
+``make(kind, name, ...)`` gives the one converter of a kind, a ``Rule``: it takes a column's
+values and returns their typed values and the issues found, by position. An issue is an error
+(the value is unusable; the typed value is None) or a warning (the typed value is what was
+read). ``one(rule, value)`` is the same rule for one cell: the typed value, or the issue raised
+(``CellIssue``). Each rule is written once: most are written for a cell and applied to a
+column by ``each`` (once per distinct value where the column repeats itself: dates, IDs,
+choices); text, the commonest kind, is written for a column. Numbers beyond ``money.LIMIT``
+are errors in every kind; a whole number reads as ``numtext`` says.
 """
 
 from __future__ import annotations
@@ -22,16 +24,29 @@ from .addresses import address_problem, split_addresses
 from .schema import FALSE_WORDS, TRUE_WORDS, Column, Kind, normalize
 from .sheets import NO_VALUE
 
-Converter = Callable[[object], object]
+Cell = Callable[[object], object]  # a rule written for one cell: the typed value, or raises CellIssue
+Converted = tuple[list[object], dict[int, "CellIssue"]]
+Rule = Callable[[Sequence[object]], Converted]
 _SAMPLE = 256  # a column whose first values are all different (numbers, amounts) is not looked at for repeats
 
 
-def convert_column(convert: Converter, values: Sequence[object]) -> tuple[list[object], dict[int, CellIssue]]:
-    """Typed values of a column and the issues found, by position (the value is then the issue's).
+def one(rule: Rule, value: object) -> object:
+    """The rule for one cell: its typed value, or the CellIssue raised."""
+    typed, issues = rule((value,))
+    if issues:
+        raise issues[0]
+    return typed[0]
 
-    A column that repeats its values (within its first ``_SAMPLE``, then overall) is converted
-    once per distinct value. Values equal across types (``True == 1.0``) mean different things:
-    such a column is converted value by value.
+
+def each(cell: Cell) -> Rule:
+    """The column rule of a rule written for one cell."""
+    return lambda values: _each(cell, values)
+
+
+def _each(cell: Cell, values: Sequence[object]) -> Converted:
+    """``cell`` on each value. A column that repeats its values (within its first ``_SAMPLE``,
+    then overall) is converted once per distinct value. Values equal across types
+    (``True == 1.0``) mean different things: such a column is converted value by value.
     """
     head = values[:_SAMPLE]
     distinct: dict[object, object] = dict.fromkeys(values) if len(set(head)) < len(head) else {}
@@ -41,25 +56,26 @@ def convert_column(convert: Converter, values: Sequence[object]) -> tuple[list[o
             issues_of: dict[object, CellIssue] = {}
             for value in distinct:
                 try:
-                    distinct[value] = convert(value)
+                    distinct[value] = cell(value)
                 except CellIssue as issue:
                     distinct[value] = issue.value
                     issues_of[value] = issue
             issues = {i: issues_of[v] for i, v in enumerate(values) if v in issues_of} if issues_of else {}
             return list(map(distinct.__getitem__, values)), issues
     try:
-        return list(map(convert, values)), {}
+        return list(map(cell, values)), {}
     except CellIssue:
         pass
     out: list[object] = []
     found: dict[int, CellIssue] = {}
     for i, value in enumerate(values):
         try:
-            out.append(convert(value))
+            out.append(cell(value))
         except CellIssue as issue:
             found[i] = issue
             out.append(issue.value)
     return out, found
+
 
 ERROR_VALUES = frozenset({
     "#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#GETTING_DATA",
@@ -164,7 +180,7 @@ def _text_of(value: object, name: str) -> str:
 
 def converter(column: Column, *, language: str = "en", minimum: int | None = None,
               maximum: int | None = None, positive: bool = False, addin: bool = False,
-              date_styled: bool = False, date1904: bool = False) -> Converter:
+              date_styled: bool = False, date1904: bool = False) -> Rule:
     """The converter for a column (``minimum``/``maximum`` bound ints; ``positive`` refuses negative
     money; ``date_styled``: the column's style is a date format, so its numbers are dates;
     ``date1904``: the workbook counts days from 1904, as old Mac workbooks do)."""
@@ -177,7 +193,7 @@ def converter(column: Column, *, language: str = "en", minimum: int | None = Non
 def make(kind: Kind, name: str, *, required: bool = False, default: object = None,
          choices: tuple[str, ...] = (), language: str = "en", minimum: int | None = None,
          maximum: int | None = None, positive: bool = False, date_styled: bool = False,
-         date1904: bool = False) -> Converter:
+         date1904: bool = False) -> Rule:
     """The converter for cells of ``kind``, named ``name`` in messages."""
     if kind is Kind.INT and choices and minimum is None:
         numbers = [int(c) for c in choices]
@@ -185,21 +201,21 @@ def make(kind: Kind, name: str, *, required: bool = False, default: object = Non
     if kind is Kind.TEXT:
         return _text(name, required, default)
     if kind is Kind.DATE:
-        return _date_conv(name, required, date_styled, date1904)
+        return each(_date_conv(name, required, date_styled, date1904))
     if kind is Kind.DATETIME:
-        return _datetime_conv(name, required)
+        return each(_datetime_conv(name, required))
     if kind is Kind.MONEY:
-        return _money(name, required, language, positive)
+        return each(_money(name, required, language, positive))
     if kind is Kind.NUMBER:
-        return _number(name, required, language)
+        return each(_number(name, required, language))
     if kind is Kind.INT:
-        return _int(name, required, default, minimum, maximum)
+        return each(_int(name, required, default, minimum, maximum))
     if kind is Kind.BOOL:
-        return _bool(name, required, default)
+        return each(_bool(name, required, default))
     if kind is Kind.CHOICE:
-        return _choice(name, required, default, choices)
+        return each(_choice(name, required, default, choices))
     if kind is Kind.EMAILS:
-        return _emails(name, required)
+        return each(_emails(name, required))
     raise ValueError(f"no converter for {kind}")  # pragma: no cover - every Kind is handled
 
 
@@ -234,30 +250,31 @@ def as_text(value: object) -> str:
     return shown(value)
 
 
-def _text(name: str, required: bool, default: object) -> Converter:
+def _text(name: str, required: bool, default: object) -> Rule:
+    """Text, trimmed; an Excel error is an error; a blank is the default, or an error if required.
+    Written for a column: text is most of a sheet's cells."""
     fallback = "" if default is None else str(default)
 
-    def text(value: object) -> object:
-        if type(value) is _str:
-            s = value.strip()
-            if s:
-                if s[0] == "#" and s in ERROR_VALUES:
-                    raise excel_error(name, s)
-                return s
-        else:
-            s = as_text(value)
-            if s:
-                return s
-        if required:
-            raise blank(name)
-        return fallback
+    def texts(values: Sequence[object]) -> Converted:
+        out: list[object] = [v.strip() if type(v) is _str else as_text(v) for v in values]
+        issues: dict[int, CellIssue] = {}
+        if "#" in "".join(out) and not ERROR_VALUES.isdisjoint(out):  # type: ignore[arg-type]
+            for i in [i for i, s in enumerate(out) if s in ERROR_VALUES]:
+                issues[i], out[i] = excel_error(name, out[i]), None  # type: ignore[arg-type]
+        if (required or fallback) and "" in out:
+            for i in [i for i, s in enumerate(out) if s == ""]:
+                if required:
+                    issues[i], out[i] = blank(name), None
+                else:
+                    out[i] = fallback
+        return out, issues
 
-    return text
+    return texts
 
 
 # --- dates ----------------------------------------------------------------------------------
 
-def _date_conv(name: str, required: bool, styled: bool = False, date1904: bool = False) -> Converter:
+def _date_conv(name: str, required: bool, styled: bool = False, date1904: bool = False) -> Cell:
     def date(value: object) -> object:
         if type(value) is _date:
             return value
@@ -343,7 +360,7 @@ def suggest_date(text: str) -> str:
     return dt.date(year, month, day).isoformat()
 
 
-def _datetime_conv(name: str, required: bool) -> Converter:
+def _datetime_conv(name: str, required: bool) -> Cell:
     def datetime(value: object) -> object:
         if isinstance(value, dt.datetime):
             return value
@@ -363,7 +380,7 @@ def _datetime_conv(name: str, required: bool) -> Converter:
 
 # --- numbers --------------------------------------------------------------------------------
 
-def _money(name: str, required: bool, language: str, positive: bool) -> Converter:
+def _money(name: str, required: bool, language: str, positive: bool) -> Cell:
     def money(value: object) -> object:
         if type(value) is _float and within_limit(value):
             if positive and value < 0:
@@ -420,7 +437,7 @@ def _suggest_amount(text: str) -> str:
     return "1234.56"
 
 
-def _number(name: str, required: bool, language: str) -> Converter:
+def _number(name: str, required: bool, language: str) -> Cell:
     def number(value: object) -> object:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if not within_limit(value):
@@ -442,7 +459,7 @@ def _number(name: str, required: bool, language: str) -> Converter:
     return number
 
 
-def _int(name: str, required: bool, default: object, minimum: int | None, maximum: int | None) -> Converter:
+def _int(name: str, required: bool, default: object, minimum: int | None, maximum: int | None) -> Cell:
     if minimum is not None and maximum is not None:
         wanted = f"type a whole number from {minimum} to {maximum}"
     elif minimum is not None:
@@ -479,7 +496,7 @@ def _int(name: str, required: bool, default: object, minimum: int | None, maximu
 
 # --- booleans and choices -------------------------------------------------------------------
 
-def _bool(name: str, required: bool, default: object) -> Converter:
+def _bool(name: str, required: bool, default: object) -> Cell:
     fallback = bool(default) if default is not None else False
 
     def boolean(value: object) -> object:
@@ -500,7 +517,7 @@ def _bool(name: str, required: bool, default: object) -> Converter:
     return boolean
 
 
-def _choice(name: str, required: bool, default: object, choices: tuple[str, ...]) -> Converter:
+def _choice(name: str, required: bool, default: object, choices: tuple[str, ...]) -> Cell:
     by_key = {normalize(c): c for c in choices}
     fallback = "" if default is None else str(default)
     listing = ", ".join(choices)
@@ -524,7 +541,7 @@ def _choice(name: str, required: bool, default: object, choices: tuple[str, ...]
     return choice
 
 
-def _emails(name: str, required: bool) -> Converter:
+def _emails(name: str, required: bool) -> Cell:
     def emails(value: object) -> object:
         if value == "" and not required:
             return ()

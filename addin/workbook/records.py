@@ -37,16 +37,8 @@ from ..model import (
 )
 from ..problems import Severity
 from . import schema
-from .cells import CellIssue, as_text, error_value, excel_error, is_blank, make, shown
+from .cells import CellIssue, as_text, error_value, excel_error, is_blank, make, one, shown
 from .table import CUSTOMER_ID, ROW, Found, Table, Tables, Values
-
-
-def _keys(texts: Sequence[str]) -> list[str]:
-    """``schema.normalize`` of trimmed texts; a C-speed casefold when none holds odd spacing."""
-    joined = "\x00".join(texts)  # a line break inside a text is not printable: the slow path
-    if "  " not in joined and joined.replace("\x00", "").isprintable():
-        return list(map(str.casefold, texts))
-    return list(map(schema.normalize, texts))
 
 
 class _Payments(NamedTuple):
@@ -137,13 +129,13 @@ class Accounts:
         if table is None:
             return {}
         numbers = table.column("Invoice No")
-        keys = _keys(numbers)
+        keys = schema.normalize_all(numbers)
         k_no = table.spec.column("Invoice No").key
         dropped = [v for v in table.dropped if v.get(k_no)]
-        self.dropped_invoices = set(_keys([v[k_no] for v in dropped]))
+        self.dropped_invoices = set(schema.normalize_all([v[k_no] for v in dropped]))
         # A row dropped for an error still owns its number: a later row repeating it is an error too.
         earlier: dict[str, tuple[int, str]] = {}
-        for v, key in zip(dropped, _keys([v[k_no] for v in dropped]), strict=True):
+        for v, key in zip(dropped, schema.normalize_all([v[k_no] for v in dropped]), strict=True):
             earlier.setdefault(key, (v[ROW], v[k_no]))
         ids = table.column("Customer ID")
         mask = [True] * len(keys)
@@ -197,7 +189,7 @@ class Accounts:
         table, records, mask, numbers, _ = pending
         canonical = table.columns[CUSTOMER_ID]
         k_inv = table.spec.column("Invoice No").key
-        keys = _keys(numbers)
+        keys = schema.normalize_all(numbers)
         applied = list(map(invoices.get, keys))
         # Rows whose invoice is found and is the same customer's need no look; the others do.
         matched = list(map(operator.eq, map(getattr, applied, repeat("customer_id"), repeat(None)), canonical))
@@ -454,15 +446,15 @@ def _setting_value(setting: schema.Setting, value: Any) -> Any:
     if key == "reminder_check_times":
         return _check_times(value)
     if setting.kind is schema.Kind.EMAILS:
-        found = make(schema.Kind.EMAILS, key)(value)
+        found = one(make(schema.Kind.EMAILS, key), value)
         if len(found) > 1:  # type: ignore[arg-type]
             raise CellIssue(Severity.ERROR, f'{key} "{as_text(value)}" holds several addresses', "keep one address")
         return found[0]  # type: ignore[index]
     if setting.kind is schema.Kind.INT:
         low, high = _INT_RANGES.get(key, (0, None))
-        return make(schema.Kind.INT, key, minimum=low, maximum=high)(value)
+        return one(make(schema.Kind.INT, key, minimum=low, maximum=high), value)
     if setting.kind in (schema.Kind.BOOL, schema.Kind.CHOICE):
-        return make(setting.kind, key, choices=setting.choices, default=setting.default)(value)
+        return one(make(setting.kind, key, choices=setting.choices, default=setting.default), value)
     text = as_text(value)
     if key == "timezone":
         _check_zone(text)

@@ -25,14 +25,15 @@ from . import schema
 from .cellref import letters as column_letters
 from .cells import (
     CellIssue,
-    Converter,
+    Rule,
     as_text,
-    convert_column,
     converter,
+    each,
     impossible_date,
     is_blank,
     label,
     marked_issue,
+    one,
     raw,
 )
 from .sheets import NO_MARKS, Marks, Sheets, WorkbookUnreadable
@@ -149,7 +150,7 @@ class _Col:
 
     index: int
     key: str
-    convert: Converter
+    convert: Rule
     column: schema.Column | None
     addin: bool
     as_read: bool = False
@@ -260,7 +261,7 @@ class Tables:
                 continue
             where = (spec.key, column.key)
             if where in AS_READ:
-                found.append(_Col(positions[column.key], column.key, _extra, column, True, as_read=True))
+                found.append(_Col(positions[column.key], column.key, _EXTRA, column, True, as_read=True))
                 if where not in ADDIN_READ:
                     continue
             if column.addin and where not in ADDIN_READ:
@@ -270,7 +271,7 @@ class Tables:
             found.append(_Col(positions[column.key], column.key, conv, column, column.addin))
         for key, index in positions.items():
             if key not in spec.by_key:
-                found.append(_Col(index, key, _extra, None, False))
+                found.append(_Col(index, key, _EXTRA, None, False))
         return found
 
     def _convert(self, table: Table, data: list[list[Any]], cols: list[_Col],
@@ -300,7 +301,7 @@ class Tables:
         table.rows = rows
         issues: dict[int, list[tuple[_Col, CellIssue]]] = {}
         for col, values in zip(cols, read, strict=True):
-            typed, found = convert_column(col.convert, values)
+            typed, found = col.convert(values)
             table.columns[col.key] = typed
             for i, issue in found.items():
                 issues.setdefault(i, []).append((col, issue))
@@ -373,15 +374,15 @@ class Tables:
 
 
 def _conv(spec: schema.Sheet, column: schema.Column, language: str = "en", *, blank_allowed: bool = False,
-          date_styled: bool = False, date1904: bool = False) -> Converter:
+          date_styled: bool = False, date1904: bool = False) -> Rule:
     """How the reader converts the cells of ``column`` on ``spec`` (``blank_allowed``: even if
     required; ``date_styled``: the column's style is a date format; ``date1904``: the workbook's
     date system)."""
     where = (spec.key, column.key)
     if where in RAW:
-        return partial(raw, name=label(column.header))
+        return each(partial(raw, name=label(column.header)))
     if where in AS_IS:
-        return _extra
+        return _EXTRA
     low, high = RANGES.get(where, (None, None))
     return converter(column, language=language, minimum=low, maximum=high, positive=where in POSITIVE,
                      addin=column.addin or blank_allowed, date_styled=date_styled, date1904=date1904)
@@ -391,10 +392,12 @@ def _conv(spec: schema.Sheet, column: schema.Column, language: str = "en", *, bl
 def blank_value(spec: schema.Sheet, column: schema.Column) -> Any:
     """What a record holds for a blank cell of ``column`` (as the column's converter reads a blank),
     for an absent column and for a cell with an error too: the one place this is decided."""
-    return _conv(spec, column, blank_allowed=True)("")
+    return one(_conv(spec, column, blank_allowed=True), "")
 
 
 def _extra(value: Any) -> Any:
     """Extra columns are kept as typed (text trimmed)."""
     return value.strip() if type(value) is str else value
 
+
+_EXTRA = each(_extra)
