@@ -356,7 +356,7 @@ class _Columns:
             inv_key = map(keys.__getitem__, inv_keys)
         inv_cents = to_cents(given.invoice_amounts)
         pay_cents = to_cents(given.payment_amounts)
-        largest = max(map(abs, (*inv_cents, *pay_cents)), default=0)
+        largest = max(abs(max(c, default=0, key=abs)) for c in (inv_cents, pay_cents))
         money = np.int64 if largest * (len(inv_cents) + len(pay_cents) + 1) < 2**62 else object
 
         def column(values: Iterable[Any], dtype: Any = np.int64) -> np.ndarray:

@@ -98,8 +98,12 @@ class Accounts:
         names = list(table.columns)
         texts = [list(map("; ".join, v)) if k in email_keys else v for k, v in table.columns.items()]
         fields = list(map(dict, map(zip, repeat(names), zip(*texts, strict=True))))
-        records = [Customer(**{attrs[k]: val for k, val in v.items() if k in attrs}, fields=row_fields, origin=origin)
-                   for (_, v), row_fields, origin in zip(table.records(), fields, table.origins(), strict=True)]
+        present = [k for k in table.columns if k in attrs]
+        named = [attrs[k] for k in present]
+        absent = {attrs[k]: v for k, v in table.blanks.items() if k in attrs}
+        rows = zip(*(table.columns[k] for k in present), strict=True)
+        records = [Customer(**absent, **dict(zip(named, row, strict=True)), fields=row_fields, origin=origin)
+                   for row, row_fields, origin in zip(rows, fields, table.origins(), strict=True)]
         self.as_read[spec.key] = table.as_read
         return dict(zip(compress(keys, mask), records, strict=True))
 
