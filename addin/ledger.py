@@ -207,7 +207,13 @@ class Ledger:
 
     def overapplied(self) -> list[Invoice]:
         """Invoices whose applied payments, of any date, add up to more than their amount."""
-        return [self.invoices[i] for i in self._at(dt.date.max).over()]
+        import numpy as np
+
+        c = self._columns
+        applied = np.zeros(len(c.keys), dtype=c.money)
+        linked = c.pay_key >= 0
+        np.add.at(applied, c.pay_key[linked], c.pay_cents[linked])
+        return [self.invoices[i] for i in np.flatnonzero(applied[c.inv_key] > c.inv_cents).tolist()]
 
     def balance(self, invoice: Invoice, as_of: dt.date) -> Decimal:
         return self.item(invoice, as_of).balance
@@ -435,12 +441,6 @@ class _AsOf:
 
         paid = np.minimum(self._on_invoice, self._cents)
         return paid, self._cents - paid
-
-    def over(self) -> list[int]:
-        """Indexes of the invoices with more applied than their amount."""
-        import numpy as np
-
-        return np.flatnonzero(self._on_invoice > self._cents).tolist()  # type: ignore[no-any-return]
 
     def applied(self, key: str) -> Decimal:
         index = self._keys.get(key)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 
-from ..money import LIMIT_TEXT, AmountError, from_number, parse_amount, within_limit
+from ..money import LIMIT, LIMIT_TEXT, AmountError, from_number, parse_amount, within_limit
 from ..numtext import integral, number_text
 from ..problems import Severity
 from .addresses import address_problem, split_addresses
@@ -381,10 +381,10 @@ def _datetime_conv(name: str, required: bool) -> Cell:
 # --- numbers --------------------------------------------------------------------------------
 
 def _money(name: str, required: bool, language: str, positive: bool) -> Cell:
+    low = 0.0 if positive else -LIMIT  # the amounts a number cell may hold; the others are told (_slow_money)
+
     def money(value: object) -> object:
-        if type(value) is _float and within_limit(value):
-            if positive and value < 0:
-                raise negative(name, value)
+        if type(value) is _float and low <= value <= LIMIT:
             return from_number(value)
         return _slow_money(value, name, required, language, positive)
 
