@@ -88,8 +88,8 @@ class Accounts:
             for i, key in enumerate(keys):
                 if key in first:
                     self.found.at(table, table.rows[i], CUSTOMER_ID, Severity.ERROR,
-                            f'customer ID "{ids[i]}" is already used on row {table.rows[first[key]]}',
-                            "give each customer its own ID; this row is not used", ids[i])
+                                  f'customer ID "{ids[i]}" is already used on row {table.rows[first[key]]}',
+                                  "give each customer its own ID; this row is not used", ids[i])
                     mask[i] = False
                 else:
                     first[key] = i
@@ -121,8 +121,8 @@ class Accounts:
                     canonical[i] = customer.id
                     continue
                 self.found.at(table, table.rows[i], CUSTOMER_ID, Severity.ERROR,
-                        f'customer ID "{cid}" is not on the {schema.CUSTOMERS.name} sheet',
-                        "add the customer or correct the ID; this row is not used", cid)
+                              f'customer ID "{cid}" is not on the {schema.CUSTOMERS.name} sheet',
+                              "add the customer or correct the ID; this row is not used", cid)
                 mask[i] = False
                 dropped.append(i)
         return canonical  # type: ignore[return-value]
@@ -152,8 +152,8 @@ class Accounts:
                     seen = earlier[key]
                 if seen is not None:
                     self.found.at(table, row, k_no, Severity.ERROR,
-                            f'invoice number "{numbers[i]}" repeats row {seen[0]} ("{seen[1]}")',
-                            "give each invoice its own number; this row is not used", ids[i] or None)
+                                  f'invoice number "{numbers[i]}" repeats row {seen[0]} ("{seen[1]}")',
+                                  "give each invoice its own number; this row is not used", ids[i] or None)
                     mask[i] = False
                 else:
                     first[key] = (row, numbers[i])
@@ -211,13 +211,13 @@ class Accounts:
                     mask[i] = False  # the invoice row has an error already; this payment waits for it
                     continue
                 self.found.at(table, table.rows[i], k_inv, Severity.ERROR,
-                        f'invoice number "{number}" is not on the {schema.INVOICES.name} sheet',
-                        "correct the number, or leave it blank for an unapplied payment", canonical[i])
+                              f'invoice number "{number}" is not on the {schema.INVOICES.name} sheet',
+                              "correct the number, or leave it blank for an unapplied payment", canonical[i])
             elif invoice.customer_id != canonical[i]:
                 self.found.at(table, table.rows[i], k_inv, Severity.ERROR,
-                        f'invoice "{invoice.number}" belongs to customer "{invoice.customer_id}", not "{canonical[i]}"',
-                        "correct the invoice number or the customer ID", canonical[i],
-                        also_holds=(invoice.customer_id,))
+                              f'invoice "{invoice.number}" belongs to customer "{invoice.customer_id}", not "{canonical[i]}"',
+                              "correct the invoice number or the customer ID", canonical[i],
+                              also_holds=(invoice.customer_id,))
                 applied[i] = None
         linked = list(map(getattr, applied, repeat("number"), repeat("")))
         for i in compress(range(len(linked)), map(operator.ne, linked, numbers)):
@@ -273,7 +273,7 @@ def settings(tables: Tables) -> Settings:
             continue
         if setting.key in cells:
             tables.found.at(table, row, key_col, Severity.WARNING, f'setting "{setting.key}" appears twice',
-                    f"only the first (cell {cells[setting.key]}) is used; delete this row")
+                            f"only the first (cell {cells[setting.key]}) is used; delete this row")
             continue
         cells[setting.key] = f"{value_letter}{row}"
         try:
@@ -295,7 +295,7 @@ def _unique(tables: Tables, table: Table, key: str, what: str, cls: type, attrs:
         norm = schema.normalize(str(ident))
         if norm in seen:
             tables.found.at(table, row, key, Severity.ERROR, f'{what} "{shown(ident)}" is already on row {seen[norm]}',
-                    f"give each {what} its own row; this row is not used")
+                            f"give each {what} its own row; this row is not used")
             continue
         seen[norm] = row
         out.append(_record(table, row, v, cls, attrs))
@@ -357,20 +357,20 @@ def schedules(tables: Tables, customers: dict[str, Customer], settings: Settings
         cid, group = v.get(CUSTOMER_ID, ""), v.get(k_group, "")
         if cid and group:
             tables.found.at(table, row, CUSTOMER_ID, Severity.ERROR,
-                    f'both customer ID "{cid}" and group "{group}" are filled in',
-                    "keep one of the two (one row per customer or per group); this row is not used")
+                            f'both customer ID "{cid}" and group "{group}" are filled in',
+                            "keep one of the two (one row per customer or per group); this row is not used")
             continue
         if not cid and not group:
             tables.found.at(table, row, CUSTOMER_ID, Severity.ERROR, "neither customer ID nor group is filled in",
-                    "fill in one of the two; this row is not used")
+                            "fill in one of the two; this row is not used")
             continue
         extra: dict[str, Any] = {"type": v.get(k_type) or settings.statement_type}
         if cid:
             customer = customers.get(schema.normalize(cid))
             if customer is None:
                 tables.found.at(table, row, CUSTOMER_ID, Severity.ERROR,
-                        f'customer ID "{cid}" is not on the {schema.CUSTOMERS.name} sheet',
-                        "add the customer or correct the ID; this row is not used")
+                                f'customer ID "{cid}" is not on the {schema.CUSTOMERS.name} sheet',
+                                "add the customer or correct the ID; this row is not used")
                 continue
             extra["customer_id"] = customer.id
         out.append(_record(table, row, v, Schedule, attrs, **extra))
@@ -401,7 +401,7 @@ def vendors(tables: Tables) -> tuple[Vendor, ...]:
         norm = schema.normalize(v[key])
         if norm in seen:
             tables.found.at(table, row, key, Severity.ERROR, f'vendor ID "{v[key]}" is already used on row {seen[norm]}',
-                    "give each vendor its own ID; this row is not used")
+                            "give each vendor its own ID; this row is not used")
             continue
         seen[norm] = row
         fields = {k: val for k, val in v.items() if k not in table.blanks}

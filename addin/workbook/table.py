@@ -204,10 +204,10 @@ class Tables:
         if name is None:
             if spec.required:
                 self.found.add(error(spec.name, "", "the sheet is missing",
-                               f'add a sheet named "{spec.name}" with its headers in row 1, as in the template'))
+                                     f'add a sheet named "{spec.name}" with its headers in row 1, as in the template'))
             else:
                 self.found.add(notice(spec.name, "", "no such sheet; read as empty",
-                                f'add a sheet named "{spec.name}" to use it'))
+                                      f'add a sheet named "{spec.name}" to use it'))
             return None
         if spec.key in self.doubles:
             self.double(spec.key)
@@ -238,7 +238,7 @@ class Tables:
         missing = [c for c in spec.columns if c.required and c.key not in positions]
         for column in missing:
             self.found.add(error(name, "1:1", f'missing column "{column.header}"',
-                           f'add a column headed "{column.header}" in row 1'))
+                                 f'add a column headed "{column.header}" in row 1'))
         if missing:
             self.unreadable.add(spec.key)
         elif len(data) > 1:
@@ -250,7 +250,7 @@ class Tables:
         names = self.doubles[key]
         listed = ", ".join(f'"{n}"' for n in names[:-1]) + f' and "{names[-1]}"'
         self.found.add(error(names[0], "", f"the sheets {listed} have the same name but for case or spaces",
-                       "rename or delete one of them; until then neither is used"))
+                             "rename or delete one of them; until then neither is used"))
 
     def _columns(self, spec: schema.Sheet, positions: dict[str, int], marks: Marks = NO_MARKS) -> list[_Col]:
         """The columns read: the schema's (except add-in columns no record carries) and extras
