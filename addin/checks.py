@@ -6,14 +6,16 @@ The checks are one list, as beancount's ``VALIDATIONS``: adding a check is addin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from . import groups, reminders, statements
 from .mail import checks as mail
 from .model import Book
-from .problems import Problem
-from .workbook import schema
+from .problems import Problem, in_sheet_order
 
+__all__ = ["CHECKS", "in_sheet_order", "workbook_problems"]
+
+# The reader's own checks (addin.workbook.validation.VALIDATIONS) are already in book.problems.
 CHECKS: tuple[Callable[[Book], list[Problem]], ...] = (groups.check, reminders.check, statements.check, mail.check)
 
 
@@ -23,17 +25,3 @@ def workbook_problems(book: Book) -> list[Problem]:
     for check in CHECKS:
         problems.extend(check(book))
     return in_sheet_order(problems)
-
-
-_ORDER = {s.key: n for n, s in enumerate(schema.SHEETS)}
-
-
-def in_sheet_order(problems: Iterable[Problem]) -> list[Problem]:
-    """Problems by sheet (the template's order), row, column; problems without a sheet last."""
-
-    def key(problem: Problem) -> tuple[int, int, int]:
-        if not problem.sheet:
-            return (len(_ORDER) + 1, 0, 0)
-        return (_ORDER.get(schema.normalize(problem.sheet), len(_ORDER)), *problem.position)
-
-    return sorted(problems, key=key)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from bisect import bisect_left
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .model import CREDIT_NOTE, Book, Invoice, Payment
 from .money import ZERO, from_cents, to_cents
-from .workbook.schema import normalize
+from .workbook.schema import normalize, normalize_all
 
 if TYPE_CHECKING:
     import numpy as np
 
+_MADE: deque[Ledger] = deque(maxlen=2)  # the ledgers of the last books asked about (Ledger.from_book)
 BUCKETS = ("Current", "1–30", "31–60", "61–90", "91+")
 # The last day late of each bucket but the last: 0 (not late), 30, 60, 90.
 BUCKET_ENDS = (0, 30, 60, 90)
@@ -113,23 +114,28 @@ class Ledger:
     """Indexes invoices and payments once; answers as-of questions for any date.
 
     ``invoices`` and ``payments`` are kept as given (tuples); the columns of cents are made on
-    first use, or given by the reader, which has them at hand.
+    first use.
     """
 
-    def __init__(self, invoices: Iterable[Invoice], payments: Iterable[Payment], columns: Columns | None = None) -> None:
-        """``columns``: what the ledger needs of these rows, when the caller has it already (the reader)."""
+    def __init__(self, invoices: Iterable[Invoice], payments: Iterable[Payment]) -> None:
         self.invoices = tuple(invoices)
         self.payments = tuple(payments)
-        self._given = columns
         self._dates: dict[dt.date, _AsOf] = {}
 
     @classmethod
     def from_book(cls, book: Book) -> Ledger:
-        """The book's ledger, made once per book (the reader makes it while reading)."""
-        found = book.memo.get("ledger")
-        if isinstance(found, Ledger) and found.invoices is book.invoices and found.payments is book.payments:
-            return found
-        ledger = book.memo["ledger"] = cls(book.invoices, book.payments)
+        """The book's ledger, made once per book's invoices and payments (the last few are kept).
+
+        Kept here rather than on the frozen Book: a command asks for it in several places (the
+        reader's checks, the plan, the Dashboard), and books that share their invoices and
+        payments (``dataclasses.replace``) share it. A kept ledger holds its own invoices and
+        payments, so the identity it is found by cannot be reused by other tuples.
+        """
+        for ledger in _MADE:
+            if ledger.invoices is book.invoices and ledger.payments is book.payments:
+                return ledger
+        ledger = cls(book.invoices, book.payments)
+        _MADE.appendleft(ledger)
         return ledger
 
     @cached_property
@@ -138,7 +144,7 @@ class Ledger:
 
     @cached_property
     def _columns(self) -> _Columns:
-        return _Columns(self._given if self._given is not None else Columns.of(self.invoices, self.payments))
+        return _Columns(Columns.of(self.invoices, self.payments))
 
     def _at(self, as_of: dt.date) -> _AsOf:
         at = self._dates.get(as_of)
@@ -201,7 +207,13 @@ class Ledger:
 
     def overapplied(self) -> list[Invoice]:
         """Invoices whose applied payments, of any date, add up to more than their amount."""
-        return [self.invoices[i] for i in self._at(dt.date.max).over()]
+        import numpy as np
+
+        c = self._columns
+        applied = np.zeros(len(c.keys), dtype=c.money)
+        linked = c.pay_key >= 0
+        np.add.at(applied, c.pay_key[linked], c.pay_cents[linked])
+        return [self.invoices[i] for i in np.flatnonzero(applied[c.inv_key] > c.inv_cents).tolist()]
 
     def balance(self, invoice: Invoice, as_of: dt.date) -> Decimal:
         return self.item(invoice, as_of).balance
@@ -269,7 +281,7 @@ class _Rows:
         self.applied: dict[str, list[Payment]] = defaultdict(list)
         self.payments: dict[str, list[Payment]] = defaultdict(list)
         self.unapplied: dict[str, list[Payment]] = defaultdict(list)
-        for pay, key in zip(payments, _invoice_keys(payments, invoices), strict=True):
+        for pay, key in zip(payments, _invoice_keys(payments), strict=True):
             cid = ids.get(pay.customer_id) or ids.setdefault(pay.customer_id, normalize(pay.customer_id))
             self.payments[cid].append(pay)
             if key in keys:
@@ -284,18 +296,9 @@ class _Rows:
 _date = operator.attrgetter("date")
 
 
-def _invoice_keys(payments: Sequence[Payment], invoices: Sequence[Invoice]) -> list[str]:
-    """The normalized invoice number each payment is applied to ('' for none).
-
-    The reader writes an applied payment's number as on its invoice, so most are looked up as
-    written; the others are normalized once per spelling.
-    """
-    keys = {inv.number: inv.key for inv in invoices}
-    keys[""] = ""
-    numbers = list(map(operator.attrgetter("invoice_no"), payments))
-    for number in set(numbers).difference(keys):
-        keys[number] = normalize(number)
-    return list(map(keys.__getitem__, numbers))
+def _invoice_keys(payments: Sequence[Payment]) -> list[str]:
+    """The normalized invoice number each payment is applied to ('' for none)."""
+    return normalize_all(list(map(operator.attrgetter("invoice_no"), payments)))
 
 
 class Columns(NamedTuple):
@@ -311,8 +314,6 @@ class Columns(NamedTuple):
     payment_dates: Sequence[dt.date]
     payment_amounts: Sequence[Decimal]
     payment_types: Sequence[str]
-    invoice_cents: Sequence[int] | None = None  # the amounts in cents, when known already
-    payment_cents: Sequence[int] | None = None
 
     @classmethod
     def of(cls, invoices: Sequence[Invoice], payments: Sequence[Payment]) -> Columns:
@@ -321,7 +322,7 @@ class Columns(NamedTuple):
 
         return cls(get(invoices, "customer_id"), get(invoices, "key"), get(invoices, "invoice_date"),
                    get(invoices, "due_date"), get(invoices, "amount"), get(payments, "customer_id"),
-                   _invoice_keys(payments, invoices), get(payments, "date"), get(payments, "amount"),
+                   _invoice_keys(payments), get(payments, "date"), get(payments, "amount"),
                    get(payments, "type"))
 
 
@@ -359,9 +360,9 @@ class _Columns:
         else:
             keys = dict(zip(dict.fromkeys(inv_keys), count()))
             inv_key = map(keys.__getitem__, inv_keys)
-        inv_cents = given.invoice_cents if given.invoice_cents is not None else to_cents(given.invoice_amounts)
-        pay_cents = given.payment_cents if given.payment_cents is not None else to_cents(given.payment_amounts)
-        largest = max(map(abs, (*inv_cents, *pay_cents)), default=0)
+        inv_cents = to_cents(given.invoice_amounts)
+        pay_cents = to_cents(given.payment_amounts)
+        largest = max(abs(max(c, default=0, key=abs)) for c in (inv_cents, pay_cents))
         money = np.int64 if largest * (len(inv_cents) + len(pay_cents) + 1) < 2**62 else object
 
         def column(values: Iterable[Any], dtype: Any = np.int64) -> np.ndarray:
@@ -440,12 +441,6 @@ class _AsOf:
 
         paid = np.minimum(self._on_invoice, self._cents)
         return paid, self._cents - paid
-
-    def over(self) -> list[int]:
-        """Indexes of the invoices with more applied than their amount."""
-        import numpy as np
-
-        return np.flatnonzero(self._on_invoice > self._cents).tolist()  # type: ignore[no-any-return]
 
     def applied(self, key: str) -> Decimal:
         index = self._keys.get(key)

@@ -27,7 +27,7 @@ _NO_LETTERS: Mapping[str, str] = {}  # shared and never changed (a mappingproxy 
 class Origin(NamedTuple):
     """Where a record was read: ``Origin("Invoices", 12, letters)``.
 
-    A named tuple: a large book has 160,000 of them, made at C speed (``tuple.__new__``).
+    A named tuple: a large book has 160,000 of them, light and quick to make.
     Equal and hashed by sheet and row; ``letters`` is left out, as it is of the repr.
 
     Attributes:
@@ -130,7 +130,7 @@ class Invoice(_InvoiceRow):
     ``hold_until`` / ``hold_reason``: no automatic reminder until after that date (SPEC §4).
 
     Invoices and payments are named tuples, as ``Origin`` is: a large book has 160,000 of them,
-    made by the reader at C speed (``tuple.__new__``). ``key`` is the number as compared
+    light and quick to make. ``key`` is the number as compared
     (``normalize(number)``), worked out when an invoice is made; ``_replace`` keeps it right.
     """
 
@@ -337,7 +337,6 @@ class Book:
         checked), by sheet key and header key, aligned with ``customers`` or ``invoices``; only
         the columns present. A refresh compares them with the day's figures to write only what
         changes.
-      memo: what is worked out once from the book and kept with it (its ledger: ``Ledger.from_book``).
     """
 
     settings: Settings = field(default_factory=Settings)
@@ -356,7 +355,6 @@ class Book:
     sheet_names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     fingerprint: object | None = field(default=None, compare=False, repr=False)
     as_read: Mapping[str, Mapping[str, Sequence[Any]]] = field(default_factory=dict, compare=False, repr=False)
-    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def customers_by_id(self) -> dict[str, Customer]:
@@ -374,7 +372,12 @@ class Book:
 
     @cached_property
     def holds(self) -> Holds:
-        """What waits because something it depends on could not be read (addin.holds)."""
+        """What waits because something it depends on could not be read (addin.holds).
+
+        Worked out from the book's own problems and customers when first asked, as the indexes
+        above are: derived, never changed, so the Book stays a value (a copy made with other
+        problems works out its own). The ledger, dearer and asked for by several layers, is
+        kept by the ledger (``Ledger.from_book``)."""
         from .holds import Holds
 
         return Holds.of(self)

@@ -52,8 +52,20 @@ _HUNDRED = Decimal(100)
 def to_cents(amounts: Iterable[Decimal]) -> list[int]:
     """Amounts as whole numbers of cents, exactly; a fraction of a cent raises ValueError.
 
-    For arithmetic in bulk (the ledger's columns): integers add exactly, as Decimal does.
+    For arithmetic in bulk (the ledger's columns): integers add exactly, as Decimal does. The
+    amounts made here (``from_number``, ``from_cents``) are looked up (``_cents_of``); the
+    others are worked out.
     """
+    listed = amounts if isinstance(amounts, list | tuple) else list(amounts)
+    found: list[int | None] = list(map(_cents_of.get, listed))
+    if any(map(operator.is_, found, repeat(None))):
+        missing = [i for i, c in enumerate(found) if c is None]
+        for i, c in zip(missing, _exact_cents([listed[i] for i in missing]), strict=True):
+            found[i] = c
+    return found  # type: ignore[return-value]
+
+
+def _exact_cents(amounts: list[Decimal]) -> list[int]:
     scaled = list(map(_HUNDRED.__mul__, amounts))
     whole = list(map(int, scaled))
     if any(map(operator.ne, scaled, whole)):
@@ -63,6 +75,7 @@ def to_cents(amounts: Iterable[Decimal]) -> list[int]:
 
 
 _from_cents: dict[int, Decimal] = {}
+_cents_of: dict[Decimal, int] = {}  # the amounts made here -> their whole cents (to_cents)
 
 
 def from_cents(count: int) -> Decimal:
@@ -72,6 +85,7 @@ def from_cents(count: int) -> Decimal:
         value = Decimal(count).scaleb(-2)
         if len(_from_cents) < 200_000:
             _from_cents[count] = value
+            _cents_of[value] = count
     return value
 
 
@@ -98,49 +112,19 @@ def from_number(value: float | int) -> Decimal:
     result = D(value)
     if len(_cache) < 200_000:
         _cache[value] = result
+        _cents_of[result] = int(result * _HUNDRED)  # D rounds to the cent: exact
     return result
 
 
-BULK = 1000  # values from which a column of amounts is worked out in whole cents first
-
-
-def from_numbers(values: Sequence[float | int]) -> list[Decimal]:
-    """``from_number`` of each value; the cached ones are looked up at C speed.
-
-    A long column of floats of at most two decimals (what people type) goes through whole
-    cents (``cents_of_numbers``, exact): an amount from a count of cents costs a quarter of one
-    from the float's text. -0.0 keeps the other way: it reads as -0.00.
-    """
-    if len(values) >= BULK and all(values):  # no zero, so no -0.0
-        cents = cents_of_numbers(values)
-        if cents is not None:
-            return list(map(from_cents, cents))
-    found: list[Decimal | None] = list(map(_cache.get, values))
-    # By identity: Decimal == None asks numbers.Rational (an ABC) each time, 20 times dearer.
-    if any(map(operator.is_, found, repeat(None))):
-        for i in [i for i, value in enumerate(found) if value is None]:
-            found[i] = from_number(values[i])
-    return found  # type: ignore[return-value]
-
-
-def cents_of_numbers(values: Sequence[object]) -> list[int] | None:
-    """Whole cents of number cells, as ``from_number`` reads them, worked out in bulk (NumPy);
-    None unless every value is a float of at most two decimals (then ``to_cents`` is the way).
+def cents_where_exact(values: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
+    """Whole cents of cells (int64) and where they are exact: the floats of at most two
+    decimals within LIMIT; anything else (text, blanks, other numbers, numbers beyond LIMIT)
+    is not, and its cents are 0.
 
     Exact: below 2**50 cents, a float ``x`` is within a quarter cent of ``c / 100`` with
     ``c = round(x * 100)``, and ``c / 100 == x`` means ``x`` is the float of the two-decimal
     number ``c / 100``, which is what ``repr(x)`` and so ``from_number(x)`` give.
     """
-    if not values:
-        return None
-    c, exact = cents_where_exact(values)  # anything but a float is not exact
-    return c.tolist() if exact.all() else None  # type: ignore[no-any-return]
-
-
-def cents_where_exact(values: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
-    """Whole cents of cells (int64) and where they are exact: the floats of at most two
-    decimals within LIMIT, as ``cents_of_numbers`` says; anything else (text, blanks, other
-    numbers, numbers beyond LIMIT) is not, and its cents are 0."""
     import numpy as np
 
     if set(map(type, values)) == {float}:  # a column of amounts: read in C
@@ -154,7 +138,7 @@ def cents_where_exact(values: Sequence[object]) -> tuple[np.ndarray, np.ndarray]
     return np.where(exact, c, 0).astype(np.int64), exact
 
 
-_LIMIT_CENTS = float(LIMIT * 100)  # below 2**50, where the cents' floats are exact (cents_of_numbers)
+_LIMIT_CENTS = float(LIMIT * 100)  # below 2**50, where the cents' floats are exact (cents_where_exact)
 
 
 _EN = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .workbook.cellref import number
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -62,10 +64,7 @@ class Problem:
         """(row, column number) of the cell, 0 where it names none: ``D12`` -> (12, 4),
         ``1:1`` (the header row) -> (1, 0), the whole sheet -> (0, 0)."""
         letters, digits = _PLACE.match(self.cell).groups()  # type: ignore[union-attr]  # always matches
-        column = 0
-        for ch in letters:
-            column = column * 26 + ord(ch) - 64
-        return int(digits or 0), column
+        return int(digits or 0), number(letters) if letters else 0
 
     @property
     def where(self) -> str:
@@ -137,3 +136,18 @@ def warning(sheet: str, cell: str, message: str, fix: str = "", customer_id: str
 
 def notice(sheet: str, cell: str, message: str, fix: str = "") -> Problem:
     return Problem(Severity.NOTICE, sheet, cell, message, fix)
+
+
+def in_sheet_order(problems: Iterable[Problem]) -> list[Problem]:
+    """Problems by sheet (the template's order), row, column, then as found; problems without a
+    sheet last. The one order in which problems are listed, by the reader and by ``check``."""
+    from .workbook import schema
+
+    order = {s.key: n for n, s in enumerate(schema.SHEETS)}
+
+    def key(problem: Problem) -> tuple[int, int, int]:
+        if not problem.sheet:
+            return (len(order) + 1, 0, 0)
+        return (order.get(schema.normalize(problem.sheet), len(order)), *problem.position)
+
+    return sorted(problems, key=key)

@@ -12,7 +12,10 @@ Times, in one run, on the benchmark workbook (bench/data.py: 5,000 customers, 10
 Prints the ratios (targets: ours <= 1.5x raw, >= 8x faster than pandas) and the peak RSS of
 our load, measured in a child process (target <= 400 MB).
 
-    python bench/read.py [--skip-pandas]
+    python bench/read.py [--skip-pandas] [--shared-strings]
+
+``--shared-strings``: the same workbook with its texts in a shared-strings table, as Excel and
+xlsxwriter save by default (bench/.cache/bench-v1-shared.xlsx); without it, inline strings.
 """
 
 from __future__ import annotations
@@ -110,7 +113,7 @@ def main(argv: list[str]) -> None:
         book, _ = our_load(Path(argv[1]))
         ledger(book)
         return
-    path = bench_workbook()
+    path = bench_workbook(shared_strings="--shared-strings" in argv)
     names = sheets_read(path)
     print(f"workbook: {path} ({path.stat().st_size / 1e6:.1f} MB), sheets: {', '.join(names)}")
     rss = peak_rss_mb(path)

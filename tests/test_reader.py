@@ -459,8 +459,10 @@ def test_the_add_in_columns_are_kept_as_read_aligned_with_the_records_and_never_
     assert plain.as_read == {"customers": {}, "invoices": {}}  # no add-in columns on these sheets
 
 
-def test_the_ledger_made_while_reading_sees_what_the_records_say(make_workbook):
-    from addin.ledger import Columns, Ledger
+def test_the_books_ledger_is_made_once_and_sees_what_the_records_say(make_workbook):
+    import dataclasses
+
+    from addin.ledger import Ledger
 
     book = load(make_workbook({
         "Customers": CUSTOMERS,
@@ -472,13 +474,12 @@ def test_the_ledger_made_while_reading_sees_what_the_records_say(make_workbook):
     }))
 
     ledger = Ledger.from_book(book)
-    assert ledger is Ledger.from_book(book)  # made once, by the reader
-    given = ledger._given
-    assert given is not None
-    from_records = Columns.of(book.invoices, book.payments)
-    assert [list(c) for c in given[:10]] == [list(c) for c in from_records[:10]]
-    assert given.invoice_cents == [10000, 7000] and given.payment_cents == [4000, 1500, 9000]  # P3 waits for INV-2; P5 has no customer
+    assert ledger is Ledger.from_book(book)  # made once per book
+    assert ledger is Ledger.from_book(dataclasses.replace(book, problems=()))  # and shared by its copies
+    assert [p.payment_id for p in book.payments] == ["P1", "P2", "P4"]  # P3 waits for INV-2; P5 has no customer
+    assert [p.invoice_no for p in book.payments] == ["INV-1", "", "Inv-3"]  # P2 names C1's invoice: unapplied
     assert ledger.summary("C2", D31) == Ledger(book.invoices, book.payments).summary("C2", D31)
+    assert ledger.summary("C2", D31).balance == Decimal("-35.00")  # 20.00 over Inv-3 and P2's 15.00 unapplied
     assert [str(p) for p in book.problems if "reach" in p.message] == [
         'warning: Payments!D5: payments applied to invoice "Inv-3" reach 90.00, more than its amount 70.00 — '
         "the excess 20.00 counts as an unapplied credit; correct the amount or the invoice number if that is "

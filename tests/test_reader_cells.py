@@ -1,4 +1,4 @@
-"""Cell converters: the column fast paths agree with the per-cell rules; dates, labels, addresses."""
+"""Cell converters: a column converts as its cells do; dates, labels, addresses."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addin.workbook import cells, schema
+from addin.workbook import addresses, cells, schema, sheets
 
 HUGE = [1e300, -1e300, float("inf"), float("-inf"), float("nan"), 1e12, 1e12 + 0.01, -1e12 - 0.01]
 VALUES = st.one_of(
@@ -48,19 +48,32 @@ def per_cell(conv, values):
     out = []
     for v in values:
         try:
-            out.append(("ok", conv.cell(v)))
+            out.append(("ok", cells.one(conv, v)))
         except cells.CellIssue as issue:
             out.append((issue.severity, issue.message))
     return out
 
 
+def by_column(conv, values):
+    typed, issues = conv(values)
+    return [(issues[i].severity, issues[i].message) if i in issues else ("ok", v) for i, v in enumerate(typed)]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(st.lists(VALUES, min_size=1, max_size=8), UNIFORM))
-def test_a_column_fast_path_gives_what_the_cells_give(values):
+def test_a_column_converts_as_its_cells_do(values):
     for conv in CONVS:
-        fast = conv.column(values)
-        if fast is not None:
-            assert [("ok", v) for v in fast] == per_cell(conv, values)
+        assert by_column(conv, values) == per_cell(conv, values)
+
+
+def test_a_repeated_value_is_converted_once_but_true_and_one_keep_their_own_meaning():
+    days = cells.make(schema.Kind.INT, "days")
+    typed, issues = days([True, 1.0, True, 1.0])
+    assert typed == [None, 1, None, 1] and sorted(issues) == [0, 2]
+    assert issues[0].message == 'days "TRUE" is not a whole number'
+    date = cells.make(schema.Kind.DATE, "due date", required=True)
+    typed, issues = date(["#N/A", "#N/A", "#N/A", dt.date(2026, 3, 1)])
+    assert typed == [None, None, None, dt.date(2026, 3, 1)] and sorted(issues) == [0, 1, 2]
 
 
 @pytest.mark.parametrize(("text", "suggestion"), [
@@ -97,14 +110,14 @@ def test_the_address_shortcut_agrees_with_email_validator(address):
         valid = True
     except EmailNotValidError:
         valid = False
-    assert (cells.address_problem(address) is None) == valid
+    assert (addresses.address_problem(address) is None) == valid
 
 
 def test_the_special_use_names_are_email_validators():
     """The shortcut's copy of the names email-validator refuses (imported only when needed)."""
     from email_validator import SPECIAL_USE_DOMAIN_NAMES
 
-    assert frozenset(SPECIAL_USE_DOMAIN_NAMES) == cells.SPECIAL_USE
+    assert frozenset(SPECIAL_USE_DOMAIN_NAMES) == addresses.SPECIAL_USE
 
 
 def test_error_cells_are_found_in_the_sheet_xml(tmp_path):
@@ -118,10 +131,10 @@ def test_error_cells_are_found_in_the_sheet_xml(tmp_path):
     ws.write_formula(27, 28, "=NA()", None, "#N/A")
     ws.write_string(2, 0, 't="e" in a text cell')
     wb.close()
-    scan = cells.ErrorCells(path)
+    scan = sheets.ErrorCells(path)
     try:
         assert scan.sheet("Data Sheet").cells == {1: {1: "#DIV/0!"}, 27: {28: "#N/A"}}
-        assert scan.sheet("Missing") == cells.NO_MARKS
+        assert scan.sheet("Missing") == sheets.NO_MARKS
     finally:
         scan.close()
 
@@ -142,7 +155,7 @@ def test_error_cells_are_found_in_the_sheet_xml(tmp_path):
 ])
 def test_numbers_beyond_the_limit_are_errors_in_every_kind(kind, value, message):
     with pytest.raises(cells.CellIssue) as caught:
-        cells.make(kind, "amount").cell(value)
+        cells.one(cells.make(kind, "amount"), value)
     assert (caught.value.severity, caught.value.message) == ("error", message)
 
 
@@ -151,3 +164,10 @@ def test_rule_values_beyond_the_limit_are_errors():
         cells.raw(1e300)
     with pytest.raises(cells.CellIssue, match="^value NAN is beyond"):
         cells.raw(float("nan"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=6), st.sampled_from(["INV-1", " inv-2", "a  b", "x\t", "ÉTÉ", "ß", "C\u00a01"])),
+                max_size=8))
+def test_keys_in_bulk_are_each_texts_key(texts):
+    assert schema.normalize_all(texts) == [schema.normalize(t) for t in texts]

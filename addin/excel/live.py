@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ..actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, SetColumn, Update
+from ..numtext import integral
 from ..problems import Problem, warning
 from ..workbook import schema
 from ..workbook.schema import normalize
@@ -53,8 +54,8 @@ def key_text(value: object) -> str:
     """A cell as compared with keys: trimmed, case-insensitive; 1001.0 (a number typed as ID) -> "1001"."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    if isinstance(value, float) and (whole := integral(value)) is not None:
+        value = whole
     return normalize(str(value))
 
 

@@ -6,6 +6,7 @@ nothing about sheets is written anywhere else.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -91,6 +92,16 @@ class Sheet:
 def normalize(name: str) -> str:
     """How sheet names, headers and enumerated values are compared."""
     return " ".join(str(name).split()).casefold()
+
+
+def normalize_all(texts: Sequence[str]) -> list[str]:
+    """``normalize`` of each text; a C-speed casefold when no text holds spacing to fold (a
+    column of 100,000 invoice numbers)."""
+    joined = "\x00".join(texts)  # a line break or tab is not printable: the slow path
+    if "  " in joined or "\x00 " in joined or " \x00" in joined or joined[:1] == " " or joined[-1:] == " " \
+            or not joined.replace("\x00", "").isprintable():
+        return list(map(normalize, texts))
+    return list(map(str.casefold, texts))
 
 
 T, DT, M, B, INT, C, E = Kind.TEXT, Kind.DATE, Kind.MONEY, Kind.BOOL, Kind.INT, Kind.CHOICE, Kind.EMAILS
