@@ -256,7 +256,10 @@ def _text(name: str, required: bool, default: object) -> Rule:
     fallback = "" if default is None else str(default)
 
     def texts(values: Sequence[object]) -> Converted:
-        out: list[object] = [v.strip() if type(v) is _str else as_text(v) for v in values]
+        try:  # a column of texts only, as most are: trimmed in C
+            out: list[object] = list(map(_str.strip, values))  # type: ignore[arg-type]
+        except TypeError:  # numbers, dates, blanks among them
+            out = [v.strip() if type(v) is _str else as_text(v) for v in values]
         issues: dict[int, CellIssue] = {}
         if "#" in "".join(out) and not ERROR_VALUES.isdisjoint(out):  # type: ignore[arg-type]
             for i in [i for i, s in enumerate(out) if s in ERROR_VALUES]:

@@ -115,6 +115,7 @@ class _Planner:
         self.wanted = looked_for if looked_for is not None else wanted(u for _, u in updates)
         self.rows = [_Row(n, dict(keys)) for n, keys in layout.keys.items()]
         self.index: dict[int, dict[str, list[_Row]]] = {}
+        self.firsts: dict[int, dict[str, _Row]] = {}  # see _firsts
         self._lookup()
         for r in self.rows:
             self._add(r)
@@ -200,6 +201,7 @@ class _Planner:
         return out
 
     def _add(self, row: _Row) -> None:
+        self.firsts.clear()
         for col, key in row.keys.items():
             if col in self.index:
                 self.index[col].setdefault(key, []).append(row)
@@ -208,11 +210,20 @@ class _Planner:
         return [r for r in self.index.get(col, {}).get(key, []) if not r.deleted and r.keys.get(col) == key]
 
     def _first(self, col: int, key: str) -> _Row | None:
-        """The first row holding ``key`` in ``col`` (``_found``'s first, without the list)."""
-        for r in self.index.get(col, {}).get(key, ()):
-            if not r.deleted and r.keys.get(col) == key:
-                return r
-        return None
+        """The first row holding ``key`` in ``col`` (``_found``'s first)."""
+        return self._firsts(col).get(key)
+
+    def _firsts(self, col: int) -> dict[str, _Row]:
+        """Key -> the first live row holding it in ``col``: made once, and again after rows are
+        added, deleted or given another key (a refresh looks up 100,000 keys per column)."""
+        firsts = self.firsts.get(col)
+        if firsts is None:
+            firsts = self.firsts[col] = {}
+            for key, rows in self.index.get(col, {}).items():
+                row = next((r for r in rows if not r.deleted and r.keys.get(col) == key), None)
+                if row is not None:
+                    firsts[key] = row
+        return firsts
 
     def _write(self, row: _Row, sets: Mapping[int, Cell]) -> None:
         """``sets`` into the row; a key it changes finds the row from now on."""
@@ -221,6 +232,7 @@ class _Planner:
             if c in self.lookup:
                 row.keys[c] = norm(value_text(v))
                 self.index[c].setdefault(row.keys[c], []).append(row)
+                self.firsts.clear()
 
     def _not_found(self, i: int, key_header: str, key: str) -> None:
         self.skipped.append(i)
@@ -251,8 +263,10 @@ class _Planner:
         c = self._column(u.header)
         before = len(self.skipped)
         found = 0
-        for key, value in zip(u.keys, u.values, strict=True):
-            row = self._first(col, self._norm(key))
+        rows = list(map(self._firsts(col).get, schema.normalize_all(u.keys)))
+        for key, value, row in zip(u.keys, u.values, rows, strict=True):
+            if c in self.lookup:  # the column set is a key column: rows may have moved keys meanwhile
+                row = self._first(col, self._norm(key))
             if row is None:
                 self._not_found(i, u.key_header, key)
             elif c is None:
@@ -290,6 +304,7 @@ class _Planner:
             for row in self._found(first_col, first_key):
                 if all(row.keys.get(c) == k for c, k in where):
                     row.deleted = True
+                    self.firsts.clear()
         self._append(u.rows)
 
     def _append(self, rows: Sequence[tuple[tuple[str, Cell], ...]]) -> None:
