@@ -64,24 +64,14 @@ class SheetEdits:
 def wanted(updates: Iterable[Update]) -> dict[str, frozenset[str]]:
     """Normalized header -> the normalized keys the updates look for in its column."""
     out: dict[str, set[str]] = {}
-    normalized: dict[str, str] = {}  # 100,000 keys, given again for each column set
     for u in updates:
         if isinstance(u, SetCells):
-            pairs: Iterable[tuple[str, str]] = ((u.key_header, u.key),)
-        elif isinstance(u, SetColumn):
-            pairs = ((u.key_header, key) for key in u.keys)
+            out.setdefault(norm(u.key_header), set()).add(norm(u.key))
+        elif isinstance(u, SetColumn):  # 100,000 keys, normalized at C speed where they can be
+            out.setdefault(norm(u.key_header), set()).update(schema.normalize_all(u.keys))
         elif isinstance(u, ReplaceRows):
-            pairs = u.where
-        else:
-            continue
-        for h, v in pairs:
-            key = normalized.get(v)
-            if key is None:
-                key = normalized[v] = norm(v)
-            header = normalized.get(h)
-            if header is None:
-                header = normalized[h] = norm(h)
-            out.setdefault(header, set()).add(key)
+            for h, v in u.where:
+                out.setdefault(norm(h), set()).add(norm(v))
     return {h: frozenset(keys) for h, keys in out.items()}
 
 
