@@ -101,3 +101,21 @@ def test_deleting_rows_above_a_formula_is_refused_naming_the_update() -> None:
     assert str(refused.value.problem()) == (
         "'Group Members': rows cannot be deleted: formulas below row 3 would have to move"
         " — remove them from the Group Members sheet (it should hold plain data only)")
+
+
+def test_a_key_changed_after_a_lookup_is_found_under_its_new_value_only() -> None:
+    edits = plan(MEMBERS, [(0, SetCells("Group Members", "Source", "added", row(Customer_ID="C2b"))),  # a lookup first
+                           (1, SetCells("Group Members", "Source", "added", row(Source="Moved"))),
+                           (2, SetCells("Group Members", "Source", "moved", row(Customer_ID="C2c"))),
+                           (3, SetCells("Group Members", "Source", "added", row(Customer_ID="lost")))])
+    assert edits.row_sets == {3: {2: "C2c", 3: "Moved"}}
+    assert edits.skipped == (3,)
+
+
+def test_a_row_deleted_after_a_lookup_is_not_found_again() -> None:
+    edits = plan(MEMBERS, [(0, SetCells("Group Members", "Source", "added", row(Customer_ID="C2b"))),  # a lookup first
+                           (1, ReplaceRows("Group Members", (("Source", "added"),))),
+                           (2, SetColumn("Group Members", "Source", "Customer ID", ("Added",), ("gone",)))])
+    assert edits.deleted == (3,)
+    assert edits.skipped == (2,)
+    assert 3 not in edits.row_sets or edits.row_sets[3].get(2) != "gone"
