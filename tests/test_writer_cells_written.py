@@ -28,9 +28,7 @@ from conftest import (
 )
 
 from addin.actions import AppendRows, SetAt, SetCells, SetColumn, row
-from addin.dashboard import refresh_book
 from addin.journal import Journal, decode_update, encode_update
-from addin.workbook.reader import load
 from addin.workbook.writer import apply
 
 
@@ -361,36 +359,6 @@ def test_rows_of_every_shape_given_values_of_every_kind_are_written_as_they_alwa
     assert (len(report.changed["Invoices"]), len(report.skipped)) == (608, 36)  # rows without r hold no key
     got = calamine(out, "Invoices")
     assert got[10][:4] == ["INV-11", 11.0, 2.75, "n11"]
-
-
-def test_a_refresh_after_rows_moved_writes_each_invoice_on_its_own_row(make_workbook) -> None:
-    """Read, then someone inserts a row above the invoices and saves: the figures follow the keys."""
-    src = make_workbook({
-        "Customers": [["Customer ID", "Name", "Status", "Email"], ["C1", "Alpha", "Active", "a@example.com"]],
-        "Invoices": [["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount", "Paid", "Balance", "Status"],
-                     ["INV-1", "C1", dt.date(2026, 3, 1), dt.date(2026, 3, 31), 100, None, None, None],
-                     ["INV-2", "C1", dt.date(2026, 3, 2), dt.date(2026, 4, 1), 200, None, None, None]],
-        "Payments": [["Payment ID", "Customer ID", "Date", "Amount", "Invoice No"],
-                     ["P1", "C1", dt.date(2026, 3, 10), 40, "INV-2"]],
-    })
-    book = load(src)
-    invoices = sheet_parts(src)["Invoices"]
-
-    def row_tag(m: re.Match[bytes]) -> bytes:
-        n = int(m.group(1))
-        return b'<row r="%d"' % (n + 1 if n >= 2 else n)
-
-    def cell_ref(m: re.Match[bytes]) -> bytes:
-        n = int(m.group(2))
-        return b'<c r="%s%d"' % (m.group(1), n + 1 if n >= 2 else n)
-
-    xml = part(src, invoices)  # every row from 2 down moves one down, as Excel's Insert Row does
-    rezip(src, {invoices: re.sub(rb'<c r="([A-Z]+)(\d+)"', cell_ref, re.sub(rb'<row r="(\d+)"', row_tag, xml))})
-    assert refresh_book(book, dt.date(2026, 4, 30)).written
-    rows = calamine(src, "Invoices")
-    assert set(rows[1]) == {""}  # the inserted row stays empty
-    assert rows[2][0] == "INV-1" and rows[2][5:8] == [0.0, 100.0, "Overdue"]
-    assert rows[3][0] == "INV-2" and rows[3][5:8] == [40.0, 160.0, "Overdue"]
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
