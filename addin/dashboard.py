@@ -599,6 +599,7 @@ def refresh(workbook: Path, day: dt.date) -> list[str]:
     dashboard = read_dashboard_later(path)
     book = load(path)
     plan, settings = plan_book(book, day, dashboard), book.settings
+    Ledger.forget(book)
     del book  # the plan is all the write needs: the records (~200 MB for 100,000 invoices) go first
     done = carry_out(plan, path, settings)
     return [*done.lines, *map(str, done.problems)]

@@ -40,6 +40,7 @@ def refresh_lines(workbook: Path, day: dt.date | None = None,
     (``into_open``: see ``dashboard.carry_out``)."""
     from ..checks import workbook_problems
     from ..dashboard import carry_out, plan_book, read_dashboard_later
+    from ..ledger import Ledger
     from ..problems import lines as problem_lines
 
     writable_workbook(workbook)  # the ribbon's button comes here without the command line
@@ -48,6 +49,7 @@ def refresh_lines(workbook: Path, day: dt.date | None = None,
     day = day or today(book.settings)
     errors = [p for p in workbook_problems(book) if p.is_error]
     plan, settings = plan_book(book, day, dashboard), book.settings
+    Ledger.forget(book)
     del book  # the plan is all the write needs: the records (~200 MB for 100,000 invoices) go first
     done = carry_out(plan, workbook, settings, into_open)
     lines = [f"Refresh of {workbook.name} as of {day.isoformat()}", *done.lines]
