@@ -99,7 +99,7 @@ def execute(plan: Plan, book: Book, *, outbox: Path | None, now: dt.datetime, se
     report = RunReport(lines=list(plan.lines))
     local_now = (now if now.tzinfo is None else now.replace(tzinfo=None)).replace(microsecond=0)
     with Journal.open(path) as journal:
-        recovered = journal.recover()
+        recovered = _recover(journal, book, path, outbox, local_now, report)
         journal.queue_updates(plan.updates)  # before on_sent updates: plan first, as read
         if send:
             for entry in plan.logs:
@@ -170,6 +170,26 @@ def _store() -> Writer:
 
 def _arg(text: str) -> str:
     return f'"{text}"' if any(c in text for c in " '\"&()") else text
+
+
+def _recover(journal: Journal, book: Book, path: Path, outbox: Path | None, now: dt.datetime,
+             report: RunReport) -> list[str]:
+    """Messages a crashed run left 'sending' become uncertain (SPEC §6) — except those the outbox
+    folder holds whole, which were handed over: recorded as sent, with their updates."""
+    recovered = journal.recover()
+    from .mail.transport import found_whole, outbox_folder
+
+    folder = outbox_folder(book.settings, path, outbox) if recovered else None
+    if folder is None:
+        return recovered
+    records = [r for r in map(journal.record, recovered) if r is not None]
+    found = found_whole(folder, [(r.key, r.message_id) for r in records])
+    for key in found:
+        journal.confirm(key)
+        journal.add_log(LogLine(now, "send", key, "", "sent", journal.record(key).message_id,  # type: ignore[union-attr]
+                                "found whole in the outbox after the run that wrote it stopped"))
+        report.lines.append(f"{key}: found whole in the outbox after a run stopped — recorded as sent")
+    return [k for k in recovered if k not in found]
 
 
 def _uncertain_problems(report: RunReport, recovered: Sequence[str], emails: Sequence[Email],

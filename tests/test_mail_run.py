@@ -13,7 +13,9 @@ from smtp_server import TestServer
 
 from addin.actions import AppendRows, Email, LogEntry, Plan, SetCells, Update
 from addin.journal import Journal
+from addin.mail.message import build_message
 from addin.mail.sender import Policy
+from addin.mail.transport import OutboxTransport
 from addin.model import Book, Settings
 from addin.problems import notice
 from addin.run import execute
@@ -112,6 +114,42 @@ def test_a_message_left_in_flight_by_a_crash_is_reported_uncertain_and_not_resen
         "message reminder:INV-1:1 may have been sent (uncertain) — check the recipient's mailbox, then run "
         f"`receivables journal release {book.path} reminder:INV-1:1`"]
     assert list((tmp_path / "out").glob("*.eml")) == []
+
+
+def test_after_a_crash_a_message_the_outbox_holds_whole_is_recorded_sent_and_the_others_stay_uncertain(
+        book: Book, tmp_path: Path) -> None:
+    """A run stopped after writing its files and before recording them: a file that is there, whole,
+    with the message's Message-ID, proves it was handed over; one cut short or gone proves nothing."""
+    outbox = OutboxTransport(tmp_path / "out")
+    crashed = Journal.open(book.path)
+    for n in (1, 2, 3):
+        msg = build_message(reminder(n), SETTINGS, now=NOW, base_dir=tmp_path)
+        crashed.begin(f"reminder:INV-{n}:1", str(msg["Message-ID"]), [f"c{n}@customer.example"], reminder(n).on_sent)
+        if n < 3:  # the third was never written
+            outbox.send(msg, SETTINGS.company_email, [f"c{n}@customer.example"], f"reminder:INV-{n}:1")
+    crashed.close()
+    [cut] = (tmp_path / "out").glob("*INV-2*.eml")
+    cut.write_bytes(cut.read_bytes()[:-40])  # a power cut before the disk had all of it
+    store = FakeStore()
+    report = execute(Plan(), book, outbox=tmp_path / "out", now=NOW, writer=store)
+    with Journal.open(book.path) as journal:
+        assert [journal.state(f"reminder:INV-{n}:1") for n in (1, 2, 3)] == ["sent", "uncertain", "uncertain"]
+    assert report.uncertain == ["reminder:INV-2:1", "reminder:INV-3:1"]
+    assert "reminder:INV-1:1: found whole in the outbox after a run stopped — recorded as sent" in report.lines
+    assert [u.key for u in store.written if isinstance(u, SetCells)] == ["INV-1"]  # its Status written
+    assert [str(p).split(" — ")[0] for p in report.problems] == [
+        "message reminder:INV-2:1 may have been sent (uncertain)", "message reminder:INV-3:1 may have been sent (uncertain)"]
+
+
+def test_a_file_of_another_message_under_the_name_proves_nothing(book: Book, tmp_path: Path) -> None:
+    outbox = OutboxTransport(tmp_path / "out")
+    crashed = Journal.open(book.path)
+    crashed.begin("reminder:INV-1:1", "<other@maple.example>", ["c1@customer.example"])
+    outbox.send(build_message(reminder(1), SETTINGS, now=NOW, base_dir=tmp_path), SETTINGS.company_email,
+                ["c1@customer.example"], "reminder:INV-1:1")
+    crashed.close()
+    report = execute(Plan(), book, outbox=tmp_path / "out", now=NOW, writer=FakeStore())
+    assert report.uncertain == ["reminder:INV-1:1"]
 
 
 def test_no_company_email_names_the_settings_cell_and_sends_nothing(tmp_path: Path) -> None:

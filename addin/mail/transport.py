@@ -525,10 +525,48 @@ def no_password_message(settings: Settings) -> str:
 def transport_for(settings: Settings, workbook_path: Path, outbox_override: Path | None = None,
                   **smtp_options: object) -> Transport:
     """The transport the Settings ask for; ``outbox_override`` (``--outbox DIR``) forces the outbox."""
-    folder = Path(workbook_path).resolve().parent
-    if outbox_override is not None:
-        return OutboxTransport(Path(outbox_override))
-    if (settings.mail_transport or "outbox").strip().lower() == "smtp":
+    outbox = outbox_folder(settings, workbook_path, outbox_override)
+    if outbox is None:
+        folder = Path(workbook_path).resolve().parent
         return SmtpTransport(settings, smtp_password(settings), base_dir=folder, **smtp_options)  # type: ignore[arg-type]
+    return OutboxTransport(outbox)
+
+
+def outbox_folder(settings: Settings, workbook_path: Path, outbox_override: Path | None = None) -> Path | None:
+    """The outbox folder messages go to, or None when they go to an SMTP server."""
+    if outbox_override is not None:
+        return Path(outbox_override)
+    if (settings.mail_transport or "outbox").strip().lower() == "smtp":
+        return None
     outbox = Path(settings.outbox_dir or "outbox")
-    return OutboxTransport(outbox if outbox.is_absolute() else folder / outbox)
+    return outbox if outbox.is_absolute() else Path(workbook_path).resolve().parent / outbox
+
+
+def found_whole(folder: Path, sends: Sequence[tuple[str, str]]) -> list[str]:
+    """The keys of ``sends`` ((key, Message-ID)) whose message the outbox ``folder`` holds whole:
+    a file named for the key (as ``OutboxTransport`` names it) that says that Message-ID and whose
+    every MIME part closes. A run that crashed after writing it handed it over; a file cut short
+    (a power cut before the disk had it) or gone (another program may take files away) proves
+    nothing, and its message stays uncertain."""
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(".eml")]
+    except OSError:
+        return []
+    found = []
+    for key, mid in sends:
+        stem = re.compile(rf"-{re.escape(slug(key))}-{hashlib.sha256(key.encode()).hexdigest()[:8]}(?:-\d+)?\.eml$")
+        if mid and any(stem.search(n) and _holds(folder / n, mid) for n in names):
+            found.append(key)
+    return found
+
+
+def _holds(path: Path, message_id: str) -> bool:
+    import email
+    import email.policy
+
+    try:
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    except (OSError, ValueError):
+        return False
+    return (str(msg.get("Message-ID", "")).strip() == message_id.strip() and msg.is_multipart()
+            and not any(part.defects for part in msg.walk()))
