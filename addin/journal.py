@@ -34,6 +34,7 @@ import os
 import socket
 import sqlite3
 import sys
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -250,11 +251,7 @@ class Journal:
             raise JournalError(f"{path}: the journal cannot be opened ({exc}) — check that the "
                                "workbook's folder is writable") from None
         try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            _migrate(conn, path)
+            _set_up(conn, path)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise JournalError(f"{path}: the journal is unreadable ({exc}) — move it aside; "
@@ -629,6 +626,27 @@ def _send_record(r: tuple) -> SendRecord:
 
 def _period(period: str | dt.date) -> str:
     return period.isoformat() if isinstance(period, dt.date) else str(period)
+
+
+def _set_up(conn: sqlite3.Connection, path: Path) -> None:
+    """WAL, durable commits, and the current schema. Two runs opening a new journal at once can
+    meet "database is locked" here without SQLite's busy wait (switching to WAL, creating the
+    tables): tried again for up to BUSY_MS."""
+    deadline = time.monotonic() + BUSY_MS / 1000
+    while True:
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            _migrate(conn, path)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            if conn.in_transaction:
+                conn.rollback()
+            time.sleep(0.05)
 
 
 def _owner_alive(owner: str, host: str, updated: dt.datetime) -> bool:
