@@ -332,7 +332,6 @@ class Book:
       path: the workbook file (None for books built in tests).
       sheet_names: sheet key (normalized) -> the sheet's name as it is in the workbook.
       problems: every problem found, in sheet and row order.
-      fingerprint: the file's fingerprint when it was read (guard.Fingerprint), for guarded writes.
       as_read: the add-in's computed columns as the file holds them (cell values as read, not
         checked), by sheet key and header key, aligned with ``customers`` or ``invoices``; only
         the columns present. A refresh compares them with the day's figures to write only what
@@ -353,7 +352,6 @@ class Book:
     problems: tuple[Problem, ...] = ()
     path: Path | None = None
     sheet_names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
-    fingerprint: object | None = field(default=None, compare=False, repr=False)
     as_read: Mapping[str, Mapping[str, Sequence[Any]]] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property

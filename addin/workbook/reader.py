@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 from ..model import Book, Settings
 from ..perf import quiet_gc, settle
 from ..problems import in_sheet_order
 from . import records, schema
-from .sheets import Sheets, WorkbookUnreadable, fingerprint_of, open_workbook
+from .sheets import Sheets, WorkbookUnreadable, open_workbook
 from .table import Found, Tables, blank_value
 from .validation import VALIDATIONS
 
@@ -49,7 +48,6 @@ def load(path: Path) -> Book:
     """Read the workbook at ``path``; raises WorkbookUnreadable when it cannot be read at all."""
     path = Path(path)
     workbook = open_workbook(path)
-    fingerprint = fingerprint_of(path)  # before reading: a later save shows as a change
     names: dict[str, str] = {}
     doubles: dict[str, list[str]] = {}  # sheet key -> the names of two or more sheets sharing it
     for name in workbook.sheet_names:
@@ -62,7 +60,7 @@ def load(path: Path) -> Book:
     with quiet_gc():  # records hold no cycles: the collector would rescan the growing heap for nothing
         sheets = Sheets(path, workbook, order)
         try:
-            book = _read(Tables(names, sheets, Found(), doubles), path, fingerprint)
+            book = _read(Tables(names, sheets, Found(), doubles), path)
         finally:
             sheets.close()
             workbook.close()
@@ -85,7 +83,7 @@ def load_settings(path: Path) -> Settings:
         sheets.close()
 
 
-def _read(tables: Tables, path: Path, fingerprint: Any) -> Book:
+def _read(tables: Tables, path: Path) -> Book:
     settings = records.settings(tables)
     tables.language = settings.language
     accounts = records.Accounts(tables)
@@ -108,7 +106,6 @@ def _read(tables: Tables, path: Path, fingerprint: Any) -> Book:
         vendors=records.vendors(tables),
         path=path,
         sheet_names=dict(tables.names),
-        fingerprint=fingerprint,
         as_read=accounts.as_read,
     )
     read = {spec.key for spec in READ}

@@ -62,18 +62,6 @@ def open_workbook(path: Path) -> Any:
                                  "open it in Excel and save it again as .xlsx") from None
 
 
-def fingerprint_of(path: Path) -> object | None:
-    """The file's fingerprint (guard.fingerprint) before it is read, None where it cannot be taken."""
-    try:
-        from .guard import fingerprint  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    try:
-        return fingerprint(path)
-    except OSError:
-        return None
-
-
 class Sheets:
     """The sheets' cells and error cells, made ready in threads while the reader converts.
 
