@@ -119,3 +119,10 @@ def test_a_row_deleted_after_a_lookup_is_not_found_again() -> None:
     assert edits.deleted == (3,)
     assert edits.skipped == (2,)
     assert 3 not in edits.row_sets or edits.row_sets[3].get(2) != "gone"
+
+
+def test_a_column_update_that_sets_keys_finds_each_row_after_the_writes_before_it() -> None:
+    moved = SetColumn("Group Members", "Source", "Source", ("added", "moved"), ("moved", "again"))
+    edits = plan(MEMBERS, [(0, moved), (1, SetCells("Group Members", "Source", "again", row(Group="Gold")))])
+    assert edits.row_sets == {3: {3: "again", 1: "Gold"}}
+    assert edits.skipped == ()

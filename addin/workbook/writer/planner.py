@@ -253,10 +253,10 @@ class _Planner:
         c = self._column(u.header)
         before = len(self.skipped)
         found = 0
-        rows = list(map(self._firsts(col).get, schema.normalize_all(u.keys)))
+        rekeys = c in self.lookup  # the column set holds keys: each row is found after the writes before it
+        rows: Iterable[_Row | None] = ((self._first(col, self._norm(key)) for key in u.keys) if rekeys
+                                       else map(self._firsts(col).get, schema.normalize_all(u.keys)))
         for key, value, row in zip(u.keys, u.values, rows, strict=True):
-            if c in self.lookup:  # the column set is a key column: rows may have moved keys meanwhile
-                row = self._first(col, self._norm(key))
             if row is None:
                 self._not_found(i, u.key_header, key)
             elif c is None:
@@ -264,7 +264,7 @@ class _Planner:
                 self._columns(((u.header, value),))  # says the column is missing
             else:
                 found += 1
-                if c in self.lookup:
+                if rekeys:
                     self._write(row, {c: value})
                 else:
                     row.sets[c] = value
