@@ -182,11 +182,11 @@ def _recover(journal: Journal, book: Book, path: Path, outbox: Path | None, now:
     folder = outbox_folder(book.settings, path, outbox) if recovered else None
     if folder is None:
         return recovered
-    records = [r for r in map(journal.record, recovered) if r is not None]
-    found = found_whole(folder, [(r.key, r.message_id) for r in records])
+    ids = {r.key: r.message_id for r in map(journal.record, recovered) if r is not None}
+    found = found_whole(folder, list(ids.items()))
     for key in found:
         journal.confirm(key)
-        journal.add_log(LogLine(now, "send", key, "", "sent", journal.record(key).message_id,  # type: ignore[union-attr]
+        journal.add_log(LogLine(now, "send", key, "", "sent", ids[key],
                                 "found whole in the outbox after the run that wrote it stopped"))
         report.lines.append(f"{key}: found whole in the outbox after a run stopped — recorded as sent")
     return [k for k in recovered if k not in found]
