@@ -96,9 +96,6 @@ class Fingerprint:
     mtime_ns: int
     sha256: str
 
-    def same_file(self, other: Fingerprint | None) -> bool:
-        return other is not None and self.sha256 == other.sha256 and self.size == other.size
-
 
 def fingerprint(path: Path) -> Fingerprint:
     """Fingerprint of the file at ``path`` (read in blocks; a big workbook is not held in memory)."""
