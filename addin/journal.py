@@ -254,6 +254,10 @@ class Journal:
             _set_up(conn, path)
         except sqlite3.DatabaseError as exc:
             conn.close()
+            if "locked" in str(exc):
+                raise JournalError(f"{path}: the journal stayed locked for {BUSY_MS // 1000} s — another receivables "
+                                   "run (or a program that opened the file) holds it: let it finish, then run the "
+                                   "command again") from None
             raise JournalError(f"{path}: the journal is unreadable ({exc}) — move it aside; "
                                "messages it recorded as sent could then be sent again") from None
         except BaseException:

@@ -284,3 +284,17 @@ def test_a_journal_locked_while_another_run_creates_it_is_opened_once_it_is_free
     with Journal.open(book) as j:
         assert j.begin("k", "<m>", ["x@y.example"])
     assert len(calls) == 2
+
+
+def test_a_journal_that_stays_locked_says_to_wait_not_to_move_it_aside(book: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from addin import journal as journals
+
+    def locked(conn, path):  # noqa: ANN001, ANN202
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(journals, "_migrate", locked)
+    monkeypatch.setattr(journals, "BUSY_MS", 200)
+    with pytest.raises(journals.JournalError) as raised:
+        Journal.open(book)
+    assert "stayed locked" in str(raised.value) and "let it finish" in str(raised.value)
+    assert "move it aside" not in str(raised.value)
