@@ -5,7 +5,7 @@ journal, what the cells hold now). The edge takes two steps: ``plan_book`` reads
 the Dashboard's cells and plans; ``carry_out`` has ``addin.run.execute`` carry the plan out
 (journal, guarded write, deferral while the workbook is open in Excel), as every other
 command's plan is. ``refresh(workbook, day)`` reads the workbook and takes both (the daemon
-calls it after each tick); ``refresh_book`` takes both for a book already read.
+calls it after each tick).
 
 Definitions (as of the date D; money per SPEC §3):
 
@@ -527,18 +527,6 @@ class Refreshed:
     problems: list[Problem]
     written: bool = False
     deferred: bool = False
-
-
-def refresh_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None = None,
-                 into_open: Callable[[Sequence[Update]], list[Problem] | None] | None = None) -> Refreshed:
-    """Plan the refresh of a workbook already read (``plan_book``) and carry it out (``carry_out``).
-
-    A caller that can let go of the book between the two steps should call them itself (as
-    ``refresh`` and the command do): the write then does not hold the records in memory.
-    """
-    if book.path is None:
-        raise ValueError("refresh_book needs a book read from a file")
-    return carry_out(plan_book(book, day, dashboard), Path(book.path), book.settings, into_open)
 
 
 def plan_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None = None) -> Plan:

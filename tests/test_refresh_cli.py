@@ -14,7 +14,7 @@ import pytest
 from conftest import calamine, part, rezip, sheet_parts
 
 from addin.cli import main
-from addin.dashboard import refresh_book
+from addin.dashboard import carry_out, plan_book
 from addin.journal import Journal
 from addin.workbook import dashboard_layout as layout
 from addin.workbook.reader import load
@@ -218,7 +218,7 @@ def test_a_refresh_after_rows_moved_writes_each_invoice_on_its_own_row(make_work
     book = load(src)
     invoices = sheet_parts(src)["Invoices"]
     rezip(src, {invoices: _shift_rows(part(src, invoices))})
-    done = refresh_book(book, dt.date(2026, 4, 30))
+    done = carry_out(plan_book(book, dt.date(2026, 4, 30)), src, book.settings)
     assert done.written
     rows = calamine(src, "Invoices")
     assert set(rows[1]) == {""}  # the inserted row stays empty
