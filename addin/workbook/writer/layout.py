@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ..cellref import letters, number
+from ..schema import normalize_all
 from .package import Package
 from .sheet_xml import (
     ROW,
@@ -99,8 +100,10 @@ def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], ss
     rx = rx_of(head)
     f_tag, (has_v, has_is) = rx.f_tag, rx.has_value
     header: dict[str, int] = {}
-    lookup: dict[int, _KeyOf] = {}
-    keys: dict[int, dict[int, str]] = {}
+    lookup: dict[int, _KeyText] = {}
+    looked_for: dict[int, frozenset[str]] = {}
+    key_cells: list[tuple[int, int]] = []  # (row, column) of each key cell read, in sheet order
+    key_texts: list[str] = []  # its text, normalized all at once below
     present: list[int] = []
     candidates: list[int] = []
     formula_rows: list[int] = []
@@ -120,20 +123,23 @@ def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], ss
                 text = cell_text(c, rx, sst).strip()
                 if text and norm(text) not in header:
                     header[norm(text)] = c.col
-            lookup = {header[h]: _KeyOf(rx, header[h], ks, sst) for h, ks in wanted.items() if h in header}
+            looked_for = {header[h]: ks for h, ks in wanted.items() if h in header}
+            lookup = {col: _KeyText(rx, col, sst) for col in looked_for}
             continue
         if f_tag in chunk and rx.f.search(chunk):
             formula_rows.append(n)
         if has_v in chunk or has_is in chunk:
             candidates.append(n)
             recent.append((n, chunk))
-            found = {}
-            for col, key_of in lookup.items():
-                key = key_of(chunk, n)
-                if key is not None:
-                    found[col] = key
-            if found:
-                keys[n] = found
+            for col, key_text in lookup.items():
+                shown = key_text(chunk, n)
+                if shown is not None:
+                    key_cells.append((n, col))
+                    key_texts.append(shown)
+    keys: dict[int, dict[int, str]] = {}
+    for (n, col), key in zip(key_cells, normalize_all(key_texts), strict=True):
+        if key in looked_for[col]:
+            keys.setdefault(n, {})[col] = key
     col_style: dict[int, int] = {}
     for _, chunk in reversed(recent):
         for c in cells(chunk, rx):
@@ -152,43 +158,32 @@ def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], ss
                   col_style, col_default, head, tail, tables, defined_names, new)
 
 
-class _KeyOf:
-    """The normalized key a row holds in ``col`` when it is one of ``keys``, else None.
+class _KeyText:
+    """The text of a row's cell in ``col`` (None for no cell), as ``cell_text`` reads it.
 
     The usual shapes of a key cell (a number, a shared string, a plain inline string) are
     read with one regex; any other cell the way every cell is read.
     """
 
-    def __init__(self, rx: Rx, col: int, keys: frozenset[str], sst: SharedStrings) -> None:
-        self.rx, self.col, self.keys, self.sst = rx, col, keys, sst
+    def __init__(self, rx: Rx, col: int, sst: SharedStrings) -> None:
+        self.rx, self.col, self.sst = rx, col, sst
         p = re.escape(rx.p)
         self.search = re.compile(
             rb"<" + p + rb"c r=\"" + letters(col).encode() + rb"\d+\"(?: s=\"\d+\")?(?: t=\"(s|n|inlineStr)\")?>"
             rb"(?:<" + p + rb"v>([^<&]*)</" + p + rb"v>|<" + p + rb"is><" + p + rb"t(?: xml:space=\"preserve\")?>([^<&]*)</"
             + p + rb"t></" + p + rb"is>)</" + p + rb"c>").search
-        self.shared: dict[int, str] | None = None
 
     def __call__(self, chunk: bytes, n: int) -> str | None:
         m = self.search(chunk)
         if m is None:
             cell = find_cell(chunk, self.rx, self.col, n)
-            if cell is None or not cell.inner:
-                return None
-            if b' t="s"' not in cell.attrs:
-                key = norm(cell_text(cell, self.rx, self.sst))
-                return key if key in self.keys else None
-            v = self.rx.v.search(cell.inner)
-            index = v.group(1) if v else None
-        else:
-            kind, index, text = m.groups()
-            if kind != b"s":
-                raw = index if text is None else text
-                shown = raw.decode("utf-8") if b"_x" not in raw else unescape(raw)
-                key = norm(num_text(shown) if text is None else shown)
-                return key if key in self.keys else None
-        if self.shared is None:
-            self.shared = self.sst.matching(self.keys)
-        return self.shared.get(int(index)) if index is not None and index.isdigit() else None
+            return cell_text(cell, self.rx, self.sst) if cell is not None else None
+        kind, value, text = m.groups()
+        if kind == b"s":
+            return self.sst[int(value)] if value.isdigit() else None
+        raw = value if text is None else text
+        shown = raw.decode("utf-8") if b"_x" not in raw else unescape(raw)
+        return num_text(shown) if text is None else shown
 
 
 def tables_of(pkg: Package, sheet_part: str) -> tuple[Table, ...]:

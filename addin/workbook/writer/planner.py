@@ -64,11 +64,15 @@ class SheetEdits:
 def wanted(updates: Iterable[Update]) -> dict[str, frozenset[str]]:
     """Normalized header -> the normalized keys the updates look for in its column."""
     out: dict[str, set[str]] = {}
+    done: list[tuple[str, Sequence[str]]] = []  # the keys already in: a refresh's three SetColumns share theirs
     for u in updates:
         if isinstance(u, SetCells):
             out.setdefault(norm(u.key_header), set()).add(norm(u.key))
-        elif isinstance(u, SetColumn):  # 100,000 keys, normalized at C speed where they can be
-            out.setdefault(norm(u.key_header), set()).update(schema.normalize_all(u.keys))
+        elif isinstance(u, SetColumn):
+            header = norm(u.key_header)
+            if not any(h == header and keys is u.keys for h, keys in done):
+                done.append((header, u.keys))  # 100,000 keys, normalized at C speed where they can be
+                out.setdefault(header, set()).update(schema.normalize_all(u.keys))
         elif isinstance(u, ReplaceRows):
             for h, v in u.where:
                 out.setdefault(norm(h), set()).add(norm(v))
@@ -104,14 +108,17 @@ class _Planner:
         self.header_new: dict[int, str] = {}
         self.wanted = looked_for if looked_for is not None else wanted(u for _, u in updates)
         self.rows = [_Row(n, dict(keys)) for n, keys in layout.keys.items()]
+        # column -> key -> the live rows holding it, in the order they came to hold it
         self.index: dict[int, dict[str, list[_Row]]] = {}
-        self.firsts: dict[int, dict[str, _Row]] = {}  # see _firsts
         self._lookup()
-        for r in self.rows:
-            self._add(r)
+        for col, index in self.index.items():
+            for r in self.rows:
+                if col in r.keys:
+                    index.setdefault(r.keys[col], []).append(r)
         self.appended: list[_Row] = []
         self.at_sets: dict[int, dict[int, Cell]] = {}
         self.normalized: dict[str, str] = {}  # key as given -> normalized (see _norm)
+        self.normalized_all: tuple[Sequence[str], list[str]] = ((), [])  # see _norm_all
         self.problems: list[Problem] = []
         self.problem_keys: set[tuple[str, str]] = set()
         self.skipped: list[int] = []
@@ -190,39 +197,43 @@ class _Planner:
                 out[col] = v
         return out
 
+    def _norm_all(self, keys: Sequence[str]) -> list[str]:
+        """Keys normalized (the last ones remembered: a refresh sets three columns of the same keys)."""
+        if keys is not self.normalized_all[0]:
+            self.normalized_all = (keys, schema.normalize_all(keys))
+        return self.normalized_all[1]
+
     def _add(self, row: _Row) -> None:
-        self.firsts.clear()
         for col, key in row.keys.items():
             if col in self.index:
                 self.index[col].setdefault(key, []).append(row)
 
+    def _drop(self, row: _Row, col: int) -> None:
+        """The row no longer holds its key in ``col``."""
+        rows = self.index[col][row.keys[col]]
+        rows.remove(row)
+        if not rows:
+            del self.index[col][row.keys[col]]
+
     def _found(self, col: int, key: str) -> list[_Row]:
-        return [r for r in self.index.get(col, {}).get(key, []) if not r.deleted and r.keys.get(col) == key]
+        return list(self.index.get(col, {}).get(key, ()))
 
     def _first(self, col: int, key: str) -> _Row | None:
-        """The first row holding ``key`` in ``col`` (``_found``'s first)."""
-        return self._firsts(col).get(key)
-
-    def _firsts(self, col: int) -> dict[str, _Row]:
-        """Key -> the first live row holding it in ``col``: made once, and again after rows are
-        added, deleted or given another key (a refresh looks up 100,000 keys per column)."""
-        firsts = self.firsts.get(col)
-        if firsts is None:
-            firsts = self.firsts[col] = {}
-            for key, rows in self.index.get(col, {}).items():
-                row = next((r for r in rows if not r.deleted and r.keys.get(col) == key), None)
-                if row is not None:
-                    firsts[key] = row
-        return firsts
+        """The first row holding ``key`` in ``col``."""
+        rows = self.index.get(col, {}).get(key)
+        return rows[0] if rows else None
 
     def _write(self, row: _Row, sets: Mapping[int, Cell]) -> None:
         """``sets`` into the row; a key it changes finds the row from now on."""
         for c, v in sets.items():
             row.sets[c] = v
             if c in self.lookup:
-                row.keys[c] = norm(value_text(v))
-                self.index[c].setdefault(row.keys[c], []).append(row)
-                self.firsts.clear()
+                key = norm(value_text(v))
+                if row.keys.get(c) != key:
+                    if c in row.keys:
+                        self._drop(row, c)
+                    row.keys[c] = key
+                    self.index[c].setdefault(key, []).append(row)
 
     def _not_found(self, i: int, key_header: str, key: str) -> None:
         self.skipped.append(i)
@@ -254,8 +265,9 @@ class _Planner:
         before = len(self.skipped)
         found = 0
         rekeys = c in self.lookup  # the column set holds keys: each row is found after the writes before it
+        holding = map(self.index.get(col, {}).get, self._norm_all(u.keys))
         rows: Iterable[_Row | None] = ((self._first(col, self._norm(key)) for key in u.keys) if rekeys
-                                       else map(self._firsts(col).get, schema.normalize_all(u.keys)))
+                                       else (found[0] if found else None for found in holding))
         for key, value, row in zip(u.keys, u.values, rows, strict=True):
             if row is None:
                 self._not_found(i, u.key_header, key)
@@ -294,7 +306,9 @@ class _Planner:
             for row in self._found(first_col, first_key):
                 if all(row.keys.get(c) == k for c, k in where):
                     row.deleted = True
-                    self.firsts.clear()
+                    for col in row.keys:
+                        if col in self.index:
+                            self._drop(row, col)
         self._append(u.rows)
 
     def _append(self, rows: Sequence[tuple[tuple[str, Cell], ...]]) -> None:

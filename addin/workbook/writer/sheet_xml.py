@@ -75,10 +75,6 @@ class SharedStrings:
         texts = self.texts
         return texts[i] if 0 <= i < len(texts) else ""
 
-    def matching(self, keys: frozenset[str]) -> dict[int, str]:
-        """Index -> normalized text of the strings that normalize to one of ``keys``."""
-        return {i: n for i, t in enumerate(self.texts) if t and (n := schema.normalize(t)) in keys}
-
 
 class SheetStream:
     """The sheet XML read ``block`` bytes at a time: the head, then rows one by one, then the tail."""
