@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from functools import lru_cache
+from itertools import repeat
 from typing import BinaryIO
 
 from ...actions import Cell
@@ -51,12 +52,11 @@ class CellEncoder:
         self.problems: list[Problem] = []
         self.formula_removed = False
         p = rx.p
-        self.v_open, self.v_close = b"<" + p + b"v>", b"</" + p + b"v>"
-        self.c_open, self.c_close = b"<" + p + b"c", b"</" + p + b"c>"
-        self.is_open, self.is_close = b"<" + p + b"is><" + p + b"t", b"</" + p + b"t></" + p + b"is>"
+        self.p = p.decode()  # the cells are made as text (one f-string each), then encoded
+        self.c_open = b"<" + p + b"c"
         # every cell written by Excel, openpyxl and xlsxwriter starts <c r="..."
         self.ref_start = re.compile(rb"<" + re.escape(p) + rb"c r=\"([A-Z]{1,3})\d+\"")
-        self.texts: dict[str, bytes] = {}  # see _inline
+        self.texts: dict[str, str] = {}  # see _inline
         self.any_cell = tuple(b"<" + p + b"c" + end for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
 
     def style_for(self, col: int, row_style: int | None, n: int) -> int | None:
@@ -68,52 +68,48 @@ class CellEncoder:
 
     def cell(self, ref: str, value: Cell, style: int | None, keep: bytes = b"") -> bytes:
         """One ``<c>`` element; ``keep`` holds the attributes of the cell it replaces."""
-        kind = b""
+        p, kind = self.p, ""
         if type(value) is float:  # the usual values first: a refresh writes 300,000 amounts and statuses
             if value - value != 0:  # NaN or an infinity
                 raise ValueError(f"{ref}: {value} cannot be written to Excel")
-            body = self.v_open + repr(value).encode() + self.v_close
+            body = f"<{p}v>{value!r}</{p}v>"
         elif type(value) is str and len(value) < 256:
-            kind, body = b"inlineStr", self._inline(value)
+            kind, body = "inlineStr", self._inline(value)
         elif value is None:
-            body = b""
+            body = ""
         elif isinstance(value, bool):
-            kind, body = b"b", self.v_open + (b"1" if value else b"0") + self.v_close
+            kind, body = "b", f"<{p}v>{1 if value else 0}</{p}v>"
         elif isinstance(value, int | float | Decimal):
             if isinstance(value, float) and value - value != 0:
                 raise ValueError(f"{ref}: {value} cannot be written to Excel")
-            text = repr(value) if isinstance(value, float) else str(value)
-            body = self.v_open + text.encode() + self.v_close
+            body = f"<{p}v>{value!r}</{p}v>" if isinstance(value, float) else f"<{p}v>{value}</{p}v>"
         elif isinstance(value, dt.date):
             style = self.styles.date_style(style or 0, isinstance(value, dt.datetime))
-            body = self.v_open + self.serial(value).encode() + self.v_close
+            body = f"<{p}v>{self.serial(value)}</{p}v>"
         else:
             text = str(value)
             if len(text) > MAX_TEXT:
                 text = text[:MAX_TEXT - 1] + "…"
                 self.problems.append(warning(self.layout.name, ref, f"a text longer than {MAX_TEXT} characters was cut",
                                              "Excel cannot hold more in one cell"))
-            kind, body = b"inlineStr", self._inline(text)
-        attrs = b' r="' + ref.encode() + b'"'
+            kind, body = "inlineStr", self._inline(text)
+        extra = ""
         if keep and keep.count(b"=") > (b' r="' in keep) + (b' s="' in keep) + (b' t="' in keep):
-            extra = _KEEP_OUT.sub(b"", keep).strip()
-            if extra:
-                attrs += b" " + extra
-        if style:
-            attrs += b' s="' + str(style).encode() + b'"'
-        if kind:
-            attrs += b' t="' + kind + b'"'
+            kept = _KEEP_OUT.sub(b"", keep).strip()
+            if kept:
+                extra = " " + kept.decode("utf-8")
+        attrs = f'r="{ref}"{extra}' + (f' s="{style}"' if style else "") + (f' t="{kind}"' if kind else "")
         self.changed.append(ref)
         if not body:
-            return self.c_open + attrs + b"/>"
-        return self.c_open + attrs + b">" + body + self.c_close
+            return f"<{p}c {attrs}/>".encode()
+        return f"<{p}c {attrs}>{body}</{p}c>".encode()
 
-    def _inline(self, text: str) -> bytes:
+    def _inline(self, text: str) -> str:
         """An inline string's ``<is>`` element (remembered for short texts: statuses repeat)."""
         body = self.texts.get(text)
         if body is None:
-            space = b' xml:space="preserve"' if text != text.strip() or "\n" in text else b""
-            body = self.is_open + space + b">" + escape(text) + self.is_close
+            space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+            body = f"<{self.p}is><{self.p}t{space}>{escape(text).decode('utf-8')}</{self.p}t></{self.p}is>"
             if len(text) < 256 and len(self.texts) < 10_000:
                 self.texts[text] = body
         return body
@@ -163,8 +159,10 @@ class CellEncoder:
         referenced = self._referenced(body)
         if referenced is None:
             return self._set_cells_any(body, n, sets, row_style)
-        if not referenced or max(map(_number, referenced)) < min(sets):  # the usual case: new cells last
-            return body + b"".join([self.cell(f"{_letters(c)}{n}", sets[c], self.style_for(c, row_style, n))
+        # the usual case: new cells last (letters padded to three compare as their columns do)
+        if not referenced or _number(max(map(bytes.rjust, referenced, repeat(3))).lstrip()) < min(sets):
+            row = str(n)
+            return body + b"".join([self.cell(_letters(c) + row, sets[c], self.style_for(c, row_style, n))
                                     for c in sorted(sets)])
         starts = [(_number(m.group(1)), m.start()) for m in self.ref_start.finditer(body)]
         rx = self.rx
