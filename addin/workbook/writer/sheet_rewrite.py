@@ -119,8 +119,8 @@ class CellEncoder:
         body = b"".join(self.cell(f"{_letters(c)}{n}", sets[c], self.style_for(c, None, n)) for c in sorted(sets))
         return b"<" + p + b'row r="' + str(n).encode() + b'">' + body + b"</" + p + b"row>"
 
-    def edit_row(self, chunk: bytes, orig: int, final: int, sets: Mapping[int, Cell]) -> bytes:
-        """The row with ``sets`` written and renumbered ``final``."""
+    def edit_row(self, chunk: bytes, orig: int, final: int, sets: Mapping[int, Cell], explicit: bool = True) -> bytes:
+        """The row with ``sets`` written and renumbered ``final`` (``explicit``: the row says its number)."""
         rx = self.rx
         tag_end = chunk.find(b">") + 1
         start = chunk[:tag_end]
@@ -129,12 +129,12 @@ class CellEncoder:
         if closed:
             start = start[:-2].rstrip() + b">"
         n = str(final).encode()
-        m = rx.row_r.search(start)
-        if m:
-            if m.group(2) != n:
+        if final != orig or not explicit:
+            m = rx.row_r.search(start)
+            if m:
                 start = start[:m.start(2)] + n + start[m.end(2):]
-        else:
-            start = start[:len(rx.p) + 4] + b' r="' + n + b'"' + start[len(rx.p) + 4:]
+            else:
+                start = start[:len(rx.p) + 4] + b' r="' + n + b'"' + start[len(rx.p) + 4:]
         if final != orig:
             body = rx.cell_r.sub(lambda c: c.group(1) + n + c.group(3), body)
         if sets:
@@ -161,8 +161,12 @@ class CellEncoder:
             return self._set_cells_any(body, n, sets, row_style)
         # the usual case: new cells last (letters padded to three compare as their columns do)
         if not referenced or _number(max(map(bytes.rjust, referenced, repeat(3))).lstrip()) < min(sets):
-            row = str(n)
-            return body + b"".join([self.cell(_letters(c) + row, sets[c], self.style_for(c, row_style, n))
+            row, styles = str(n), self.layout.col_style
+            if n in self.edits.at_rows:
+                return body + b"".join([self.cell(_letters(c) + row, sets[c], self.style_for(c, row_style, n))
+                                        for c in sorted(sets)])
+            # style_for of a row not set by address, inline: a refresh appends 300,000 cells here
+            return body + b"".join([self.cell(_letters(c) + row, sets[c], styles.get(c, row_style))
                                     for c in sorted(sets)])
         starts = [(_number(m.group(1)), m.start()) for m in self.ref_start.finditer(body)]
         rx = self.rx
@@ -254,7 +258,7 @@ class SheetRewrite:
                     if rx.f.search(chunk):
                         write.formula_removed = True
                     continue
-                final = edits.shift(orig)
+                final = edits.shift(orig) if deleted else orig
                 while k < len(new_rows) and new_rows[k][0] < final:
                     batch.append(write.new_row(*new_rows[k]))
                     k += 1
@@ -263,7 +267,7 @@ class SheetRewrite:
                     sets = {**(sets or {}), **new_rows[k][1]}
                     k += 1
                 if sets or final != orig or not explicit:
-                    chunk = write.edit_row(chunk, orig, final, sets or {})
+                    chunk = write.edit_row(chunk, orig, final, sets or {}, explicit)
             elif kind == TAIL:
                 pending = b"".join(write.new_row(*r) for r in new_rows[k:])
                 if opened:
