@@ -159,7 +159,7 @@ def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], ss
 
 
 class _KeyText:
-    """The text of a row's cell in ``col`` (None for no cell), as ``cell_text`` reads it.
+    """The text of a row's cell in ``col`` (None for no cell or an empty one), as ``cell_text`` reads it.
 
     The usual shapes of a key cell (a number, a shared string, a plain inline string) are
     read with one regex; any other cell the way every cell is read.
@@ -177,7 +177,7 @@ class _KeyText:
         m = self.search(chunk)
         if m is None:
             cell = find_cell(chunk, self.rx, self.col, n)
-            return cell_text(cell, self.rx, self.sst) if cell is not None else None
+            return cell_text(cell, self.rx, self.sst) if cell is not None and cell.inner else None
         kind, value, text = m.groups()
         if kind == b"s":
             return self.sst[int(value)] if value.isdigit() else None

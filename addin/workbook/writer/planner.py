@@ -111,10 +111,8 @@ class _Planner:
         # column -> key -> the live rows holding it, in the order they came to hold it
         self.index: dict[int, dict[str, list[_Row]]] = {}
         self._lookup()
-        for col, index in self.index.items():
-            for r in self.rows:
-                if col in r.keys:
-                    index.setdefault(r.keys[col], []).append(r)
+        for r in self.rows:
+            self._add(r)
         self.appended: list[_Row] = []
         self.at_sets: dict[int, dict[int, Cell]] = {}
         self.normalized: dict[str, str] = {}  # key as given -> normalized (see _norm)
@@ -216,6 +214,7 @@ class _Planner:
             del self.index[col][row.keys[col]]
 
     def _found(self, col: int, key: str) -> list[_Row]:
+        """The rows holding ``key`` in ``col`` (a copy: deleting them changes the index)."""
         return list(self.index.get(col, {}).get(key, ()))
 
     def _first(self, col: int, key: str) -> _Row | None:
