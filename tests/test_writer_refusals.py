@@ -84,3 +84,32 @@ def test_a_failure_while_writing_leaves_the_workbook_as_it_was_and_nothing_behin
     from conftest import calamine
 
     assert calamine(book, "Invoices")[2][3] == "Reminder 1 sent 2026-04-07"
+
+
+def _damage_stream(path: Path, part: str) -> None:
+    """The part's deflate stream made to start with a block of the reserved type (not deflate)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(part)
+    data = bytearray(path.read_bytes())
+    name_len, extra_len = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], "little"), \
+        int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
+    data[info.header_offset + 30 + name_len + extra_len] = 0x07  # BFINAL 1, BTYPE 11: reserved
+    path.write_bytes(bytes(data))
+
+
+def test_a_sheet_whose_deflate_stream_is_damaged_is_a_bad_workbook_not_a_crash(make_workbook, tmp_path: Path) -> None:
+    book = make_workbook({"Invoices": [["Invoice No", "Customer ID", "Amount", "Status"], ["INV-1", "C1", 10, None]]})
+    _damage_stream(book, "xl/worksheets/sheet1.xml")
+    before = book.read_bytes()
+    sent = SetCells("Invoices", "Invoice No", "INV-1", row(Status="Reminder 1 sent 2026-04-07"))
+    with pytest.raises(BadWorkbook, match="sheet1.xml"):
+        apply(book, tmp_path / "out.xlsx", [sent])
+    with Journal.open(book) as journal:
+        result = store.write_updates(book, [sent], journal)
+        assert not result.written and len(journal.pending_updates()) == 1  # the update waits
+    assert [str(p) for p in result.problems] == [
+        f"{book.name} could not be updated (book.xlsx: xl/worksheets/sheet1.xml: its deflate stream is damaged)"
+        " — check the file opens in Excel; the updates wait in the journal"]
+    assert book.read_bytes() == before

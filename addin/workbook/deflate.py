@@ -85,8 +85,10 @@ def read_part(f: BinaryIO, info: zipfile.ZipInfo, block: int = BLOCK) -> Generat
         if not raw:
             raise zipfile.BadZipFile(f"{info.filename}: the file ends inside it")
         left -= len(raw)
-        # at most one byte more than declared: a bomb whose header lies stops here
-        data = inflate.decompress(raw, declared - size + 1) if inflate is not None else raw
+        try:  # at most one byte more than declared: a bomb whose header lies stops here
+            data = inflate.decompress(raw, declared - size + 1) if inflate is not None else raw
+        except Error:
+            raise zipfile.BadZipFile(f"{info.filename}: its deflate stream is damaged") from None
         if size + len(data) > declared:
             raise zipfile.BadZipFile(f"{info.filename}: it inflates beyond the {declared} bytes declared")
         if data:
@@ -94,7 +96,10 @@ def read_part(f: BinaryIO, info: zipfile.ZipInfo, block: int = BLOCK) -> Generat
             size += len(data)
             yield data
     if inflate is not None:
-        data = inflate.flush()
+        try:
+            data = inflate.flush()
+        except Error:
+            raise zipfile.BadZipFile(f"{info.filename}: its deflate stream is damaged") from None
         if data:
             crc = _engine.crc32(data, crc)
             size += len(data)
