@@ -459,6 +459,26 @@ def test_the_add_in_columns_are_kept_as_read_aligned_with_the_records_and_never_
     assert plain.as_read == {"customers": {}, "invoices": {}}  # no add-in columns on these sheets
 
 
+def test_a_foreign_invoice_is_told_beside_a_row_of_an_unknown_customer_with_no_invoice(make_workbook):
+    # One mismatch and one blank number: no count of them may stand for "only blanks differ".
+    book = load(make_workbook({
+        "Customers": CUSTOMERS,
+        "Invoices": [["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount"],
+                     ["INV-1", "C1", D1, D31, 100], ["INV-2", "C2", D1, D31, 100]],
+        "Payments": [["Payment ID", "Customer ID", "Date", "Amount", "Invoice No"],
+                     ["P1", "C1", D31, 20, "INV-2"],
+                     ["P2", "C7", D31, 15, None]],
+    }))
+
+    assert shown(book) == [
+        'Payments!E2: invoice "INV-2" belongs to customer "C2", not "C1" — correct the invoice number or '
+        "the customer ID",
+        'Payments!B3: customer ID "C7" is not on the Customers sheet — add the customer or correct the ID; '
+        "this row is not used",
+    ]
+    assert [(p.payment_id, p.invoice_no) for p in book.payments] == [("P1", "")]  # not taken off C2's INV-2
+
+
 def test_the_books_ledger_is_made_once_and_sees_what_the_records_say(make_workbook):
     import dataclasses
 

@@ -52,6 +52,9 @@ class _Payments(NamedTuple):
     rows: list[int]
 
 
+_NO_INVOICE = object()  # the owner of an invoice not found: equal to no customer ID, not even None
+
+
 class Accounts:
     """Customers, Invoices and Payments, made together: each names the others.
 
@@ -195,10 +198,9 @@ class Accounts:
         k_inv = table.spec.column("Invoice No").key
         keys = schema.normalize_all(numbers)
         applied = list(map(invoices.get, keys))
-        # Rows whose invoice is found and is the same customer's need no look; the others do.
-        matched = list(map(operator.eq, map(getattr, applied, repeat("customer_id"), repeat(None)), canonical))
-        suspects = [] if matched.count(False) == numbers.count("") else \
-            [i for i, ok in enumerate(matched) if not ok and numbers[i]]
+        # Rows naming an invoice that is found and is the same customer's need no look; the others do.
+        owners = map(getattr, applied, repeat("customer_id"), repeat(_NO_INVOICE))
+        suspects = [i for i, same in enumerate(map(operator.eq, owners, canonical)) if not same and numbers[i]]
         for i in suspects:
             number = numbers[i]
             if not mask[i]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
     with quiet_gc():  # rows and cells by the 100,000: see addin.perf
         try:
             return _apply(src, dst, updates)
-        except zipfile.BadZipFile as exc:  # a part read by deflate.read_part (a bad CRC-32, a zip bomb)
+        except (zipfile.BadZipFile, zlib.error) as exc:  # a part with a bad CRC-32 or stream, a zip bomb
             raise BadWorkbook(f"{src.name}: {exc}") from None
 
 
