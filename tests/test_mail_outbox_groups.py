@@ -93,6 +93,36 @@ def test_sent_is_recorded_only_once_its_group_is_on_disk(tmp_path: Path, monkeyp
     assert len(list((tmp_path / "sent").glob("*/*.eml"))) == len(emails)
 
 
+def test_a_group_is_recorded_before_the_next_is_begun_even_when_some_of_it_were_skipped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # At most one group is 'sending' at a time: a crash leaves no more than a group uncertain.
+    emails = [statement(n) for n in range(2 * sender.GROUP + 7)]
+    waiting: set[str] = set()
+    most = 0
+    real_begin, real_sent = Journal.begin_many, Journal.mark_sent_many
+
+    def begin_many(self: Journal, items):  # noqa: ANN001, ANN202
+        nonlocal most
+        assert not waiting, "a group begun while the one before is not recorded"
+        waiting.update(key for key, *_ in items)
+        most = max(most, len(waiting))
+        return real_begin(self, items)
+
+    def mark_sent_many(self: Journal, sends):  # noqa: ANN001, ANN202
+        waiting.difference_update(key for key, *_ in sends)
+        return real_sent(self, sends)
+
+    with Journal.open(tmp_path / "book.xlsx") as journal:
+        with OutboxTransport(tmp_path / "first") as outbox:  # one of the first group went yesterday
+            send_all(emails[3:4], SETTINGS, journal, outbox, now=NOW, base_dir=tmp_path)
+        monkeypatch.setattr(Journal, "begin_many", begin_many)
+        monkeypatch.setattr(Journal, "mark_sent_many", mark_sent_many)
+        with OutboxTransport(tmp_path / "outbox") as outbox:
+            results = send_all(emails, SETTINGS, journal, outbox, now=NOW, base_dir=tmp_path)
+    assert [r.state for r in results].count("skipped") == 1 and not waiting
+    assert most == sender.GROUP  # a whole group at most (the first is one less: one was skipped)
+
+
 def test_files_that_cannot_be_made_durable_are_uncertain_and_never_sent_again(tmp_path: Path,
                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(self: OutboxTransport) -> None:

@@ -167,14 +167,14 @@ def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, tran
         if email.copy_to:
             messages.append((copy_of(email, email.copy_to, settings.language), True))
     pipeline = run.policy.pipeline and len(messages) > 1 and not getattr(transport, "max_per_minute", 0)
+    results: list[SendResult] = []
     prepared: Iterator[_Prepared]
     if run.grouped:
-        prepared = _grouped(run, messages, GROUP)
+        prepared = _grouped(run, messages, GROUP, lambda: run.settle(results))
     elif pipeline:
         prepared = _pipelined(run, messages)
     else:
         prepared = (run.prepare(e, journal, copy) for e, copy in messages)
-    results: list[SendResult] = []
     stop = ""
     try:
         for item in prepared:
@@ -200,8 +200,6 @@ def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, tran
             run.exhausted = run.exhausted + 1 if result.state == RETRY else 0
             if run.exhausted >= run.policy.give_up_after:
                 stop = f"the mail server keeps refusing for now ({result.error})"
-            if len(run.unsettled) >= GROUP:
-                run.settle(results)
     finally:
         close = getattr(prepared, "close", None)
         if close:
@@ -268,12 +266,15 @@ def _pipelined(run: _Run, messages: list[tuple[Email, bool]]) -> Iterator[_Prepa
         helper.close()
 
 
-def _grouped(run: _Run, messages: list[tuple[Email, bool]], size: int) -> Iterator[_Prepared]:
+def _grouped(run: _Run, messages: list[tuple[Email, bool]], size: int,
+             settle: Callable[[], None]) -> Iterator[_Prepared]:
     """Prepare ``size`` messages at a time and begin them in one durable commit (see the module's
-    docstring); begun messages never handed out (the batch stopped) are put back."""
+    docstring), once ``settle`` has recorded the group before: one group at most is 'sending'.
+    Begun messages never handed out (the batch stopped) are put back."""
     left: collections.deque[_Prepared] = collections.deque()
     try:
         for start in range(0, len(messages), size):
+            settle()
             items = [run.prepare(e, run.journal, copy) for e, copy in messages[start:start + size]]
             run.begin_many([i for i in items if i.result is None and not i.needs_sent_original])
             left.extend(items)
