@@ -190,3 +190,18 @@ def test_a_write_keeps_the_vba_project_and_the_macro_enabled_content_type(make_w
     with CalamineWorkbook.from_path(str(path)) as wb:
         assert wb.get_sheet_by_name("Invoices").to_python()[1][5] == "Reminder 1 sent 2026-04-07"
         assert wb.get_sheet_by_name("Log").to_python()[1][1:3] == ["reminder 1", "INV-1"]
+
+
+def test_a_relationship_naming_its_sheet_in_another_case_writes_that_sheet_once(make_workbook, tmp_path: Path) -> None:
+    # Zip names are compared regardless of case (as Excel does): the rewritten sheet replaces its part.
+    book = make_workbook({"Invoices": [["Invoice No", "Status"], ["INV-1", None]]})
+    with zipfile.ZipFile(book) as z:
+        rels = z.read("xl/_rels/workbook.xml.rels")
+    assert b"worksheets/sheet1.xml" in rels
+    rezip(book, {"xl/_rels/workbook.xml.rels": rels.replace(b"worksheets/sheet1.xml", b"worksheets/Sheet1.xml")})
+    out = tmp_path / "out.xlsx"
+    apply(book, out, [SetCells("Invoices", "Invoice No", "INV-1", row(Status="Paid"))])
+    with zipfile.ZipFile(out) as z:
+        names = [n for n in z.namelist() if n.casefold() == "xl/worksheets/sheet1.xml"]
+        assert names == ["xl/worksheets/sheet1.xml"]
+        assert b"Paid" in z.read(names[0])

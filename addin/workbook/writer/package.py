@@ -103,6 +103,7 @@ class Package:
             if a.get(b"TargetMode", b"").lower() == b"external":
                 continue
             target = _resolve(part, unescape(a.get(b"Target", b"")))
+            target = self.find(target) or target  # as stored: zip names compare regardless of case
             out.append(Rel(unescape(a.get(b"Id", b"")), unescape(a.get(b"Type", b"")), target))
         return out
 
