@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from addin.problems import Severity
-from addin.workbook import cells, sheets
+from addin.workbook import cells
+from addin.workbook.dateformats import is_date_format
 from addin.workbook.reader import load
 
 DATA = Path(__file__).parent / "data"
@@ -133,7 +134,7 @@ def test_numbers_in_a_column_styled_as_a_duration_or_number_still_warn(tmp_path)
     ('"Day" 0', False), ("0\\d", False), ("[Red]0", False), ("_(* #,##0_)", False),
 ])
 def test_a_custom_number_format_is_a_date_by_its_d_m_or_y_outside_quotes_and_brackets(code, is_date):
-    assert sheets.is_date_format(code) is is_date
+    assert is_date_format(code) is is_date
 
 
 def test_excel_date_60_is_a_day_that_never_was(tmp_path):

@@ -29,6 +29,7 @@ from conftest import (
 
 from addin.actions import AppendRows, SetAt, SetCells, SetColumn, row
 from addin.journal import Journal, decode_update, encode_update
+from addin.workbook.dateformats import is_date_format
 from addin.workbook.writer import apply
 
 
@@ -145,6 +146,24 @@ def test_dates_get_a_date_format_booleans_are_booleans_and_none_clears(make_work
     assert ws["C2"].is_date
     xml = part(out, "xl/worksheets/sheet1.xml").decode()
     assert '<c r="B2" t="b"><v>0</v></c>' in xml
+
+@pytest.mark.parametrize("code, kept", [("yyyy-mm-dd", True), ("[h]:mm", False), ("ss.0", False), ("0.00", False)])
+def test_a_date_keeps_its_cells_format_only_when_the_reader_reads_that_format_as_a_date(
+        make_workbook, tmp_path: Path, code: str, kept: bool) -> None:
+    # One rule says which formats show dates: what the writer keeps, the reader reads back as a date.
+    import openpyxl
+
+    src = make_workbook({"Groups": [["Group", "Updated"], ["VIP", 1.5]]})
+    wb = openpyxl.load_workbook(src)
+    wb["Groups"]["B2"].number_format = code
+    wb.save(src)
+    out = tmp_path / "out.xlsx"
+    apply(src, out, [SetCells("Groups", "Group", "VIP", row(Updated=dt.datetime(2026, 4, 7, 8, 30)))])
+    cell = openpyxl.load_workbook(out)["Groups"]["B2"]
+    assert (cell.number_format == code) is kept
+    assert is_date_format(cell.number_format)  # the reader reads the column as dates
+    assert calamine(out, "Groups")[1][1] == dt.datetime(2026, 4, 7, 8, 30)
+
 
 def test_text_is_escaped_and_comes_back_as_written(make_workbook, tmp_path: Path) -> None:
     src = make_workbook({"Log": [["Time", "Action", "Detail"]]})

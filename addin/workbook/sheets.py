@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, cast
 
 from . import schema
 from .cellref import number
+from .dateformats import shows_date
 
 
 class WorkbookUnreadable(Exception):
@@ -155,21 +156,6 @@ class Parser:
 
 # A mark for a formula cell without a saved value (``<c><f>…</f></c>``, ``<v/>``): calamine reads ''.
 NO_VALUE = "no saved value"
-# Date number formats: the built-in ids Excel (and calamine) read as dates; [h]:mm:ss (46) is a duration.
-DATE_FORMAT_IDS = frozenset((*range(14, 23), *range(27, 37), 45, 47, *range(50, 59)))
-_QUOTED = re.compile(r'"[^"]*"|\\.|[_*].')
-_ELAPSED = re.compile(r"\[(?:h+|m+|s+)\]", re.IGNORECASE)
-_BRACKETS = re.compile(r"\[[^\]]*\]")
-
-
-def is_date_format(code: str) -> bool:
-    """Whether a custom number format shows a date: a d, m or y outside quotes and brackets
-    (``[$-409]d-mmm-yy``, ``mm/dd/yyyy;@``); an elapsed time (``[h]:mm``) is a duration."""
-    plain = _QUOTED.sub("", code)
-    if _ELAPSED.search(plain):
-        return False
-    plain = _BRACKETS.sub("", plain).lower()
-    return "d" in plain or "m" in plain or "y" in plain
 
 
 
@@ -362,7 +348,7 @@ def _date_styles(archive) -> frozenset[int]:
     for n, m in enumerate(_XF.finditer(xfs.group(0)) if xfs else ()):
         fmt_id = _FMT_ID.search(m.group(1))
         number = int(fmt_id.group(1)) if fmt_id else 0
-        if is_date_format(custom[number]) if number in custom else number in DATE_FORMAT_IDS:
+        if shows_date(number, custom):
             found.add(n)
     return frozenset(found)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
+from ..dateformats import shows_date
 from .xmltext import attrs, root_prefix, unescape
 
 DATE_FMT, DATETIME_FMT = 14, 22  # built-in number formats: short date, date and time
-_BUILTIN_DATE_FMTS = frozenset((*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)))
 
 
 class Styles:
@@ -43,14 +43,8 @@ class Styles:
         return 0
 
     def is_date(self, s: int) -> bool:
-        fid = self.fmt_id(s)
-        if fid in _BUILTIN_DATE_FMTS:
-            return True
-        code = self.fmts.get(fid)
-        if not code:
-            return False
-        code = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code.split(";")[0])
-        return bool(re.search(r"[dmyhs]", code, re.I)) and "general" not in code.lower()
+        """Whether cell format ``s`` shows a date, as the reader decides it (``dateformats``)."""
+        return shows_date(self.fmt_id(s), self.fmts)
 
     def date_style(self, s: int, with_time: bool) -> int:
         """``s`` if it shows dates, else a copy of it that does (added to styles.xml)."""
