@@ -165,15 +165,14 @@ def _is_stamp(text: str) -> bool:
     return True
 
 
-def verify(copy: Path, changed: Sequence[str] = (), source: Path | None = None) -> list[Problem]:
+def verify(copy: Path, changed: Sequence[str] = (), had: Sequence[str] = ()) -> list[Problem]:
     """Read the written copy back before it may replace the workbook: it opens, it still has
-    every sheet ``source`` (the workbook it was written from) has, and each sheet the write
-    ``changed`` (or created) parses with python-calamine, as Excel would have to.
+    every sheet the workbook it was written from ``had`` (``WriteReport.had``), and each sheet
+    the write ``changed`` (or created) parses with python-calamine, as Excel would have to.
     """
     from python_calamine import CalamineWorkbook
 
     try:
-        had = _sheet_names(source) if source is not None else []
         with CalamineWorkbook.from_path(str(copy)) as wb:
             names = set(wb.sheet_names)
             for name in [*had, *changed]:
@@ -185,10 +184,3 @@ def verify(copy: Path, changed: Sequence[str] = (), source: Path | None = None) 
         return [error("", "", f"the updated workbook did not open again ({exc}), so it was not saved",
                       "the workbook is unchanged; report this as a bug")]
     return []
-
-
-def _sheet_names(path: Path) -> list[str]:
-    from python_calamine import CalamineWorkbook
-
-    with CalamineWorkbook.from_path(str(path)) as wb:
-        return list(wb.sheet_names)

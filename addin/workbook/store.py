@@ -157,7 +157,7 @@ def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
                 result.problems.append(error("", "", f"{path.name} could not be updated ({exc})",
                                              "check the file opens in Excel; the updates wait in the journal"))
                 return
-            problems = guard.verify(tmp, report.sheets, source=path)
+            problems = guard.verify(tmp, report.sheets, report.had)
             if problems:
                 result.problems += problems
                 return

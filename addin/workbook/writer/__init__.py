@@ -82,6 +82,7 @@ def _apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
     sheets: dict[str, Deflated] = {}
     try:
         book = Book(pkg)
+        report.had = list(book.names)
         styles = Styles(pkg.read(book.styles_part) if book.styles_part else None)
         edits = Edits(pkg)
         touched = _plan(book, updates, report)

@@ -39,6 +39,7 @@ class WriteReport:
       skipped: indexes of the updates that could not be applied at all.
       calc_chain_removed: xl/calcChain.xml was dropped (a formula cell was overwritten or deleted).
       full_calc_on_load: workbook.xml now asks Excel to recalculate when it opens the file.
+      had: the names of the sheets of the workbook written from (the copy must keep them all).
     """
 
     changed: dict[str, list[str]] = field(default_factory=dict)
@@ -49,6 +50,7 @@ class WriteReport:
     skipped: list[int] = field(default_factory=list)
     calc_chain_removed: bool = False
     full_calc_on_load: bool = False
+    had: list[str] = field(default_factory=list)
 
     @property
     def sheets(self) -> list[str]:

@@ -38,8 +38,10 @@ class Book:
         self.rels = pkg.rels(self.part)
         by_id = {r.id: r for r in self.rels}
         self.sheets: list[SheetEntry] = []
+        self.names: list[str] = []  # of every sheet, chart sheets too
         for m in re.finditer(rb"<" + self.prefix + rb"sheet\b([^>]*)/?>", self.xml):
             a = attrs(m.group(1))
+            self.names.append(unescape(a.get(b"name", b"")))
             rid = next((unescape(v) for k, v in a.items() if k.endswith(b":id")), "")
             sheet_rel = by_id.get(rid)
             if sheet_rel is None or not sheet_rel.type.endswith("/worksheet"):
