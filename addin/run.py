@@ -94,8 +94,8 @@ def execute(plan: Plan, book: Book, *, outbox: Path | None, now: dt.datetime, se
     path = Path(book.path)
     from .workbook.files import read_only_reason
 
-    if read_only_reason(path) is not None:  # every door refuses it first (commands.common.writable_workbook)
-        raise ValueError(read_only_reason(path))
+    if (reason := read_only_reason(path)) is not None:  # every door refuses it first (commands.common.writable_workbook)
+        raise ValueError(reason)
     report = RunReport(lines=list(plan.lines))
     local_now = (now if now.tzinfo is None else now.replace(tzinfo=None)).replace(microsecond=0)
     with Journal.open(path) as journal:
@@ -177,9 +177,11 @@ def _recover(journal: Journal, book: Book, path: Path, outbox: Path | None, now:
     """Messages a crashed run left 'sending' become uncertain (SPEC §6) — except those the outbox
     folder holds whole, which were handed over: recorded as sent, with their updates."""
     recovered = journal.recover()
+    if not recovered:  # the usual case: mail.transport (smtplib, ssl, email) is not imported for it
+        return recovered
     from .mail.transport import found_whole, outbox_folder
 
-    folder = outbox_folder(book.settings, path, outbox) if recovered else None
+    folder = outbox_folder(book.settings, path, outbox)
     if folder is None:
         return recovered
     ids = {r.key: r.message_id for r in map(journal.record, recovered) if r is not None}
