@@ -15,7 +15,7 @@ import pytest
 from addin.model import NOWHERE
 from addin.problems import Severity, sheet_ref
 from addin.workbook import reader, schema
-from addin.workbook.reader import blank_value, load
+from addin.workbook.reader import blank_value, load, load_settings
 
 D1 = dt.date(2026, 3, 1)
 # Values that are valid together, by (sheet, header); other columns get one by their kind (KIND).
@@ -182,3 +182,13 @@ def test_a_doubled_required_sheet_is_unreadable_too(make_workbook):
         'Invoices: the sheets "Invoices" and " invoices  " have the same name but for case or spaces — '
         "rename or delete one of them; until then neither is used"]
     assert book.invoices == () and len(book.customers) == 2
+
+
+def test_settings_alone_are_read_as_the_whole_load_reads_them_when_two_sheets_share_the_name(make_workbook):
+    # The sent command reads Settings alone (load_settings): two sheets named alike mean neither, as for load.
+    full = tables()
+    book_file = make_workbook({**full, "Settings": [["Key", "Value"], ["Language", "fr"]],
+                               "settings ": [["Key", "Value"], ["Language", "fr"]]})
+
+    assert load(book_file).settings.language == "en"  # neither sheet is used: the defaults
+    assert load_settings(book_file) == load(book_file).settings

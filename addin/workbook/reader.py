@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from ..model import Book, Settings
 from ..perf import quiet_gc, settle
@@ -48,14 +49,7 @@ def load(path: Path) -> Book:
     """Read the workbook at ``path``; raises WorkbookUnreadable when it cannot be read at all."""
     path = Path(path)
     workbook = open_workbook(path)
-    names: dict[str, str] = {}
-    doubles: dict[str, list[str]] = {}  # sheet key -> the names of two or more sheets sharing it
-    for name in workbook.sheet_names:
-        key = schema.normalize(name)
-        if key in names:
-            doubles.setdefault(key, [names[key]]).append(name)
-        else:
-            names[key] = name
+    names, doubles = _sheet_names(workbook)
     order = [names[s.key] for s in PARSE_ORDER if s.key in names and s.key not in doubles]
     with quiet_gc():  # records hold no cycles: the collector would rescan the growing heap for nothing
         sheets = Sheets(path, workbook, order)
@@ -72,15 +66,27 @@ def load_settings(path: Path) -> Settings:
     """Only the Settings sheet of the workbook at ``path`` (for commands that need nothing else)."""
     path = Path(path)
     workbook = open_workbook(path)
-    names: dict[str, str] = {}
-    for name in workbook.sheet_names:
-        names.setdefault(schema.normalize(name), name)
+    names, doubles = _sheet_names(workbook)
     key = schema.SETTINGS_SHEET.key
-    sheets = Sheets(path, workbook, [names[key]] if key in names else [])
+    sheets = Sheets(path, workbook, [names[key]] if key in names and key not in doubles else [])
     try:
-        return records.settings(Tables(names, sheets, Found()))
+        return records.settings(Tables(names, sheets, Found(), doubles))
     finally:
         sheets.close()
+        workbook.close()
+
+
+def _sheet_names(workbook: Any) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Each sheet key's sheet name, and the keys two or more sheets share (with their names: neither is read)."""
+    names: dict[str, str] = {}
+    doubles: dict[str, list[str]] = {}
+    for name in workbook.sheet_names:
+        key = schema.normalize(name)
+        if key in names:
+            doubles.setdefault(key, [names[key]]).append(name)
+        else:
+            names[key] = name
+    return names, doubles
 
 
 def _read(tables: Tables, path: Path) -> Book:
