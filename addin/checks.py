@@ -13,7 +13,7 @@ from .mail import checks as mail
 from .model import Book
 from .problems import Problem, in_sheet_order
 
-__all__ = ["CHECKS", "in_sheet_order", "workbook_problems"]
+__all__ = ["CHECKS", "workbook_problems"]
 
 # The reader's own checks (addin.workbook.validation.VALIDATIONS) are already in book.problems.
 CHECKS: tuple[Callable[[Book], list[Problem]], ...] = (groups.check, reminders.check, statements.check, mail.check)

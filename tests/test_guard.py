@@ -23,9 +23,9 @@ def age(path: Path, days: float) -> None:
 
 @pytest.mark.parametrize("owner", ["~$Receivables.xlsx", "~$ceivables.xlsx", ".~lock.Receivables.xlsx#"])
 def test_owner_files_of_excel_and_libreoffice_mean_the_workbook_is_open(book: Path, owner: str) -> None:
-    assert guard.owner_file(book) is None
+    assert guard.find_owner(book)[0] is None
     (book.parent / owner).write_bytes(b"\x03Ana")
-    assert guard.owner_file(book) == book.parent / owner
+    assert guard.find_owner(book)[0] == book.parent / owner
 
 
 def test_a_stale_owner_file_is_ignored_with_a_warning(book: Path) -> None:
@@ -44,7 +44,7 @@ def test_an_old_owner_file_newer_than_the_last_save_still_counts(book: Path) -> 
     owner.write_bytes(b"\x03Ana")
     age(book, 5)
     age(owner, 3)  # opened three days ago, still open over the weekend
-    assert guard.owner_file(book) == owner
+    assert guard.find_owner(book)[0] == owner
 
 
 def test_fingerprint_changes_with_the_content(book: Path) -> None:

@@ -29,7 +29,6 @@ try:
 except ImportError:  # pragma: no cover - isal is a dependency; zlib keeps the add-in working without it
     _engine = zlib
 
-ENGINE = "isal" if _engine is not zlib else "zlib"
 Error: type[Exception] = _engine.error  # what the inflater raises on a stream that is not deflate
 LEVEL = 2 if _engine is not zlib else 1  # isal 2 ≈ zlib 1's size, 4x faster; zlib 1: 3x faster than 6
 BLOCK = 1 << 20

@@ -83,11 +83,6 @@ def open_in(owner: Path) -> str:
     return "open in Excel"
 
 
-def owner_file(path: Path) -> Path | None:
-    """The owner file of a workbook open in Excel or LibreOffice, or None."""
-    return find_owner(path)[0]
-
-
 @dataclass(frozen=True)
 class Fingerprint:
     """What a file was when it was read: size, modification time and content hash."""

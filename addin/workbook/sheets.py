@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 from . import schema
-from .cellref import number
+from .cellref import MAX_COLUMN, number
 from .dateformats import shows_date
 
 
@@ -428,7 +428,7 @@ def _date_columns(head: bytes, date_styles: Callable[[], frozenset[int]]) -> fro
     for m in _COLS.finditer(head):
         attrs = {k: int(v) for k, v in _ATTR.findall(m.group(1))}
         if attrs.get(b"style") in styles and b"min" in attrs:
-            found.update(range(attrs[b"min"] - 1, min(attrs.get(b"max", attrs[b"min"]), 16384)))
+            found.update(range(attrs[b"min"] - 1, min(attrs.get(b"max", attrs[b"min"]), MAX_COLUMN)))
     return frozenset(found)
 
 

@@ -53,13 +53,11 @@ class StoreResult:
       written: the workbook was replaced with one holding the pending updates.
       deferred: the updates wait in the journal (workbook open, or another write in progress).
       problems: notices (deferred), warnings (a key not found) and errors (a refused write).
-      applied: journal ids of the updates now in the file (or given up on, see problems).
     """
 
     written: bool = False
     deferred: bool = False
     problems: list[Problem] = field(default_factory=list)
-    applied: list[int] = field(default_factory=list)
 
 
 def write_updates(path: Path, updates: Sequence[Update], journal: Journal, keep_backups: int = 5,
@@ -181,7 +179,6 @@ def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
             journal.mark_updates_applied(ids)
             _clear_intent(path)
             result.written = True
-            result.applied = ids
             result.problems += report.problems
             return
         finally:

@@ -143,7 +143,7 @@ def _plan(book: Book, updates: Sequence[Update], report: WriteReport) -> list[_S
             report.created.append(name)
         wanted = planner.wanted(u for _, u in items)
         if source is not None:
-            layout = locate(io.BytesIO(source), entry.name, wanted, book.sst, new=True)
+            layout = locate(io.BytesIO(source), entry.name, wanted, book.sst)
         else:
             with book.pkg.open(entry.part) as stream:
                 layout = locate(stream, entry.name, wanted, book.sst, tables_of(book.pkg, entry.part),

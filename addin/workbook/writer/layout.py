@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from ..cellref import letters, number
+from ..cellref import MAX_COLUMN, letters, number
 from ..schema import normalize_all
 from .package import Package
 from .sheet_xml import (
@@ -71,7 +71,6 @@ class Layout:
       head / tail: the XML before and after the rows.
       tables: the sheet's Excel tables.
       defined_names: the workbook's defined names, (name, text).
-      new: the sheet is created by this write.
     """
 
     name: str
@@ -87,12 +86,10 @@ class Layout:
     tail: bytes = b""
     tables: tuple[Table, ...] = ()
     defined_names: tuple[tuple[str, str], ...] = ()
-    new: bool = False
 
 
 def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], sst: SharedStrings,
-           tables: tuple[Table, ...] = (), defined_names: tuple[tuple[str, str], ...] = (),
-           new: bool = False) -> Layout:
+           tables: tuple[Table, ...] = (), defined_names: tuple[tuple[str, str], ...] = ()) -> Layout:
     """The layout of the sheet read from ``stream``; ``wanted``: normalized header -> the
     normalized keys looked for in its column."""
     chunks = tokens(stream)
@@ -150,12 +147,12 @@ def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], ss
     for m in rx.col.finditer(head):
         a = attrs(m.group(1))
         if b"style" in a and b"min" in a:
-            for col in range(int(a[b"min"]), min(int(a.get(b"max", a[b"min"])), 16384) + 1):
+            for col in range(int(a[b"min"]), min(int(a.get(b"max", a[b"min"])), MAX_COLUMN) + 1):
                 col_style.setdefault(col, int(a[b"style"]))
                 col_default.setdefault(col, int(a[b"style"]))
     blank = frozenset(n for n, chunk in recent if row_is_blank(chunk, rx, sst))
     return Layout(name, header, keys, tuple(present), tuple(candidates), blank, tuple(formula_rows),
-                  col_style, col_default, head, tail, tables, defined_names, new)
+                  col_style, col_default, head, tail, tables, defined_names)
 
 
 class _KeyText:
