@@ -193,13 +193,18 @@ class OutboxTransport:
         self.close()
 
     def _free_name(self, key: str) -> Path:
-        stem = f"{self.clock():%Y%m%d-%H%M%S}-{slug(key)}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+        stem = f"{self.clock():%Y%m%d-%H%M%S}-{_named_for(key)}"
         path = self.folder / f"{stem}.eml"
         n = 2
         while path.exists():
             path = self.folder / f"{stem}-{n}.eml"
             n += 1
         return path
+
+
+def _named_for(key: str) -> str:
+    """What an outbox file's name says of its message's key (``found_whole`` looks for it)."""
+    return f"{slug(key)}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
 def slug(key: str, limit: int = 60) -> str:
@@ -554,7 +559,7 @@ def found_whole(folder: Path, sends: Sequence[tuple[str, str]]) -> list[str]:
         return []
     found = []
     for key, mid in sends:
-        stem = re.compile(rf"-{re.escape(slug(key))}-{hashlib.sha256(key.encode()).hexdigest()[:8]}(?:-\d+)?\.eml$")
+        stem = re.compile(rf"-{re.escape(_named_for(key))}(?:-\d+)?\.eml$")
         if mid and any(stem.search(n) and _holds(folder / n, mid) for n in names):
             found.append(key)
     return found
