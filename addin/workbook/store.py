@@ -62,7 +62,8 @@ class StoreResult:
 
 def write_updates(path: Path, updates: Sequence[Update], journal: Journal, keep_backups: int = 5,
                   derived: Sequence[Update] = ()) -> StoreResult:
-    """Queue ``updates`` and write every pending update into the workbook if it is not open."""
+    """Queue ``updates`` and write every pending update into the workbook if it is not open (one
+    call for tests and benches; the program's doors write through ``run.execute``)."""
     if updates:
         journal.queue_updates(list(updates))
     return flush_pending(path, journal, keep_backups=keep_backups, derived=derived)
