@@ -122,6 +122,21 @@ def test_another_process_holding_the_lock_defers_the_write(book: Path, journal: 
     lock.unlink()
 
 
+def test_figures_alone_not_written_for_another_process_holding_the_lock_are_deferred(
+        book: Path, journal: Journal, monkeypatch) -> None:
+    # Derived updates (a refresh's figures) are never queued: the result still says they were not written.
+    lock = book.with_name(book.name + store.LOCK_SUFFIX)
+    import socket
+
+    lock.write_text(f"{socket.gethostname()} {os.getppid()}")
+    monkeypatch.setattr(store, "LOCK_WAIT", 0.2)
+    before = book.read_bytes()
+    result = store.flush_pending(book, journal, derived=[SENT])
+    assert result.deferred and not result.written and book.read_bytes() == before
+    assert journal.pending_updates() == []  # computed again at the next refresh, not queued
+    lock.unlink()
+
+
 def test_a_lock_left_by_a_dead_process_is_broken(book: Path, journal: Journal) -> None:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()

@@ -89,10 +89,10 @@ def flush_pending(path: Path, journal: Journal, keep_backups: int = 5, derived: 
     owner, stale = guard.find_owner(path)
     result.problems += stale
     if owner is not None:
-        return _defer(result, journal, path, guard.open_in(owner))
+        return _defer(result, journal, path, guard.open_in(owner), bool(derived))
     lock = WorkbookLock(path)
     if not lock.acquire(LOCK_WAIT):
-        return _defer(result, journal, path, BUSY)
+        return _defer(result, journal, path, BUSY, bool(derived))
     try:
         _recover_intent(path, journal)
         _write_pending(path, journal, keep_backups, result, derived)
@@ -112,10 +112,11 @@ BUSY = "busy"
 WRITERS = ("refresh", "reminders run", "groups build")
 
 
-def _defer(result: StoreResult, journal: Journal, path: Path, why: str) -> StoreResult:
-    """``why``: BUSY, or how the workbook is open (``guard.open_in``)."""
+def _defer(result: StoreResult, journal: Journal, path: Path, why: str, derived: bool) -> StoreResult:
+    """``why``: BUSY, or how the workbook is open (``guard.open_in``). Derived updates, never
+    queued, are deferred too (their door says so: they are computed again at its next run)."""
     n = len(journal.pending_updates())
-    result.deferred = n > 0
+    result.deferred = n > 0 or derived
     if n:
         updates = "1 update" if n == 1 else f"{n} updates"
         if why != BUSY:
@@ -162,7 +163,7 @@ def _write_pending(path: Path, journal: Journal, keep: int, result: StoreResult,
                 return
             owner, _ = guard.find_owner(path)
             if owner is not None:  # opened while we wrote: leave it alone
-                _defer(result, journal, path, guard.open_in(owner))
+                _defer(result, journal, path, guard.open_in(owner), bool(derived))
                 return
             if guard.fingerprint(path) != before:
                 changes += 1
