@@ -11,7 +11,7 @@ import pytest
 
 from addin.actions import AppendRows, ReplaceRows, SetAt, SetCells, SetColumn, row
 from addin.workbook.writer import WriteRefused
-from addin.workbook.writer.layout import Layout
+from addin.workbook.writer.layout import Layout, Table
 from addin.workbook.writer.planner import plan, wanted
 
 HEADER = {"group": 1, "customer id": 2, "source": 3}
@@ -126,3 +126,12 @@ def test_a_column_update_that_sets_keys_finds_each_row_after_the_writes_before_i
     edits = plan(MEMBERS, [(0, moved), (1, SetCells("Group Members", "Source", "again", row(Group="Gold")))])
     assert edits.row_sets == {3: {3: "again", 1: "Gold"}}
     assert edits.skipped == ()
+
+
+def test_rows_to_append_below_a_tables_totals_row_are_refused_before_anything_is_written() -> None:
+    log = Layout("Log", {"time": 1, "action": 2}, present=(1, 2, 3), candidates=(2, 3),
+                 tables=(Table("xl/tables/table1.xml", b"<table/>", 1, 1, 3, 2, totals=1),))
+    with pytest.raises(WriteRefused) as caught:
+        plan(log, [(0, SetAt("Log", (("D1", "note"),))), (1, AppendRows("Log", (row(Action="sent"),)))])
+    assert caught.value.index == 1
+    assert plan(log, [(0, SetAt("Log", (("D1", "note"),)))]).appended == 0  # nothing appended: no refusal

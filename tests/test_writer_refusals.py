@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import group_members_book, rich_status
 
-from addin.actions import ReplaceRows, SetAt, SetCells, row
+from addin.actions import AppendRows, ReplaceRows, SetAt, SetCells, row
 from addin.journal import Journal
 from addin.workbook import deflate, store
 from addin.workbook.writer import BadWorkbook, WriteRefused, apply
@@ -113,3 +113,22 @@ def test_a_sheet_whose_deflate_stream_is_damaged_is_a_bad_workbook_not_a_crash(m
         f"{book.name} could not be updated (book.xlsx: xl/worksheets/sheet1.xml: its deflate stream is damaged)"
         " — check the file opens in Excel; the updates wait in the journal"]
     assert book.read_bytes() == before
+
+
+def test_rows_are_not_appended_below_a_tables_totals_row(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    src = tmp_path / "log.xlsx"
+    wb = xlsxwriter.Workbook(str(src))
+    ws = wb.add_worksheet("Log")
+    ws.add_table(0, 0, 2, 2, {"name": "Log", "total_row": True,
+                              "columns": [{"header": h} for h in ("Time", "Action", "Target")]})
+    wb.close()
+    before = src.read_bytes()
+    with pytest.raises(WriteRefused) as caught:
+        apply(src, tmp_path / "out.xlsx", [SetCells("Log", "Action", "x", row(Target="y")),
+                                           AppendRows("Log", (row(Action="sent"),))])
+    assert str(caught.value.problem()) == (
+        "Log: rows cannot be added below a table's totals row — "
+        "turn off the totals row of the table (Table Design > Total Row)")
+    assert caught.value.index == 1 and not (tmp_path / "out.xlsx").exists() and src.read_bytes() == before

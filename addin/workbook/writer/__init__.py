@@ -67,10 +67,8 @@ def apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
 class _Sheet:
     """A sheet the write touches: where it is, its layout and its planned edits."""
 
-    def __init__(self, entry: SheetEntry, layout: Layout, edits: SheetEdits, source: bytes | None,
-                 last_index: int) -> None:
+    def __init__(self, entry: SheetEntry, layout: Layout, edits: SheetEdits, source: bytes | None) -> None:
         self.entry, self.layout, self.edits, self.source = entry, layout, edits, source
-        self.last_index = last_index  # the update WriteRefused names when the table cannot grow
 
     def open(self, book: Book) -> io.BytesIO:
         return io.BytesIO(self.source) if self.source is not None else book.pkg.open(self.entry.part)  # type: ignore[return-value]
@@ -97,7 +95,7 @@ def _apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
                 report.changed[sheet.layout.name] = encoder.changed
             report.problems += encoder.problems
             formula_removed |= encoder.formula_removed
-            table = table_xml(sheet.layout, sheet.edits.deleted, sheet.edits.appended_bottom, sheet.last_index)
+            table = table_xml(sheet.layout, sheet.edits.deleted, sheet.edits.appended_bottom)
             if table:
                 edits.put(*table)
         for sheet in touched:
@@ -157,7 +155,7 @@ def _plan(book: Book, updates: Sequence[Update], report: WriteReport) -> list[_S
             report.deleted[entry.name] = len(edits.deleted)
         if edits.appended or edits.header_new:
             report.appended[entry.name] = edits.appended
-        touched.append(_Sheet(entry, layout, edits, source, items[-1][0]))
+        touched.append(_Sheet(entry, layout, edits, source))
     return touched
 
 

@@ -17,7 +17,7 @@ from ...problems import Problem, error, warning
 from .. import schema
 from ..cellref import number
 from .layout import Layout
-from .ranges import check_deletion
+from .ranges import check_deletion, main_table
 from .report import WriteRefused
 from .xmltext import REF, norm, value_text
 
@@ -340,6 +340,10 @@ class _Planner:
             index = next((i for i, u in self.updates if isinstance(u, ReplaceRows)), self.updates[0][0])
             check_deletion(layout, deleted, deleted_set, index)
         appended_bottom = new_rows[-1][0] if new_rows else None
+        table = main_table(layout.tables)
+        if appended_bottom is not None and table is not None and table.totals:
+            raise WriteRefused(self.name, "rows cannot be added below a table's totals row",
+                               "turn off the totals row of the table (Table Design > Total Row)", self.updates[-1][0])
         grow = (max(last_record, 2), new_rows[-1][0]) if new_rows and not self.header_new else None
         count = len(new_rows) - (1 if self.header_new else 0)
         at_new: list[tuple[int, dict[int, Cell]]] = []

@@ -56,18 +56,15 @@ def check_deletion(layout: Layout, deleted: Sequence[int], deleted_set: set[int]
             refuse(f'the defined name "{defined}"')
 
 
-def table_xml(layout: Layout, deleted: Sequence[int], appended_bottom: int | None,
-              index: int) -> tuple[str, bytes] | None:
+def table_xml(layout: Layout, deleted: Sequence[int], appended_bottom: int | None) -> tuple[str, bytes] | None:
     """The main table's part and XML with its new ``ref`` (None when it does not change);
-    ``appended_bottom``: the last row appended, if any."""
+    ``appended_bottom``: the last row appended, if any (never below a totals row: the planner
+    refuses that)."""
     t = main_table(layout.tables)
     if t is None:
         return None
     bottom = t.bottom - sum(1 for d in deleted if t.top < d <= t.bottom)
     if appended_bottom is not None:
-        if t.totals:
-            raise WriteRefused(layout.name, "rows cannot be added below a table's totals row",
-                               "turn off the totals row of the table (Table Design > Total Row)", index)
         bottom = max(bottom, appended_bottom)
     bottom = max(bottom, t.top + 1)
     if bottom == t.bottom:
