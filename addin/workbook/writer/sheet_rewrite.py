@@ -22,7 +22,7 @@ from ..cellref import letters, number
 from .layout import Layout
 from .planner import SheetEdits
 from .ranges import grown_tail
-from .sheet_xml import ROW, TAIL, Rx, SheetStream, cells, row_number, rx_of
+from .sheet_xml import ROW, TAIL, Rx, cells, row_number, rx_of, tokens
 from .styles import Styles
 from .xmltext import REF, escape
 
@@ -238,19 +238,16 @@ class SheetRewrite:
     def chunks(self, stream: BinaryIO) -> Iterator[bytes]:
         """The sheet XML read from ``stream`` with the edits made, in chunks of about BLOCK bytes."""
         layout, edits = self.layout, self.edits
-        first = stream.read(BLOCK)
-        rx = rx_of(first)
-        reader = SheetStream(stream, rx)
-        reader.buf, reader.eof, reader.end_at = first, not first, first.find(rx.end_data)
+        parts = tokens(stream)
+        _, head = next(parts)
+        rx = rx_of(head)
         write = self.written = CellEncoder(rx, layout, edits, self.styles, self.serial)
         new_rows, row_sets, deleted = edits.new_rows, edits.row_sets, set(edits.deleted)
-        head = reader.head()
         opened = head.endswith(b"/>") and bool(new_rows)
         yield _head(head, rx, layout, edits, opened)
         k = previous = size = 0
         batch: list[bytes] = []
-        while True:
-            kind, chunk = reader.next()
+        for kind, chunk in parts:
             if kind == ROW:
                 orig, explicit = row_number(chunk, rx, previous)
                 previous = orig

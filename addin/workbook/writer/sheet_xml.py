@@ -79,12 +79,13 @@ class SharedStrings:
 class SheetStream:
     """The sheet XML read ``block`` bytes at a time: the head, then rows one by one, then the tail."""
 
-    def __init__(self, stream: BinaryIO, rx: Rx, block: int = BLOCK) -> None:
-        self.stream, self.rx, self.block = stream, rx, block
-        self.buf = b""
+    def __init__(self, stream: BinaryIO, block: int = BLOCK) -> None:
+        self.stream, self.block = stream, block
+        self.buf = stream.read(block)
+        self.rx = rx_of(self.buf)  # the first block tells the namespace prefix
         self.pos = 0
-        self.eof = False
-        self.end_at = -1
+        self.eof = not self.buf
+        self.end_at = self.buf.find(self.rx.end_data)
         self.empty = False
 
     def _more(self) -> None:
@@ -147,12 +148,8 @@ class SheetStream:
 
 
 def tokens(stream: BinaryIO, block: int = BLOCK) -> Iterator[tuple[int, bytes]]:
-    """The sheet XML as HEAD, ROW and GAP chunks, then TAIL; joined they give the file back.
-    The first chunk read tells the namespace prefix (``rx_of``)."""
-    first = stream.read(block)
-    reader = SheetStream(stream, rx_of(first), block)
-    reader.buf, reader.eof = first, not first
-    reader.end_at = first.find(reader.rx.end_data)
+    """The sheet XML as HEAD, ROW and GAP chunks, then TAIL; joined they give the file back."""
+    reader = SheetStream(stream, block)
     yield HEAD, reader.head()
     while True:
         kind, chunk = reader.next()
