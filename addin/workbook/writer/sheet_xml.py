@@ -18,7 +18,7 @@ from .. import schema
 from ..cellref import letters, number
 from .package import NS_R
 from .report import BadWorkbook
-from .xmltext import num_text, rich_text, unescape
+from .xmltext import num_text, rich_text, root_prefix, unescape
 
 BLOCK = 1 << 21  # bytes of a sheet read at a time
 HEAD, GAP, ROW, TAIL = range(4)
@@ -160,8 +160,7 @@ def tokens(stream: BinaryIO, block: int = BLOCK) -> Iterator[tuple[int, bytes]]:
 
 def rx_of(start: bytes) -> Rx:
     """The patterns for a sheet that starts with ``start``."""
-    m = re.search(rb"<(\w+:)?worksheet[\s>]", start[:8192])
-    return rx((m.group(1) or b"") if m else b"")
+    return rx(root_prefix(start, b"worksheet"))
 
 
 def row_number(chunk: bytes, rx: Rx, previous: int) -> tuple[int, bool]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .package import NS_R, Edits, Package, add_sheet, insert_before_close
 from .sheet_xml import ROW, SharedStrings, rx_of, tokens
-from .xmltext import attrs, escape, norm, unescape
+from .xmltext import attrs, escape, norm, root_prefix, unescape
 
 
 @dataclass
@@ -33,8 +33,7 @@ class Book:
             if rel.type.endswith("/officeDocument"):
                 self.part = rel.target
         self.xml = pkg.read(self.part)
-        m = re.search(rb"<(\w+:)?workbook[\s>]", self.xml[:8192])
-        self.prefix = (m.group(1) or b"") if m else b""
+        self.prefix = root_prefix(self.xml, b"workbook")
         self.rels = pkg.rels(self.part)
         by_id = {r.id: r for r in self.rels}
         self.sheets: list[SheetEntry] = []
