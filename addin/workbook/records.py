@@ -139,10 +139,11 @@ class Accounts:
         keys = schema.normalize_all(numbers)
         k_no = table.spec.column("Invoice No").key
         dropped = [v for v in table.dropped if v.get(k_no)]
-        self.dropped_invoices = set(schema.normalize_all([v[k_no] for v in dropped]))
+        dropped_keys = schema.normalize_all([v[k_no] for v in dropped])
+        self.dropped_invoices = set(dropped_keys)
         # A row dropped for an error still owns its number: a later row repeating it is an error too.
         earlier: dict[str, tuple[int, str]] = {}
-        for v, key in zip(dropped, schema.normalize_all([v[k_no] for v in dropped]), strict=True):
+        for v, key in zip(dropped, dropped_keys, strict=True):
             earlier.setdefault(key, (v[ROW], v[k_no]))
         ids = table.column("Customer ID")
         mask = [True] * len(keys)
