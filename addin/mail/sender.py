@@ -304,7 +304,7 @@ class _Run:
         self.exhausted = 0
         root = folder_of(settings, base_dir)
         self.archive = Archive(root) if root is not None else None
-        self.grouped = bool(getattr(transport, "syncs_later", False))
+        self.grouped = transport.syncs_later
         self.unsettled: list[_Unsettled] = []
 
     def went(self, key: str) -> bool:
