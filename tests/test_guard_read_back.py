@@ -52,16 +52,17 @@ def assert_left_as_it_was(book: Path, before: guard.Fingerprint, result: store.S
     assert [p.name for p in book.parent.iterdir() if "receivables-tmp" in p.name] == []
 
 
-@pytest.mark.parametrize("damage", [broken_cell, lost_sheet], ids=["a-broken-cell", "a-lost-sheet"])
+@pytest.mark.parametrize("damage, said", [(broken_cell, "the updated workbook did not open again"),
+                                          (lost_sheet, "the written workbook lacks this sheet")],
+                         ids=["a-broken-cell", "a-lost-sheet"])
 def test_a_write_that_would_damage_the_workbook_is_refused_and_the_workbook_left_as_it_was(
-        big: Path, monkeypatch: pytest.MonkeyPatch, damage: Callable[[Path], None]) -> None:
+        big: Path, monkeypatch: pytest.MonkeyPatch, damage: Callable[[Path], None], said: str) -> None:
     monkeypatch.setattr(store, "apply", writer_that(damage))
     before = guard.fingerprint(big)
     with Journal.open(big) as journal:
         result = store.write_updates(big, UPDATES, journal)
         assert len(journal.pending_updates()) == ROWS  # they wait for the next run
-    assert [p.message.split(" (")[0] for p in result.problems] in (
-        ["the updated workbook did not open again"], ["the written workbook lacks this sheet"])
+    assert [p.message.split(" (")[0] for p in result.problems] == [said]
     assert all(p.is_error for p in result.problems)
     assert_left_as_it_was(big, before, result)
 
