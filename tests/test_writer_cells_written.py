@@ -385,3 +385,13 @@ def test_a_number_excel_cannot_hold_is_refused_as_a_bug(make_workbook, tmp_path:
     src = make_workbook({"Invoices": [["Invoice No", "Paid"], ["INV-1", None]]})
     with pytest.raises(ValueError, match=f"^B2: {value} cannot be written to Excel$"):
         apply(src, tmp_path / "out.xlsx", [SetCells("Invoices", "Invoice No", "INV-1", row(Paid=value))])
+
+
+def test_a_text_longer_than_a_cell_holds_is_cut_with_a_warning_that_says_so(make_workbook, tmp_path: Path) -> None:
+    src = make_workbook({"Log": [["Time", "Action", "Detail"], ["t", "sent", None]]})
+    out = tmp_path / "out.xlsx"
+    report = apply(src, out, [SetCells("Log", "Action", "sent", row(Detail="x" * 40_000))])
+    assert calamine(out, "Log")[1][2] == "x" * 32_766 + "…"
+    assert [str(p) for p in report.problems] == [
+        "warning: Log!C2: a text longer than 32,767 characters was cut — shorten the text it came from: "
+        "Excel holds no more in one cell, and the rest is not in the workbook"]

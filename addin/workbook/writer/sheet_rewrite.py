@@ -90,8 +90,9 @@ class CellEncoder:
             text = str(value)
             if len(text) > MAX_TEXT:
                 text = text[:MAX_TEXT - 1] + "…"
-                self.problems.append(warning(self.layout.name, ref, f"a text longer than {MAX_TEXT} characters was cut",
-                                             "Excel cannot hold more in one cell"))
+                self.problems.append(warning(self.layout.name, ref, f"a text longer than {MAX_TEXT:,} characters was cut",
+                                             "shorten the text it came from: Excel holds no more in one cell, "
+                                             "and the rest is not in the workbook"))
             kind, body = "inlineStr", self._inline(text)
         extra = ""
         if keep and keep.count(b"=") > (b' r="' in keep) + (b' s="' in keep) + (b' t="' in keep):
