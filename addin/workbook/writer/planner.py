@@ -266,7 +266,7 @@ class _Planner:
         rekeys = c in self.lookup  # the column set holds keys: each row is found after the writes before it
         holding = map(self.index.get(col, {}).get, self._norm_all(u.keys))
         rows: Iterable[_Row | None] = ((self._first(col, self._norm(key)) for key in u.keys) if rekeys
-                                       else (found[0] if found else None for found in holding))
+                                       else (held[0] if held else None for held in holding))
         for key, value, row in zip(u.keys, u.values, rows, strict=True):
             if row is None:
                 self._not_found(i, u.key_header, key)
