@@ -19,6 +19,7 @@ from ..schema import normalize_all
 from .package import Package
 from .sheet_xml import (
     ROW,
+    S_ATTR,
     TAIL,
     Rx,
     SharedStrings,
@@ -33,7 +34,6 @@ from .sheet_xml import (
 from .xmltext import REF, attrs, norm, num_text, unescape
 
 RECENT_ROWS = 64  # last rows with values looked at for blank-looking records and each column's style
-_S_ATTR = re.compile(rb"\ss=\"(\d+)\"")
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], ss
     col_style: dict[int, int] = {}
     for _, chunk in reversed(recent):
         for c in cells(chunk, rx):
-            s = _S_ATTR.search(c.attrs)
+            s = S_ATTR.search(c.attrs)
             if s and c.col not in col_style:
                 col_style[c.col] = int(s.group(1))
     col_default: dict[int, int] = {}

@@ -22,13 +22,12 @@ from ..cellref import letters, number
 from .layout import Layout
 from .planner import SheetEdits
 from .ranges import grown_tail
-from .sheet_xml import ROW, TAIL, Rx, cells, row_number, rx_of, tokens
+from .sheet_xml import ROW, S_ATTR, TAIL, Rx, cells, row_number, rx_of, tokens
 from .styles import Styles
 from .xmltext import REF, escape
 
 MAX_TEXT = 32_767
 BLOCK = 1 << 21  # bytes of rows gathered before they go to the compressor
-_S_ATTR = re.compile(rb"\ss=\"(\d+)\"")
 _SPANS = re.compile(rb"\sspans=\"(\d+):(\d+)\"")
 _KEEP_OUT = re.compile(rb"\s(?:r|s|t|cm|vm)=\"[^\"]*\"")
 _NUMBERS: dict[bytes, int] = {}  # a cell reference's letters -> its column, as met
@@ -139,7 +138,7 @@ class CellEncoder:
         if final != orig:
             body = rx.cell_r.sub(lambda c: c.group(1) + n + c.group(3), body)
         if sets:
-            row_s = _S_ATTR.search(start) if b"customFormat=\"1\"" in start else None
+            row_s = S_ATTR.search(start) if b"customFormat=\"1\"" in start else None
             body = self._set_cells(body, final, sets, int(row_s.group(1)) if row_s else None)
             spans = _SPANS.search(start)
             if spans:
@@ -184,7 +183,7 @@ class CellEncoder:
                 attrs, inner = m.group(1), m.group(2)
                 if inner and rx.f.search(inner):
                     self.formula_removed = True
-                s = _S_ATTR.search(attrs)
+                s = S_ATTR.search(attrs)
                 out.append(body[pos:m.start()])
                 out.append(self.cell(ref, sets[col], int(s.group(1)) if s else self.style_for(col, row_style, n), attrs))
                 pos = m.end()
@@ -214,7 +213,7 @@ class CellEncoder:
             if c.col in sets:
                 if c.inner and rx.f.search(c.inner):
                     self.formula_removed = True
-                s = _S_ATTR.search(c.attrs)
+                s = S_ATTR.search(c.attrs)
                 out.append(self.cell(ref, sets[c.col], int(s.group(1)) if s else self.style_for(c.col, row_style, n),
                                      c.attrs))
             elif not c.has_ref:

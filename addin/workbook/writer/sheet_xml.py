@@ -21,6 +21,7 @@ from .report import BadWorkbook
 from .xmltext import num_text, rich_text, root_prefix, unescape
 
 BLOCK = 1 << 21  # bytes of a sheet read at a time
+S_ATTR = re.compile(rb"\ss=\"(\d+)\"")  # the style of a cell or row, in its start tag
 HEAD, GAP, ROW, TAIL = range(4)
 
 
