@@ -74,11 +74,7 @@ class Problem:
         text = f"{self.where}: {self.message}" if self.where else self.message
         if self.fix:
             text += f" — {self.fix}"
-        if self.severity is Severity.WARNING:
-            return f"warning: {text}"
-        if self.severity is Severity.NOTICE:
-            return f"notice: {text}"
-        return text
+        return _prefix(self.severity) + text
 
 
 _PLACE = re.compile(r"([A-Z]*)(\d*)")
