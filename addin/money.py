@@ -57,7 +57,7 @@ def to_cents(amounts: Iterable[Decimal]) -> list[int]:
     others are worked out.
     """
     listed = amounts if isinstance(amounts, list | tuple) else list(amounts)
-    found: list[int | None] = list(map(_cents_of.get, listed))
+    found: list[int | None] = list(map(_cents_of.get, map(id, listed)))
     if any(map(operator.is_, found, repeat(None))):
         missing = [i for i, c in enumerate(found) if c is None]
         for i, c in zip(missing, _exact_cents([listed[i] for i in missing]), strict=True):
@@ -75,7 +75,10 @@ def _exact_cents(amounts: list[Decimal]) -> list[int]:
 
 
 _from_cents: dict[int, Decimal] = {}
-_cents_of: dict[Decimal, int] = {}  # the amounts made here -> their whole cents (to_cents)
+# id(amount) -> its whole cents, for the amounts made here (to_cents). Keyed by identity, not
+# value: hashing a new Decimal costs ~1 µs, more than making it. An amount here is held by
+# _from_cents, never let go, so its id is never another object's.
+_cents_of: dict[int, int] = {}
 
 
 def from_cents(count: int) -> Decimal:
@@ -85,7 +88,7 @@ def from_cents(count: int) -> Decimal:
         value = Decimal(count).scaleb(-2)
         if len(_from_cents) < 200_000:
             _from_cents[count] = value
-            _cents_of[value] = count
+            _cents_of[id(value)] = count
     return value
 
 
@@ -100,19 +103,20 @@ def within_limit(value: float | int | Decimal) -> bool:
 def from_number(value: float | int) -> Decimal:
     """An Excel number cell as cents. Cached: real books repeat amounts a lot.
 
+    A number of at most two decimals is made from its whole cents (as ``cents_where_exact``
+    finds them), any other rounded half up from its shortest text (``repr``); zero is never -0.00.
     A number beyond LIMIT (or not finite) comes back as it is, unrounded: it is no amount (the
     reader refuses it), but it compares, unequal to any amount, where a cell is only compared.
     """
-    try:
-        return _cache[value]
-    except KeyError:
-        pass
+    result = _cache.get(value)
+    if result is not None:
+        return result
     if not within_limit(value):
         return Decimal(value)
-    result = D(value)
+    whole = round(value * 100)
+    result = from_cents(whole) if whole / 100 == value else D(value) + ZERO  # + ZERO: never -0.00
     if len(_cache) < 200_000:
         _cache[value] = result
-        _cents_of[result] = int(result * _HUNDRED)  # D rounds to the cent: exact
     return result
 
 

@@ -127,3 +127,26 @@ def test_cents_of_amounts_made_here_are_those_of_the_same_amounts_made_elsewhere
     assert to_cents(made) == to_cents(elsewhere) == to_cents(iter(made)) == [1250, -1999, 30, 0]
     with pytest.raises(ValueError, match="^1.005 is not a whole number of cents$"):
         to_cents([*made, Decimal("1.005")])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(
+    st.integers(-10**14, 10**14).map(lambda c: c / 100),  # two decimals at most: made from whole cents
+    st.floats(-1e12, 1e12),  # any other: rounded half up from its shortest text
+    st.integers(-10**12, 10**12),
+    st.sampled_from([0.125, 2.675, 1.005, 0.29, 1e-9, -1e-9, 5e-3, -5e-3]),
+))
+def test_a_number_is_the_amount_its_shortest_text_rounds_to(value):
+    from addin.money import from_cents, to_cents
+
+    amount = from_number(value)
+    assert str(amount) == str(D(value) + ZERO) and amount.as_tuple().exponent == -2
+    assert to_cents([amount]) == [int(D(value) * 100)]
+    assert from_number(value) is amount  # cached
+    text = Decimal(repr(value))
+    if text == text.quantize(Decimal("0.01")):  # two decimals at most: made from its cents
+        assert amount is from_cents(int(text * 100))
+
+
+def test_minus_zero_is_zero():
+    assert str(from_number(-0.0)) == "0.00" and str(from_number(0.0)) == "0.00"
