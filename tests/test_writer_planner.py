@@ -135,3 +135,17 @@ def test_rows_to_append_below_a_tables_totals_row_are_refused_before_anything_is
         plan(log, [(0, SetAt("Log", (("D1", "note"),))), (1, AppendRows("Log", (row(Action="sent"),)))])
     assert caught.value.index == 1
     assert plan(log, [(0, SetAt("Log", (("D1", "note"),)))]).appended == 0  # nothing appended: no refusal
+
+
+@pytest.mark.parametrize("layout", [
+    Layout("Log", {"time": 1, "action": 2}, present=(1, 2, 3), candidates=(2, 3),
+           tables=(Table("xl/tables/table1.xml", b"<table/>", 1, 1, 3, 2, totals=1),)),  # below a totals row
+    Layout("Log", {"time": 1, "action": 2}, present=(1, 2, 1_048_576), candidates=(2, 1_048_576)),  # no room left
+])
+def test_a_refusal_of_new_rows_names_the_update_that_adds_them(layout: Layout) -> None:
+    """The store sets the named update aside and writes the others: naming the last one would
+    set aside an innocent update, and keep the one refused."""
+    with pytest.raises(WriteRefused) as caught:
+        plan(layout, [(0, SetCells("Log", "Action", "x", row(Time="t"))), (1, AppendRows("Log", (row(Action="sent"),))),
+                      (2, SetCells("Log", "Action", "y", row(Time="u")))])
+    assert caught.value.index == 1

@@ -317,6 +317,12 @@ class _Planner:
             self.appended.append(row)
             self._add(row)
 
+    def _adding_rows(self) -> int:
+        """The index of the last update that adds rows: the one a refusal of new rows names (the
+        store sets it aside and writes the others)."""
+        return next((i for i, u in reversed(self.updates) if isinstance(u, AppendRows | ReplaceRows) and u.rows),
+                    self.updates[-1][0])  # only a new sheet's header row: the last update made it
+
     def _finish(self) -> SheetEdits:
         layout = self.layout
         deleted = tuple(sorted(r.orig for r in self.rows if r.deleted and r.orig is not None))
@@ -334,7 +340,7 @@ class _Planner:
             last = 0
         if last + len(appended) > MAX_ROWS:
             raise WriteRefused(self.name, f"{len(appended)} rows do not fit below row {last}",
-                               "move old rows to another workbook", self.updates[-1][0])
+                               "move old rows to another workbook", self._adding_rows())
         new_rows = [(last + k, r.sets) for k, r in enumerate(appended, 1)]
         if deleted:
             index = next((i for i, u in self.updates if isinstance(u, ReplaceRows)), self.updates[0][0])
@@ -343,7 +349,7 @@ class _Planner:
         table = main_table(layout.tables)
         if appended_bottom is not None and table is not None and table.totals:
             raise WriteRefused(self.name, "rows cannot be added below a table's totals row",
-                               "turn off the totals row of the table (Table Design > Total Row)", self.updates[-1][0])
+                               "turn off the totals row of the table (Table Design > Total Row)", self._adding_rows())
         grow = (max(last_record, 2), new_rows[-1][0]) if new_rows and not self.header_new else None
         count = len(new_rows) - (1 if self.header_new else 0)
         at_new: list[tuple[int, dict[int, Cell]]] = []
