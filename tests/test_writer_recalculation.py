@@ -40,6 +40,26 @@ def test_a_formula_on_the_changed_sheet_itself_has_excel_recalculate_on_opening(
     assert re.search(rb'<calcPr [^>]*fullCalcOnLoad="1"', part(out, "xl/workbook.xml"))
 
 
+def test_a_formula_in_row_1_has_excel_recalculate_on_opening(tmp_path: Path) -> None:
+    """A title made by a formula (``="Total: "&B5``) reads a cell written below it."""
+    import xlsxwriter
+
+    from addin.actions import SetAt
+
+    src = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(str(src))
+    ws = wb.add_worksheet("Dashboard")
+    ws.write_formula(0, 0, '="Total: "&B5', None, "Total: 1")
+    ws.write(4, 1, 1)
+    wb.close()
+    with zipfile.ZipFile(src) as z:
+        workbook = z.read("xl/workbook.xml")
+    rezip(src, {"xl/workbook.xml": workbook.replace(b' fullCalcOnLoad="1"', b"")})
+    report = apply(src, tmp_path / "out.xlsx", [SetAt("Dashboard", (("B5", 99.0),))])
+    assert report.full_calc_on_load
+    assert re.search(rb'<calcPr [^>]*fullCalcOnLoad="1"', part(tmp_path / "out.xlsx", "xl/workbook.xml"))
+
+
 def test_a_sheet_without_formulas_read_by_none_leaves_workbook_xml_as_it_was(tmp_path: Path) -> None:
     import xlsxwriter
 

@@ -65,7 +65,7 @@ class Layout:
       present: every row the sheet has, in order.
       candidates: the rows holding a value (row 1 aside), in order.
       blank: among the last RECENT_ROWS candidates, those whose values are all blank text.
-      formula_rows: rows (row 1 aside) holding a formula.
+      formula_rows: rows holding a formula.
       col_style: column -> the style of its cells in the last records, else of its ``<col>``.
       col_default: column -> the style of its ``<col>``.
       head / tail: the XML before and after the rows.
@@ -115,6 +115,8 @@ def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], ss
         n, _ = row_number(chunk, rx, previous)
         previous = n
         present.append(n)
+        if f_tag in chunk and rx.f.search(chunk):
+            formula_rows.append(n)
         if n == 1:
             for c in cells(chunk, rx):
                 text = cell_text(c, rx, sst).strip()
@@ -123,8 +125,6 @@ def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], ss
             looked_for = {header[h]: ks for h, ks in wanted.items() if h in header}
             lookup = {col: _KeyText(rx, col, sst) for col in looked_for}
             continue
-        if f_tag in chunk and rx.f.search(chunk):
-            formula_rows.append(n)
         if has_v in chunk or has_is in chunk:
             candidates.append(n)
             recent.append((n, chunk))
