@@ -1,8 +1,8 @@
 """The Dashboard figures and the add-in columns (Customers Balance/Overdue; Invoices Paid/Balance/Status).
 
 Pure core: ``figures`` and ``plan_refresh`` are functions of (records, date, a count from the
-journal, what the cells hold now). The edge takes two steps: ``plan_book`` reads the journal and
-the Dashboard's cells and plans; ``carry_out`` has ``addin.run.execute`` carry the plan out
+journal, what the cells hold now). The edge takes two steps: ``plan_book`` settles what a crashed
+run left in the journal (``run.recover``), reads it and the Dashboard's cells, and plans; ``carry_out`` has ``addin.run.execute`` carry the plan out
 (journal, guarded write, deferral while the workbook is open in Excel), as every other
 command's plan is. ``refresh(workbook, day)`` reads the workbook and takes both (the daemon
 calls it after each tick).
@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import repeat
 from pathlib import Path
@@ -531,20 +531,26 @@ class Refreshed:
 
 def plan_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any] | None] | None = None) -> Plan:
     """The refresh's plan for a workbook already read, from its records, the journal (reminders
-    sent, updates still waiting) and what the Dashboard's cells hold (``dashboard``; default:
-    read them now). The add-in columns are compared as the reader kept them (``Book.as_read``)."""
+    sent, updates still waiting: once a crashed run's messages are settled, ``run.recover``) and
+    what the Dashboard's cells hold (``dashboard``; default: read them now). The add-in columns
+    are compared as the reader kept them (``Book.as_read``)."""
     if book.path is None:
         raise ValueError("plan_book needs a book read from a file")
     from .journal import Journal
+    from .run import recover, uncertain_problem
 
     path = Path(book.path)
     with quiet_gc():  # a burst of records (ledger, current cells, 100,000 updates): see addin.perf
         ledger = Ledger.from_book(book)
         with Journal.open(path) as journal:
+            # a crashed run's messages first: one found sent queues its Status, which the plan must see
+            uncertain, recovered = recover(journal, book.settings, path, None, dt.datetime.now().replace(microsecond=0))
             count = reminders_sent(journal, day, zone(book.settings.timezone))
             cells = current_cells(book, dashboard() if dashboard is not None else read_dashboard(path))
             overlay(cells, (u for _, u in journal.pending_updates()))
-        return plan_refresh(book, ledger, day, count, cells)
+        plan = plan_refresh(book, ledger, day, count, cells)
+    return replace(plan, lines=(*recovered, *plan.lines),
+                               problems=(*(uncertain_problem(k, path) for k in uncertain), *plan.problems))
 
 
 def carry_out(plan: Plan, path: Path, settings: Settings,

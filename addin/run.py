@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .actions import Email, Plan, Update
     from .mail.sender import Policy, SendResult
     from .mail.transport import Transport
-    from .model import Book
+    from .model import Book, Settings
     from .workbook.store import StoreResult
 
 NO_SENDER = "no sender address (company_email)"
@@ -99,7 +99,8 @@ def execute(plan: Plan, book: Book, *, outbox: Path | None, now: dt.datetime, se
     report = RunReport(lines=list(plan.lines))
     local_now = (now if now.tzinfo is None else now.replace(tzinfo=None)).replace(microsecond=0)
     with Journal.open(path) as journal:
-        recovered = _recover(journal, book, path, outbox, local_now, report)
+        recovered, lines = recover(journal, book.settings, path, outbox, local_now)
+        report.lines.extend(lines)
         journal.queue_updates(plan.updates)  # before on_sent updates: plan first, as read
         if send:
             for entry in plan.logs:
@@ -172,26 +173,28 @@ def _arg(text: str) -> str:
     return f'"{text}"' if any(c in text for c in " '\"&()") else text
 
 
-def _recover(journal: Journal, book: Book, path: Path, outbox: Path | None, now: dt.datetime,
-             report: RunReport) -> list[str]:
-    """Messages a crashed run left 'sending' become uncertain (SPEC §6) — except those the outbox
-    folder holds whole, which were handed over: recorded as sent, with their updates."""
+def recover(journal: Journal, settings: Settings, path: Path, outbox: Path | None,
+            now: dt.datetime) -> tuple[list[str], list[str]]:
+    """Settle the messages a crashed run left 'sending': the keys that became uncertain (SPEC §6),
+    and a line for each the outbox folder holds whole — handed over, so recorded as sent, with
+    its updates and Log row in one transaction. Every door runs this before it reads the
+    journal's waiting updates (``execute``; a refresh's plan, ``dashboard.plan_book``)."""
     recovered = journal.recover()
     if not recovered:  # the usual case: mail.transport (smtplib, ssl, email) is not imported for it
-        return recovered
+        return recovered, []
     from .mail.transport import found_whole, outbox_folder
 
-    folder = outbox_folder(book.settings, path, outbox)
+    folder = outbox_folder(settings, path, outbox)
     if folder is None:
-        return recovered
-    ids = {r.key: r.message_id for r in map(journal.record, recovered) if r is not None}
-    found = found_whole(folder, list(ids.items()))
+        return recovered, []
+    records = {r.key: r for r in map(journal.record, recovered) if r is not None}
+    found = found_whole(folder, [(k, r.message_id) for k, r in records.items()])
     for key in found:
-        journal.confirm(key)
-        journal.add_log(LogLine(now, "send", key, "", "sent", ids[key],
-                                "found whole in the outbox after the run that wrote it stopped"))
-        report.lines.append(f"{key}: found whole in the outbox after a run stopped — recorded as sent")
-    return [k for k in recovered if k not in found]
+        r = records[key]
+        journal.mark_sent(key, log=LogLine(now, "send", key, r.recipients, "sent", r.message_id,
+                                           "found whole in the outbox after the run that wrote it stopped"))
+    lines = [f"{key}: found whole in the outbox after a run stopped — recorded as sent" for key in found]
+    return [k for k in recovered if k not in found], lines
 
 
 def _uncertain_problems(report: RunReport, recovered: Sequence[str], emails: Sequence[Email],
@@ -201,12 +204,20 @@ def _uncertain_problems(report: RunReport, recovered: Sequence[str], emails: Seq
     now_uncertain = set(recovered) | {r.key for r in report.results if r.state == UNCERTAIN}
     out: list[Problem] = []
     for key in report.uncertain:
-        fix = f"check the recipient's mailbox, then run `receivables journal release {_arg(str(path))} {_arg(key)}`"
         if key in now_uncertain or key in wanted:
-            out.append(error("", "", f"message {key} may have been sent (uncertain)", fix))
+            out.append(uncertain_problem(key, path))
         elif emails:
-            out.append(warning("", "", f"message {key} is still uncertain", fix))
+            out.append(warning("", "", f"message {key} is still uncertain", _check_mailbox(key, path)))
     return out
+
+
+def uncertain_problem(key: str, path: Path) -> Problem:
+    """The error for a message that became uncertain in this run (``recover``, or no answer from the server)."""
+    return error("", "", f"message {key} may have been sent (uncertain)", _check_mailbox(key, path))
+
+
+def _check_mailbox(key: str, path: Path) -> str:
+    return f"check the recipient's mailbox, then run `receivables journal release {_arg(str(path))} {_arg(key)}`"
 
 
 def _send_problems(results: Sequence[SendResult], path: Path) -> list[Problem]:

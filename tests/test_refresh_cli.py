@@ -277,3 +277,63 @@ def test_the_refresh_lets_go_of_the_records_before_it_writes(demo: Path, monkeyp
     else:
         assert main(["refresh", str(demo), "--as-of", DEMO_DAY]) == 0
     assert alive_at_write == [False]
+
+
+def crashed_while_sending(tmp_path: Path, *, written: bool) -> tuple[Path, str]:
+    """A workbook whose journal holds a reminder a dead process left 'sending' (``written``: its
+    file is whole in the outbox); the workbook's path and the message's key."""
+    import socket
+
+    from conftest import write_workbook
+
+    from addin.actions import Email, LogEntry, SetCells
+    from addin.mail.message import build_message
+    from addin.mail.transport import OutboxTransport
+
+    path = write_workbook(tmp_path / "book.xlsx", {
+        "Settings": [["Key", "Value"], ["company_name", "Maple"], ["company_email", "billing@maple.example"]],
+        "Customers": [["Customer ID", "Name", "Status", "Email"], ["C1", "Alpha", "Active", "a@example.com"]],
+        "Invoices": [["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount", "Paid", "Balance", "Status",
+                      "Last Reminder"],
+                     ["INV-1", "C1", dt.date(2026, 3, 1), dt.date(2026, 3, 31), 100, 0, 100, "Open", None]],
+    })
+    sent = Email(key="reminder:INV-1:1", to=("a@example.com",), subject="Reminder", text="Hello", html="<p>Hello</p>",
+                 log=LogEntry("reminder 1", "INV-1"),
+                 on_sent=(SetCells("Invoices", "Invoice No", "INV-1", (("Status", "Reminder 1 sent 2026-04-20"),
+                                                                      ("Last Reminder", dt.date(2026, 4, 20)))),))
+    book = load(path)
+    message = build_message(sent, book.settings, now=dt.datetime(2026, 4, 20, 9), base_dir=tmp_path)
+    with Journal.open(path) as crashed:
+        crashed.begin(sent.key, str(message["Message-ID"]), list(sent.to), sent.on_sent)
+        crashed.conn.execute("UPDATE sends SET owner = ?", (f"{socket.gethostname()}:999999:x",))  # a dead process
+    if written:
+        OutboxTransport(tmp_path / "outbox").send(message, "billing@maple.example", list(sent.to), sent.key)
+    return path, sent.key
+
+
+def test_a_message_a_crashed_run_left_whole_in_the_outbox_keeps_its_status_through_a_refresh(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The refresh settles the crashed run's messages before it plans: the one found sent queues
+    its Status, and the refresh's own Status for that invoice must not write over it."""
+    path, key = crashed_while_sending(tmp_path, written=True)
+    code, out = refresh(capsys, path, "2026-04-30")
+    assert code == 0
+    assert "reminder:INV-1:1: found whole in the outbox after a run stopped — recorded as sent" in out
+    invoice = dict(zip(calamine(path, "Invoices")[0], calamine(path, "Invoices")[1], strict=True))
+    assert invoice["Status"] == "Reminder 1 sent 2026-04-20"
+    assert invoice["Last Reminder"] == dt.date(2026, 4, 20)
+    with Journal.open(path) as journal:
+        assert journal.state(key) == "sent"
+    log = calamine(path, "Log")
+    [found] = [dict(zip(log[0], r, strict=True)) for r in log[1:] if key in r]
+    assert (found["Recipients"], found["Status"]) == ("a@example.com", "sent")  # its Log row, recipients kept
+
+
+def test_a_refresh_that_finds_a_crashed_runs_message_uncertain_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, key = crashed_while_sending(tmp_path, written=False)
+    code, out = refresh(capsys, path, "2026-04-30")
+    assert f"message {key} may have been sent (uncertain) — check the recipient's mailbox, then run " \
+           f"`receivables journal release {path} {key}`" in out
+    with Journal.open(path) as journal:
+        assert journal.state(key) == "uncertain"
