@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -213,6 +213,14 @@ class Served:
         return self.book
 
 
+def _say(served: Served, lines: Iterable[object], problems: Iterable[object]) -> None:
+    """A run's lines in the daemon's log, and its problems as warnings."""
+    for line in lines:
+        log.info("%s: %s", served.path.name, line)
+    for problem in problems:
+        log.warning("%s: %s", served.path.name, problem)
+
+
 class Daemon:
     """Serve one or several workbooks until stopped (SIGTERM, SIGINT, Ctrl+Break)."""
 
@@ -277,10 +285,7 @@ class Daemon:
             # Statements go at the day's first tick: the journal records them once per day.
             # now in the workbook's zone: Log times and the sent archive's months are its wall clock
             result = tick(served.path, day, now.astimezone(served.tz), should_stop=self.stop_event.is_set, book=book)
-            for line in result.lines:
-                log.info("%s: %s", served.path.name, line)
-            for line in result.problems:
-                log.warning("%s: %s", served.path.name, line)
+            _say(served, result.lines, result.problems)
         except Exception as exc:  # noqa: BLE001 - the daemon keeps serving; the failure is logged
             log.exception("%s: the check of %s failed", served.path.name, day)
             _log_failure(served.path, now, f"the check of {day.isoformat()} failed: {type(exc).__name__}: {exc}")
@@ -300,7 +305,8 @@ class Daemon:
             from .run import execute
 
             settings = served.book.settings if served.book else Settings()
-            execute(Plan(), Book(settings=settings, path=served.path), outbox=None, now=dt.datetime.now())
+            report = execute(Plan(), Book(settings=settings, path=served.path), outbox=None, now=dt.datetime.now())
+            _say(served, report.lines, report.problems)  # what it wrote, and a crashed run's messages it settled
         except Exception:  # noqa: BLE001
             log.exception("%s: writing pending updates failed", served.path.name)
 

@@ -120,7 +120,7 @@ def test_a_real_daemon_runs_a_check_scheduled_seconds_ahead_then_stops_on_sigter
     assert "INV-1: reminder 1" in log
 
 
-def test_updates_that_waited_while_the_workbook_was_open_are_written_once_it_is_closed(demo):
+def test_updates_that_waited_while_the_workbook_was_open_are_written_once_it_is_closed(demo, caplog):
     from addin.actions import SetCells, row
     from addin.daemon import Daemon
     from addin.workbook import store
@@ -138,7 +138,9 @@ def test_updates_that_waited_while_the_workbook_was_open_are_written_once_it_is_
     owner.unlink()
     later = time.time() + 5
     os.utime(demo, (later, later))  # Excel saved and closed it
-    daemon.poll()
+    with caplog.at_level("INFO", logger="receivables.daemon"):
+        daemon.poll()
+    assert f"{demo.name}: The workbook was updated." in caplog.messages  # the write is in the daemon's log
     with Journal.open(demo) as journal:
         assert journal.pending_updates() == []
     from python_calamine import CalamineWorkbook
