@@ -38,7 +38,7 @@ from .actions import Email, LogEntry, Plan, ReplaceRows, SetCells, Update
 from .holds import held
 from .model import Book, Customer, Group, Member, Rule, Vendor
 from .money import AmountError, D, parse_amount
-from .numtext import integral
+from .numtext import number_text
 from .perf import quiet_gc
 from .problems import Problem, error, warning
 from .workbook import schema
@@ -159,8 +159,8 @@ def _text(v: object) -> str:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, float) and (whole := integral(v)) is not None:
-        return str(whole)
+    if isinstance(v, float):
+        return number_text(v)
     if isinstance(v, dt.datetime):
         return (v.date() if v.time() == dt.time() else v).isoformat()
     if isinstance(v, dt.date):
@@ -378,8 +378,8 @@ def _shown(v: object) -> str:
     """A cell as the person typed it ('' for blank)."""
     if v is None:
         return ""
-    if isinstance(v, float) and (whole := integral(v)) is not None:
-        return str(whole)
+    if isinstance(v, float):
+        return number_text(v)
     if isinstance(v, dt.datetime):
         return _text(v)
     if isinstance(v, dt.date):

@@ -39,3 +39,13 @@ def test_refs_and_refusals() -> None:
 def test_integral_and_text(value: float, whole: int | None, text: str) -> None:
     assert integral(value) == whole
     assert number_text(value) == text
+
+
+@given(st.one_of(st.floats(allow_nan=False), st.sampled_from([1001.0, 1e15, 1e16, -2.5e17, 12.5])))
+def test_a_number_cell_is_the_same_key_to_the_reader_and_to_excel_s_open_workbook(value: float) -> None:
+    """The open workbook (the ribbon's Refresh) finds a row by the key the reader made of the same cell."""
+    from addin.excel.live import key_text
+    from addin.workbook.cells import as_text
+    from addin.workbook.schema import normalize
+
+    assert key_text(value) == normalize(as_text(value))

@@ -16,7 +16,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..numtext import integral
+from ..numtext import number_text
 from ..workbook import schema
 from ..workbook.schema import normalize
 
@@ -247,8 +247,8 @@ def _outbox(port: Port) -> list[str]:
 def _text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and (whole := integral(value)) is not None:
-        value = whole  # an ID typed as a number comes back from Excel as 1001.0
+    if isinstance(value, float):
+        value = number_text(value)  # an ID typed as a number comes back from Excel as 1001.0
     return str(value).strip()
 
 

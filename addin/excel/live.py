@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ..actions import AppendRows, Cell, ReplaceRows, SetAt, SetCells, SetColumn, Update
-from ..numtext import integral
+from ..numtext import number_text
 from ..problems import Problem, warning
 from ..workbook import schema
 from ..workbook.schema import normalize
@@ -54,8 +54,8 @@ def key_text(value: object) -> str:
     """A cell as compared with keys: trimmed, case-insensitive; 1001.0 (a number typed as ID) -> "1001"."""
     if value is None:
         return ""
-    if isinstance(value, float) and (whole := integral(value)) is not None:
-        value = whole
+    if isinstance(value, float):
+        value = number_text(value)
     return normalize(str(value))
 
 
