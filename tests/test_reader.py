@@ -306,6 +306,27 @@ def test_ids_are_rewritten_to_their_canonical_spelling(make_workbook):
     assert not book.problems or not book.errors
 
 
+def test_a_payment_naming_another_customers_invoice_row_with_an_error_holds_its_own_customer(make_workbook):
+    """The invoice's error holds its customer; the payment's own customer is held too, so that
+    its statement does not go out without the payment. One's own invoice needs no second error."""
+    book = load(make_workbook({
+        "Customers": CUSTOMERS,
+        "Invoices": [["Invoice No", "Customer ID", "Invoice Date", "Due Date", "Amount"],
+                     ["INV-1", "C1", D1, "garbage", 100], ["INV-9", "C2", D1, "garbage", 50]],
+        "Payments": [["Payment ID", "Customer ID", "Date", "Amount", "Invoice No"],
+                     ["P1", "C1", D31, 40, "INV-9"], ["P2", "C1", D31, 40, "inv-1"]],
+    }))
+
+    assert shown(book) == [
+        'Invoices!D2: due date "garbage" is not a date — type it as a date, e.g. 2026-03-15',
+        'Invoices!D3: due date "garbage" is not a date — type it as a date, e.g. 2026-03-15',
+        'Payments!E2: invoice "INV-9" is on row 3 of the Invoices sheet, which has an error — correct that row; '
+        "until then this payment is not used",
+    ]
+    assert [p.customer_id for p in book.errors] == ["C1", "C2", "C1"]
+    assert book.payments == ()  # both wait for their invoice
+
+
 def test_a_payment_naming_an_unknown_or_foreign_invoice_is_an_error_and_stays_unapplied(make_workbook):
     book = load(make_workbook({
         "Customers": CUSTOMERS,

@@ -6,7 +6,9 @@ customer ID or invoice number that names nothing (the row is not used), a paymen
 another customer's invoice, a schedule naming both or neither of a customer and a group, and
 the typed value of each setting. Identifiers are made canonical here: an invoice's customer ID
 is spelled as on Customers, a payment's invoice number as on Invoices. A payment applied to an
-invoice row that was dropped is left out without a second message. The checks that need only
+invoice row that was dropped is left out: without a second message when the row is its own
+customer's (its error holds that customer), with an error holding the payment's customer when
+it is not, or cannot be told. The checks that need only
 the records are ``validation.VALIDATIONS``.
 """
 
@@ -66,7 +68,8 @@ class Accounts:
     def __init__(self, tables: Tables) -> None:
         self.tables = tables
         self.found: Found = tables.found
-        self.dropped_invoices: set[str] = set()
+        # an invoice row not used: its number's key -> (its customer's key, its row)
+        self.dropped_invoices: dict[str, tuple[str, int]] = {}
         self.as_read: dict[str, dict[str, list[Any]]] = {}
 
     def table(self, spec: schema.Sheet) -> Table | None:
@@ -140,14 +143,16 @@ class Accounts:
         k_no = table.spec.column("Invoice No").key
         dropped = [v for v in table.dropped if v.get(k_no)]
         dropped_keys = schema.normalize_all([v[k_no] for v in dropped])
-        self.dropped_invoices = set(dropped_keys)
+        owners = schema.normalize_all([v.get(CUSTOMER_ID) or "" for v in dropped])
+        self.dropped_invoices = {}
         # A row dropped for an error still owns its number: a later row repeating it is an error too.
         earlier: dict[str, tuple[int, str]] = {}
-        for v, key in zip(dropped, dropped_keys, strict=True):
+        for v, key, owner in zip(dropped, dropped_keys, owners, strict=True):
             earlier.setdefault(key, (v[ROW], v[k_no]))
+            self.dropped_invoices.setdefault(key, (owner, v[ROW]))
         ids = table.column("Customer ID")
         mask = [True] * len(keys)
-        if len(set(keys)) != len(keys) or not self.dropped_invoices.isdisjoint(keys):
+        if len(set(keys)) != len(keys) or not self.dropped_invoices.keys().isdisjoint(keys):
             first: dict[str, tuple[int, str]] = {}
             for i, key in enumerate(keys):
                 row = table.rows[i]
@@ -163,7 +168,7 @@ class Accounts:
                     first[key] = (row, numbers[i])
         unknown: list[int] = []
         canonical = self._canonical_customers(table, customers, ids, mask, unknown)
-        self.dropped_invoices.update(keys[i] for i in unknown)
+        self.dropped_invoices.update((keys[i], (schema.normalize(ids[i]), table.rows[i])) for i in unknown)
         table.columns[CUSTOMER_ID] = canonical
         table.columns["__key"] = keys
         table.keep(mask)
@@ -210,8 +215,15 @@ class Accounts:
             if invoice is None:
                 if schema.INVOICES.key in self.tables.unreadable:
                     continue  # every number would be unknown: the sheet's own error says it (addin.holds)
-                if keys[i] in self.dropped_invoices:
-                    mask[i] = False  # the invoice row has an error already; this payment waits for it
+                dropped = self.dropped_invoices.get(keys[i])
+                if dropped is not None:  # the invoice row has an error: this payment waits for it
+                    mask[i] = False
+                    owner, at = dropped
+                    if owner != schema.normalize(canonical[i]):  # its error holds another customer (or none)
+                        self.found.at(table, table.rows[i], k_inv, Severity.ERROR,
+                                      f'invoice "{number}" is on row {at} of the {schema.INVOICES.name} sheet, '
+                                      "which has an error", "correct that row; until then this payment is not used",
+                                      canonical[i])
                     continue
                 self.found.at(table, table.rows[i], k_inv, Severity.ERROR,
                               f'invoice number "{number}" is not on the {schema.INVOICES.name} sheet',
