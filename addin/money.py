@@ -77,7 +77,7 @@ def _exact_cents(amounts: list[Decimal]) -> list[int]:
 _from_cents: dict[int, Decimal] = {}
 # id(amount) -> its whole cents, for the amounts made here (to_cents). Keyed by identity, not
 # value: hashing a new Decimal costs ~1 µs, more than making it. An amount here is held by
-# _from_cents, never let go, so its id is never another object's.
+# _from_cents, never let go or replaced, so its id is never another object's.
 _cents_of: dict[int, int] = {}
 
 
@@ -87,7 +87,7 @@ def from_cents(count: int) -> Decimal:
     if value is None:
         value = Decimal(count).scaleb(-2)
         if len(_from_cents) < 200_000:
-            _from_cents[count] = value
+            value = _from_cents.setdefault(count, value)  # two threads at once: both keep the first
             _cents_of[id(value)] = count
     return value
 
