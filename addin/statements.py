@@ -26,7 +26,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -41,7 +40,7 @@ from .model import Book, Customer, Payment, Settings
 from .money import ZERO
 from .problems import Problem, error, warning
 from .render.texts import Source
-from .workbook import schema
+from .workbook import addresses, schema
 from .workbook.schema import normalize
 
 OUTSTANDING = "Outstanding"
@@ -359,10 +358,7 @@ def split_addresses(text: str | Sequence[str] | None) -> tuple[str, ...]:
     if not text:
         return ()
     parts = [text] if isinstance(text, str) else list(text)
-    out: list[str] = []
-    for part in parts:
-        out += [a.strip() for a in re.split(r"[;,]", part) if a.strip()]
-    return tuple(dict.fromkeys(out))
+    return tuple(dict.fromkeys(a for part in parts for a in addresses.split_addresses(part)))
 
 
 def no_address(customer: Customer) -> Problem:

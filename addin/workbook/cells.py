@@ -479,9 +479,7 @@ def _int(name: str, required: bool, default: object, minimum: int | None, maximu
         elif isinstance(value, int):
             number = value
         elif isinstance(value, float):
-            number = integral(value)
-            if number is None and value.is_integer():  # beyond 10^15: out of range, or beyond the limit
-                number = int(value)
+            number = int(value) if value.is_integer() else None  # beyond 10^15: out of range, or beyond the limit
         elif isinstance(value, str):
             text = _text_of(value, name)
             if re.fullmatch(r"[+-]?\d+", text):
