@@ -137,6 +137,24 @@ def test_a_custom_number_format_is_a_date_by_its_d_m_or_y_outside_quotes_and_bra
     assert is_date_format(code) is is_date
 
 
+STYLES = (b'<x:styleSheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+          b"<x:numFmts count='1'><x:numFmt numFmtId='164' formatCode='dd/mm/yyyy'/></x:numFmts>"
+          b"<x:cellXfs count='4'><x:xf numFmtId='0'/><x:xf numFmtId='164' applyNumberFormat='1'/>"
+          b'<x:xf numFmtId="14"><x:alignment horizontal="left"/></x:xf><x:xf numFmtId="4"/></x:cellXfs>'
+          b"</x:styleSheet>")
+
+
+def test_the_cell_formats_that_show_a_date_are_the_same_to_the_reader_and_the_writer():
+    """In any quoting and prefix: a date written into a date-styled cell keeps its format."""
+    from addin.workbook.dateformats import date_styles
+    from addin.workbook.writer.styles import Styles
+
+    assert date_styles(STYLES) == {1, 2}
+    styles = Styles(STYLES)
+    assert [styles.date_style(s, with_time=False) for s in range(4)] == [4, 1, 2, 5]  # 0 and 3 get a date copy
+    assert styles.result().count(b"<x:xf ") == 6
+
+
 def test_excel_date_60_is_a_day_that_never_was(tmp_path):
     path = tmp_path / "sixty.xlsx"
     wb, ws, date = excel_book(path)

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, cast
 
 from . import schema
 from .cellref import MAX_COLUMN, number
-from .dateformats import shows_date
+from .dateformats import date_styles
 
 
 class WorkbookUnreadable(Exception):
@@ -322,35 +322,12 @@ def _sheet_parts(archive) -> dict[str, str]:
     return parts
 
 
-_CELL_XFS = re.compile(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", re.DOTALL)
-_XF = re.compile(rb"<(?:\w+:)?xf\b([^>]*)>")
-_NUM_FMT = re.compile(rb"<(?:\w+:)?numFmt\b([^>]*)>")
-_FMT_ID = re.compile(rb"\bnumFmtId=[\"'](\d+)[\"']")
-_FMT_CODE = re.compile(rb"\bformatCode=(?:\"([^\"]*)\"|'([^']*)')")
-
-
 def _date_styles(archive) -> frozenset[int]:
-    """Indexes of the cell formats (styles.xml cellXfs) whose number format is a date. Read with
-    patterns, not a parser: a workbook shaped by many hands may hold tens of thousands of styles."""
-    from html import unescape
-
+    """Indexes of the cell formats of the workbook's styles.xml that show a date."""
     try:
-        styles = archive.read("xl/styles.xml")
+        return date_styles(archive.read("xl/styles.xml"))
     except KeyError:
         return frozenset()
-    custom = {}
-    for m in _NUM_FMT.finditer(styles):
-        fmt_id, code = _FMT_ID.search(m.group(1)), _FMT_CODE.search(m.group(1))
-        if fmt_id and code:
-            custom[int(fmt_id.group(1))] = unescape((code.group(1) or code.group(2) or b"").decode("utf-8", "replace"))
-    xfs = _CELL_XFS.search(styles)
-    found = set()
-    for n, m in enumerate(_XF.finditer(xfs.group(0)) if xfs else ()):
-        fmt_id = _FMT_ID.search(m.group(1))
-        number = int(fmt_id.group(1)) if fmt_id else 0
-        if shows_date(number, custom):
-            found.add(n)
-    return frozenset(found)
 
 
 _ERROR_TAG = re.compile(rb"<(?:\w+:)?c\b(?=[^>]*\bt=[\"']e[\"'])([^>]*)>")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from ..dateformats import shows_date
-from .xmltext import attrs, root_prefix, unescape
+from ..dateformats import date_styles
+from .xmltext import root_prefix
 
 DATE_FMT, DATETIME_FMT = 14, 22  # built-in number formats: short date, date and time
 
@@ -21,30 +21,21 @@ class Styles:
     def __init__(self, data: bytes | None) -> None:
         self.data = data
         self.xfs: list[bytes] = []
-        self.fmts: dict[int, str] = {}
         self.added: list[bytes] = []
         self.derived: dict[tuple[int, int], int] = {}
         self.p = b""
+        self.dates: frozenset[int] = frozenset()
         if not data:
             return
         p = self.p = root_prefix(data, b"styleSheet")
         block = re.search(rb"<" + p + rb"cellXfs\b[^>]*>(.*?)</" + p + rb"cellXfs>", data, re.S)
         if block:
             self.xfs = re.findall(rb"<" + p + rb"xf\b[^>]*?(?:/>|>.*?</" + p + rb"xf>)", block.group(1), re.S)
-        for m in re.finditer(rb"<" + p + rb"numFmt\b[^>]*>", data):
-            a = attrs(m.group())
-            if b"numFmtId" in a:
-                self.fmts[int(a[b"numFmtId"])] = unescape(a.get(b"formatCode", b""))
-
-    def fmt_id(self, s: int) -> int:
-        if 0 <= s < len(self.xfs):
-            m = re.search(rb"\snumFmtId=\"(\d+)\"", self.xfs[s].split(b">", 1)[0])
-            return int(m.group(1)) if m else 0
-        return 0
+        self.dates = date_styles(data)
 
     def is_date(self, s: int) -> bool:
         """Whether cell format ``s`` shows a date, as the reader decides it (``dateformats``)."""
-        return shows_date(self.fmt_id(s), self.fmts)
+        return s in self.dates
 
     def date_style(self, s: int, with_time: bool) -> int:
         """``s`` if it shows dates, else a copy of it that does (added to styles.xml)."""
