@@ -174,6 +174,26 @@ def test_excel_date_60_is_a_day_that_never_was(tmp_path):
         ("INV-2", dt.date(1900, 2, 28), 10), ("INV-3", dt.date(1900, 3, 1), 10), ("INV-5", D1, 60)]
 
 
+def test_date_60_in_two_columns_is_told_in_each_and_the_sheet_looked_through_once_for_it(tmp_path, monkeypatch):
+    from addin.workbook import sheets
+
+    path = tmp_path / "sixty.xlsx"
+    wb, ws, date = excel_book(path)
+    ws.write_row(1, 0, ["INV-1", "C1"])
+    ws.write_number(1, 2, 60, date)
+    ws.write_number(1, 3, 60, date)
+    ws.write_number(1, 4, 10)
+    wb.close()
+    inflated: list[str] = []
+    inflate = sheets._inflate
+    monkeypatch.setattr(sheets, "_inflate", lambda archive, part: inflated.append(part) or inflate(archive, part))
+
+    book = load(path)
+
+    assert [str(p).split(":")[0] for p in book.errors] == ["Invoices!C2", "Invoices!D2"]
+    assert inflated.count("xl/worksheets/sheet3.xml") == 2  # its error cells, then its 60s once for both columns
+
+
 @pytest.mark.parametrize(("serial", "day"), [
     (1, dt.date(1900, 1, 1)), (59, dt.date(1900, 2, 28)), (60, None), (60.5, None), (61, dt.date(1900, 3, 1)),
     (46082.75, D1), (0, None), (2_958_465, dt.date(9999, 12, 31)), (2_958_466, None), (1e300, None),

@@ -85,6 +85,7 @@ class Sheets:
         self.path = path
         self.parsers = (Parser(path, workbook), Parser(path), None)
         self.error_cells = (ErrorCells(path), ErrorCells(path), ErrorCells(path))
+        self.sixty: ErrorCells | None = None  # for serial_60, made when first asked
         tasks = (
             [*((_BOTH, n) for n in (*settings, *customers)), *((_PARSE, n) for n in payments),
              *((_BOTH, n) for n in rest)],
@@ -112,17 +113,15 @@ class Sheets:
         return data or [], errors
 
     def serial_60(self, name: str) -> set[tuple[int, int]]:
-        """The sheet's cells holding Excel's date 60 (looked for rarely: in this thread)."""
-        scan = ErrorCells(self.path)
-        try:
-            return scan.serial_60(name)
-        finally:
-            scan.close()
+        """The sheet's cells holding Excel's date 60 (looked for rarely: in this thread, once a sheet)."""
+        if self.sixty is None:
+            self.sixty = ErrorCells(self.path)
+        return self.sixty.serial_60(name)
 
     def close(self) -> None:
         for ahead in set(self.ahead.values()):
             ahead.stop()
-        for cells in self.error_cells:
+        for cells in (*self.error_cells, *([self.sixty] if self.sixty else [])):
             cells.close()
         for parser in self.parsers:
             if parser is not None:
@@ -247,17 +246,23 @@ class ErrorCells:
         self.date_styles: frozenset[int] | None = None  # cellXfs indexes whose format is a date
         self.ods: dict[str, Marks] | None = None
         self.date1904 = False
+        self.sixty: dict[str, set[tuple[int, int]]] = {}  # serial_60's, by sheet
+
+    def _open(self) -> zipfile.ZipFile:
+        """The zip, opened once with the sheets' parts (or an .ods's marks) read."""
+        if self.archive is None:
+            self.archive = zipfile.ZipFile(self.path)
+            names = set(self.archive.namelist())
+            if "xl/workbook.xml" not in names and "content.xml" in names:
+                self.ods = _ods_marks(self.archive.read("content.xml"))
+            else:
+                self.parts = _sheet_parts(self.archive)
+                self.date1904 = bool(_DATE1904.search(self.archive.read("xl/workbook.xml")))
+        return self.archive
 
     def sheet(self, name: str) -> Marks:
         try:
-            if self.archive is None:
-                self.archive = zipfile.ZipFile(self.path)
-                names = set(self.archive.namelist())
-                if "xl/workbook.xml" not in names and "content.xml" in names:
-                    self.ods = _ods_marks(self.archive.read("content.xml"))
-                else:
-                    self.parts = _sheet_parts(self.archive)
-                    self.date1904 = bool(_DATE1904.search(self.archive.read("xl/workbook.xml")))
+            self._open()
             if self.ods is not None:
                 return self.ods.get(name, NO_MARKS)
             part = self.parts.get(name)
@@ -271,16 +276,15 @@ class ErrorCells:
     def serial_60(self, name: str) -> set[tuple[int, int]]:
         """(row, column) indexes of the number cells holding 60: Excel's 1900-02-29, which never
         was (calamine reads it as 1900-02-28). Looked for only when a date column holds that day."""
+        if name in self.sixty:
+            return self.sixty[name]
         try:
-            if self.archive is None:
-                self.sheet(name)
+            archive = self._open()
             part = self.parts.get(name)
-            if self.archive is None or not part:
-                return set()
-            data = _inflate(self.archive, part)
+            data = _inflate(archive, part) if part else b""
         except Exception:  # noqa: BLE001 - never let the scan stop the reader
-            return set()
-        found = set()
+            data = b""
+        found = self.sixty[name] = set()
         for m in _SIXTY.finditer(data):
             tag = _last_cell_tag(data, m.start())
             if tag is None or _TYPE.search(tag.group(1)):
