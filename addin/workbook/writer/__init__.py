@@ -38,8 +38,8 @@ from .package import Deflated, Edits, Package, deflated, drop_calc_chain, write_
 from .planner import SheetEdits
 from .ranges import table_xml
 from .report import BadWorkbook, WriteRefused, WriteReport
-from .sheet_rewrite import SheetRewrite
-from .sheet_xml import new_sheet_xml
+from .sheet_rewrite import CellEncoder, rewrite
+from .sheet_xml import new_sheet_xml, rx_of
 from .styles import Styles
 from .workbook_part import Book, SheetEntry, Touched, needs_recalc
 from .xmltext import norm
@@ -86,11 +86,9 @@ def _apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
         touched = _plan(book, updates, report)
         formula_removed = False
         for sheet in touched:
-            rewrite = SheetRewrite(sheet.layout, sheet.edits, styles, book.serial)
+            encoder = CellEncoder(rx_of(sheet.layout.head), sheet.layout, sheet.edits, styles, book.serial)
             with sheet.open(book) as stream:
-                sheets[sheet.entry.part] = deflated(rewrite.chunks(stream))
-            encoder = rewrite.written
-            assert encoder is not None  # set as the chunks began
+                sheets[sheet.entry.part] = deflated(rewrite(stream, encoder))
             if encoder.changed:
                 report.changed[sheet.layout.name] = encoder.changed
             report.problems += encoder.problems

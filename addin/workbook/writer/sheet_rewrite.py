@@ -22,7 +22,7 @@ from ..cellref import letters, number
 from .layout import Layout
 from .planner import SheetEdits
 from .ranges import grown_tail
-from .sheet_xml import ROW, S_ATTR, TAIL, Rx, cells, row_number, rx_of, tokens
+from .sheet_xml import ROW, S_ATTR, TAIL, Rx, cells, row_number, tokens
 from .styles import Styles
 from .xmltext import REF, escape
 
@@ -227,58 +227,50 @@ class CellEncoder:
         return b"".join(out)
 
 
-class SheetRewrite:
-    """Pass two over one sheet: ``chunks(stream)`` gives the XML; then ``written`` says what the
-    encoder wrote (cells, problems, whether a formula went)."""
-
-    def __init__(self, layout: Layout, edits: SheetEdits, styles: Styles, serial: Callable[[dt.date], str]) -> None:
-        self.layout, self.edits, self.styles, self.serial = layout, edits, styles, serial
-        self.written: CellEncoder | None = None
-
-    def chunks(self, stream: BinaryIO) -> Iterator[bytes]:
-        """The sheet XML read from ``stream`` with the edits made, in chunks of about BLOCK bytes."""
-        layout, edits = self.layout, self.edits
-        parts = tokens(stream)
-        _, head = next(parts)
-        rx = rx_of(head)
-        write = self.written = CellEncoder(rx, layout, edits, self.styles, self.serial)
-        new_rows, row_sets, deleted = edits.new_rows, edits.row_sets, set(edits.deleted)
-        opened = head.endswith(b"/>") and bool(new_rows)
-        yield _head(head, rx, layout, edits, opened)
-        k = previous = size = 0
-        batch: list[bytes] = []
-        for kind, chunk in parts:
-            if kind == ROW:
-                orig, explicit = row_number(chunk, rx, previous)
-                previous = orig
-                if orig in deleted:
-                    if rx.f.search(chunk):
-                        write.formula_removed = True
-                    continue
-                final = edits.shift(orig) if deleted else orig
-                while k < len(new_rows) and new_rows[k][0] < final:
-                    batch.append(write.new_row(*new_rows[k]))
-                    k += 1
-                sets = row_sets.get(orig)
-                if k < len(new_rows) and new_rows[k][0] == final:
-                    sets = {**(sets or {}), **new_rows[k][1]}
-                    k += 1
-                if sets or final != orig or not explicit:
-                    chunk = write.edit_row(chunk, orig, final, sets or {}, explicit)
-            elif kind == TAIL:
-                pending = b"".join(write.new_row(*r) for r in new_rows[k:])
-                if opened:
-                    pending += rx.end_data  # <sheetData/> was opened in _head
-                if edits.grow is not None:
-                    chunk = grown_tail(chunk, *edits.grow)
-                batch.append(pending + chunk)
-                break
-            batch.append(chunk)
-            size += len(chunk)
-            if size > BLOCK:
-                yield b"".join(batch)
-                batch, size = [], 0
-        yield b"".join(batch)
+def rewrite(stream: BinaryIO, write: CellEncoder) -> Iterator[bytes]:
+    """Pass two over one sheet: its XML read from ``stream`` with the encoder's edits made, in
+    chunks of about BLOCK bytes; the encoder then says what it wrote (cells, problems, whether
+    a formula went)."""
+    layout, edits, rx = write.layout, write.edits, write.rx
+    new_rows, row_sets, deleted = edits.new_rows, edits.row_sets, set(edits.deleted)
+    parts = tokens(stream)
+    _, head = next(parts)
+    opened = head.endswith(b"/>") and bool(new_rows)
+    yield _head(head, rx, layout, edits, opened)
+    k = previous = size = 0
+    batch: list[bytes] = []
+    for kind, chunk in parts:
+        if kind == ROW:
+            orig, explicit = row_number(chunk, rx, previous)
+            previous = orig
+            if orig in deleted:
+                if rx.f.search(chunk):
+                    write.formula_removed = True
+                continue
+            final = edits.shift(orig) if deleted else orig
+            while k < len(new_rows) and new_rows[k][0] < final:
+                batch.append(write.new_row(*new_rows[k]))
+                k += 1
+            sets = row_sets.get(orig)
+            if k < len(new_rows) and new_rows[k][0] == final:
+                sets = {**(sets or {}), **new_rows[k][1]}
+                k += 1
+            if sets or final != orig or not explicit:
+                chunk = write.edit_row(chunk, orig, final, sets or {}, explicit)
+        elif kind == TAIL:
+            pending = b"".join(write.new_row(*r) for r in new_rows[k:])
+            if opened:
+                pending += rx.end_data  # <sheetData/> was opened in _head
+            if edits.grow is not None:
+                chunk = grown_tail(chunk, *edits.grow)
+            batch.append(pending + chunk)
+            break
+        batch.append(chunk)
+        size += len(chunk)
+        if size > BLOCK:
+            yield b"".join(batch)
+            batch, size = [], 0
+    yield b"".join(batch)
 
 
 def _head(head: bytes, rx: Rx, layout: Layout, edits: SheetEdits, opened: bool) -> bytes:
