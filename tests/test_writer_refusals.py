@@ -49,6 +49,16 @@ def test_a_file_that_is_not_a_workbook_is_a_bad_workbook(tmp_path: Path) -> None
     assert not (tmp_path / "out.xlsx").exists()
 
 
+def test_a_part_too_large_for_a_zip_is_refused_by_its_name(make_workbook, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from addin.workbook.writer import package
+
+    src = make_workbook({"Invoices": [["Invoice No", "Customer ID", "Status"], ["INV-1", "C1", ""]]})
+    monkeypatch.setattr(package, "PART_LIMIT", 200)  # as if the sheet grew past 4 GB
+    with pytest.raises(BadWorkbook, match='^sheet "Invoices" would exceed 4 GB, the most a workbook\'s part may hold$'):
+        apply(src, tmp_path / "out.xlsx", [SetCells("Invoices", "Invoice No", "INV-1", row(Status="x" * 300))])
+
+
 def test_a_failure_while_writing_leaves_the_workbook_as_it_was_and_nothing_behind(
         make_workbook, monkeypatch: pytest.MonkeyPatch) -> None:
     book = make_workbook({"Invoices": [["Invoice No", "Customer ID", "Amount", "Status"], ["INV-1", "C1", 10, None],

@@ -29,7 +29,7 @@ try:
 except ImportError:  # pragma: no cover - isal is a dependency; zlib keeps the add-in working without it
     _engine = zlib
 
-Error: type[Exception] = _engine.error  # what the inflater raises on a stream that is not deflate
+_Error: type[Exception] = _engine.error  # what the inflater raises on a stream that is not deflate (read_part says BadZipFile)
 LEVEL = 2 if _engine is not zlib else 1  # isal 2 ≈ zlib 1's size, 4x faster; zlib 1: 3x faster than 6
 BLOCK = 1 << 20
 
@@ -86,7 +86,7 @@ def read_part(f: BinaryIO, info: zipfile.ZipInfo, block: int = BLOCK) -> Generat
         left -= len(raw)
         try:  # at most one byte more than declared: a bomb whose header lies stops here
             data = inflate.decompress(raw, declared - size + 1) if inflate is not None else raw
-        except Error:
+        except _Error:
             raise zipfile.BadZipFile(f"{info.filename}: its deflate stream is damaged") from None
         if size + len(data) > declared:
             raise zipfile.BadZipFile(f"{info.filename}: it inflates beyond the {declared} bytes declared")
@@ -97,7 +97,7 @@ def read_part(f: BinaryIO, info: zipfile.ZipInfo, block: int = BLOCK) -> Generat
     if inflate is not None:
         try:
             data = inflate.flush()
-        except Error:
+        except _Error:
             raise zipfile.BadZipFile(f"{info.filename}: its deflate stream is damaged") from None
         if data:
             crc = _engine.crc32(data, crc)

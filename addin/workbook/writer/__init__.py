@@ -88,7 +88,7 @@ def _apply(src: Path, dst: Path, updates: Sequence[Update]) -> WriteReport:
         for sheet in touched:
             encoder = CellEncoder(rx_of(sheet.layout.head), sheet.layout, sheet.edits, styles, book.serial)
             with sheet.open(book) as stream:
-                sheets[sheet.entry.part] = deflated(rewrite(stream, encoder))
+                sheets[sheet.entry.part] = deflated(rewrite(stream, encoder), f'sheet "{sheet.entry.name}"')
             if encoder.changed:
                 report.changed[sheet.layout.name] = encoder.changed
             report.problems += encoder.problems

@@ -174,34 +174,29 @@ class Deflated:
     csize: int
 
 
-def deflated(chunks: Iterable[bytes]) -> Deflated:
-    """``chunks`` deflated into a spooled file (in memory up to 64 MB)."""
+PART_LIMIT = 0xFFFFFFFF  # bytes a part may hold in a zip without zip64 (which the writer does not write)
+
+
+def deflated(chunks: Iterable[bytes], what: str) -> Deflated:
+    """``chunks`` deflated into a spooled file (in memory up to 64 MB); ``what``: the part, as a
+    message names it."""
     spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 - closed by write_zip
     try:
-        crc, size, csize = _compress(chunks, spool.write, "a sheet")
+        comp = deflate.compressor()
+        crc = size = 0
+        for chunk in chunks:
+            crc = deflate.crc32(chunk, crc)
+            size += len(chunk)
+            spool.write(comp.compress(chunk))
+        spool.write(comp.flush())
+        csize = spool.tell()
+        if max(size, csize) >= PART_LIMIT:
+            raise BadWorkbook(f"{what} would exceed 4 GB, the most a workbook's part may hold")
     except BaseException:
         spool.close()
         raise
     spool.seek(0)
     return Deflated(spool, crc, size, csize)  # type: ignore[arg-type]
-
-
-def _compress(chunks: Iterable[bytes], write: Callable[[bytes], object], what: str) -> tuple[int, int, int]:
-    """Deflate ``chunks`` (raw, as zip stores them) into ``write``; returns crc, size, compressed size."""
-    comp = deflate.compressor()
-    crc = size = csize = 0
-    for chunk in chunks:
-        crc = deflate.crc32(chunk, crc)
-        size += len(chunk)
-        out = comp.compress(chunk)
-        csize += len(out)
-        write(out)
-    out = comp.flush()
-    csize += len(out)
-    write(out)
-    if size >= 0xFFFFFFFF or csize >= 0xFFFFFFFF:
-        raise BadWorkbook(f"{what} would exceed 4 GB")
-    return crc, size, csize
 
 
 def _central_records(f: BinaryIO) -> tuple[list[bytes], bytes]:
@@ -302,7 +297,7 @@ def write_zip(pkg: Package, dst: Path, sheets: dict[str, Deflated], edits: Edits
             if name in sheets:
                 out.write(name, sheets.pop(name), info.date_time)
             elif name in edits.parts:
-                out.write(name, deflated((edits.parts[name],)), info.date_time)
+                out.write(name, deflated((edits.parts[name],), name), info.date_time)
             else:
                 out.copy(pkg.file, info, record)
         for name, part in sheets.items():  # sheets this write created
