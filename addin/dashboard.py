@@ -497,8 +497,8 @@ def read_dashboard_later(path: Path) -> Callable[[], dict[str, Any] | None]:
 def _dashboard_cells(grid: list[list[Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for ref in layout.cell_values(dt.date.min, {}, (), ()):
-        letters = ref.rstrip("0123456789")
-        r, c = int(ref[len(letters):]) - 1, cellref.number(letters) - 1
+        column, row = cellref.split(ref)
+        r, c = row - 1, column - 1
         out[ref] = grid[r][c] if r < len(grid) and c < len(grid[r]) else None
     return out
 

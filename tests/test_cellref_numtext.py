@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from addin.numtext import integral, number_text
-from addin.workbook.cellref import MAX_COLUMN, letters, number, ref
+from addin.workbook.cellref import MAX_COLUMN, letters, number, ref, split
 
 
 @pytest.mark.parametrize(("column", "text"), [(1, "A"), (26, "Z"), (27, "AA"), (52, "AZ"), (53, "BA"),
@@ -22,11 +22,20 @@ def test_letters_round_trip(column: int) -> None:
     assert number(letters(column)) == column
 
 
+@given(st.integers(1, MAX_COLUMN), st.integers(1, 1_048_576))
+def test_refs_round_trip(column: int, row: int) -> None:
+    assert split(ref(column, row)) == (column, row)
+
+
 def test_refs_and_refusals() -> None:
     assert ref(3, 12) == "C12"
+    assert split("$AB$7") == (28, 7)
     for bad in ("", "A1", "Ä"):
         with pytest.raises(ValueError):
             number(bad)
+    for bad in ("AB", "12", ""):
+        with pytest.raises(ValueError):
+            split(bad)
     with pytest.raises(ValueError):
         letters(0)
 

@@ -192,11 +192,11 @@ class SheetEditor:
 
     def set_at(self, update: SetAt) -> None:
         """Cells by address (the Dashboard's figures); each cell keeps its format in Excel."""
-        from ..workbook.cellref import number as col_number
+        from ..workbook.cellref import split
 
         for ref, value in update.cells:
-            letters = ref.rstrip("0123456789")
-            self.grid.write(int(ref[len(letters):]), col_number(letters), [value])
+            column, row = split(ref)
+            self.grid.write(row, column, [value])
 
     def _write_runs(self, row: int, cells: list[tuple[int, Cell]]) -> None:
         """One write per run of adjacent columns (Paid, Balance, Status, Last Reminder: one call)."""

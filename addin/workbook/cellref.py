@@ -1,7 +1,7 @@
 """How a cell is named: column letters and A1 references, decided here for every module.
 
 Columns are counted from 1, as Excel's COLUMN() does: ``letters(1) == "A"``,
-``letters(27) == "AA"``, ``number("AA") == 27``, ``ref(3, 12) == "C12"``.
+``letters(27) == "AA"``, ``number("AA") == 27``, ``ref(3, 12) == "C12"``, ``split("C12") == (3, 12)``.
 """
 
 from __future__ import annotations
@@ -35,3 +35,12 @@ def number(text: str) -> int:
 def ref(column: int, row: int) -> str:
     """The A1 reference of a cell: ``ref(3, 12) == "C12"``."""
     return f"{letters(column)}{row}"
+
+
+def split(reference: str) -> tuple[int, int]:
+    """The column and row of an A1 reference: ``split("C12") == (3, 12)`` (a ``$`` is ignored)."""
+    text = reference.replace("$", "")
+    column = text.rstrip("0123456789")
+    if column == text:
+        raise ValueError(f"{reference!r} has no row number")
+    return number(column), int(text[len(column):])
