@@ -270,3 +270,26 @@ def test_a_message_made_ahead_that_smtp_must_send_as_utf8_is_made_anew() -> None
     assert smtp.wire_built(b"X\r\n", "billing@maple.example", ["ann@customer.example"]) == b"X\r\n"
     assert smtp.wire_built(b"X", "billing@maple.example", ["ann@customer.example"]) == b"X\r\n"
     assert smtp.wire_built(b"X\r\n", "billing@maple.example", ["chloé@customer.example"]) is None
+
+
+def test_a_stop_asked_for_leaves_the_rest_unprepared_and_each_to_retry(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon asked to stop (SIGTERM) stops after the message in flight: the groups after it
+    are not made (their PDFs, their 'sending'), and every message left is tried at the next run."""
+    emails = [statement(n) for n in range(3 * sender.GROUP)]
+    prepared: list[str] = []
+    real = sender._Run.prepare
+
+    def prepare(self, email, *args, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+        prepared.append(email.key)
+        return real(self, email, *args, **kw)
+
+    monkeypatch.setattr(sender._Run, "prepare", prepare)
+    asked = iter(range(10**6))
+    with Journal.open(tmp_path / "book.xlsx") as journal, OutboxTransport(tmp_path / "outbox") as outbox:
+        results = send_all(emails, SETTINGS, journal, outbox, now=NOW, base_dir=tmp_path,
+                           policy=Policy(should_stop=lambda: next(asked) >= 3))
+        assert [r.state for r in results] == ["sent"] * 3 + ["retry"] * (len(emails) - 3)
+        assert {r.error for r in results[3:]} == {"stopped on request"}
+        assert {journal.state(e.key) for e in emails[3:]} == {None}  # none left 'sending'
+    assert len(prepared) == sender.GROUP  # the first group only

@@ -176,8 +176,10 @@ def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, tran
     else:
         prepared = (run.prepare(e, journal, copy) for e, copy in messages)
     stop = ""
+    handed = 0  # messages the preparation gave out
     try:
         for item in prepared:
+            handed += 1
             if item.needs_sent_original and not run.went(item.email.key[: -len(":copy")]):
                 run.undo(item)
                 continue  # no copy of a message that did not go
@@ -189,7 +191,7 @@ def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, tran
             if stop:
                 run.undo(item)
                 results.append(_result(item.email, RETRY, error=stop, attempted=False))
-                continue
+                break  # the rest is not prepared: a stop asked for is not kept waiting for it
             try:
                 result = run.transmit(item, len(results))
             except _Stop as exc:
@@ -200,6 +202,9 @@ def send_all(emails: Sequence[Email], settings: Settings, journal: Journal, tran
             run.exhausted = run.exhausted + 1 if result.state == RETRY else 0
             if run.exhausted >= run.policy.give_up_after:
                 stop = f"the mail server keeps refusing for now ({result.error})"
+        for email, copy in messages[handed:]:  # left after a stop
+            if not copy or run.went(email.key[: -len(":copy")]):
+                results.append(_result(email, RETRY, error=stop, attempted=False))
     finally:
         close = getattr(prepared, "close", None)
         if close:
