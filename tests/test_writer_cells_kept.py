@@ -26,8 +26,8 @@ from addin.actions import AppendRows, ReplaceRows, SetAt, SetCells, row
 from addin.journal import Journal
 from addin.workbook import guard, store
 from addin.workbook.reader import load
-from addin.workbook.writer import apply
-from addin.workbook.writer.sheet_xml import tokens
+from addin.workbook.writer import BadWorkbook, apply
+from addin.workbook.writer.sheet_xml import GAP, HEAD, ROW, TAIL, tokens
 
 # openpyxl says it would drop our x14 validation when it reads the result; that is the point
 pytestmark = pytest.mark.filterwarnings("ignore:Data Validation extension:UserWarning")
@@ -129,6 +129,32 @@ def test_the_sheet_read_in_blocks_of_any_size_gives_back_every_byte_and_the_same
     chunks = list(tokens(io.BytesIO(xml), block=block))
     assert b"".join(chunk for _, chunk in chunks) == xml
     assert chunks == list(tokens(io.BytesIO(xml)))
+
+
+@pytest.mark.parametrize("block", [1, 5, 1 << 21])
+def test_the_sheet_is_cut_into_its_head_rows_gaps_and_tail(block: int) -> None:
+    head = b'<worksheet xmlns="m"><dimension ref="A1:B3"/><sheetData>'
+    xml = (head + b'\n <row r="1"><c r="A1"><v>1</v></c></row><row r="2"/>\n<row r="3" ht="9"/>'
+           b'<row r="4"><c r="A4"><v>4</v></c></row> \n</sheetData><pageMargins/></worksheet>')
+    assert list(tokens(io.BytesIO(xml), block=block)) == [
+        (HEAD, head), (GAP, b"\n "), (ROW, b'<row r="1"><c r="A1"><v>1</v></c></row>'), (ROW, b'<row r="2"/>'),
+        (GAP, b"\n"), (ROW, b'<row r="3" ht="9"/>'), (ROW, b'<row r="4"><c r="A4"><v>4</v></c></row>'),
+        (GAP, b" \n"), (TAIL, b"</sheetData><pageMargins/></worksheet>")]
+    empty = b'<worksheet xmlns="m"><sheetData/><pageMargins/></worksheet>'
+    assert list(tokens(io.BytesIO(empty), block=block)) == [
+        (HEAD, b'<worksheet xmlns="m"><sheetData/>'), (TAIL, b"<pageMargins/></worksheet>")]
+
+
+@pytest.mark.parametrize("rows, message", [
+    (b'<row r="1"><c r="A1"><v>1</v></c>', "ends inside"),
+    (b'<row r="1"><c r="A1"><v>1</v></c><row r="2"></row>', "not closed"),
+    (b'<c r="A1"><v>1</v></c></row>', "did not open"),
+    (b'<row r="1"><c r="A1"><v>1</v></c></row><row r="2">', "not closed"),
+])
+def test_a_sheet_whose_rows_do_not_nest_is_refused(rows: bytes, message: str) -> None:
+    xml = b'<worksheet xmlns="m"><sheetData>' + rows
+    with pytest.raises(BadWorkbook, match=message):
+        list(tokens(io.BytesIO(xml + (b"" if message == "ends inside" else b"</sheetData></worksheet>"))))
 
 
 MACRO_MAIN = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"

@@ -77,86 +77,68 @@ class SharedStrings:
         return texts[i] if 0 <= i < len(texts) else ""
 
 
-class SheetStream:
-    """The sheet XML read ``block`` bytes at a time: the head, then rows one by one, then the tail."""
-
-    def __init__(self, stream: BinaryIO, block: int = BLOCK) -> None:
-        self.stream, self.block = stream, block
-        self.buf = stream.read(block)
-        self.rx = rx_of(self.buf)  # the first block tells the namespace prefix
-        self.pos = 0
-        self.eof = not self.buf
-        self.end_at = self.buf.find(self.rx.end_data)
-        self.empty = False
-
-    def _more(self) -> None:
-        data = self.stream.read(self.block)
-        self.eof = not data
-        self.buf = self.buf[self.pos:] + data
-        self.pos = 0
-        self.end_at = self.buf.find(self.rx.end_data)
-
-    def _rest(self, start: int) -> bytes:
-        parts = [self.buf[start:]]
-        while chunk := self.stream.read(self.block):
-            parts.append(chunk)
-        self.buf, self.pos = b"", 0
-        return b"".join(parts)
-
-    def head(self) -> bytes:
-        """Everything up to and including the ``<sheetData>`` start tag (``<sheetData/>`` ends the rows)."""
-        m = self.rx.sheet_data.search(self.buf)
-        while m is None:
-            if self.eof:
-                raise BadWorkbook("a sheet has no <sheetData> element")
-            self._more()
-            m = self.rx.sheet_data.search(self.buf)
-        self.pos = m.end()
-        self.end_at = self.buf.find(self.rx.end_data, self.pos)
-        self.empty = m.group(1) == b"/"
-        return self.buf[:m.end()]
-
-    def next(self) -> tuple[int, bytes]:
-        """The next GAP (text between rows), ROW, or at last the TAIL (from ``</sheetData>`` on)."""
-        if self.empty:
-            return TAIL, self._rest(self.pos)
-        open_tag, close = self.rx.row_open, self.rx.close_row
-        while True:
-            buf, pos = self.buf, self.pos
-            i = buf.find(open_tag, pos)
-            if self.end_at >= 0 and (i < 0 or self.end_at < i):
-                if self.end_at > pos:
-                    self.pos = self.end_at
-                    return GAP, buf[pos:self.end_at]
-                return TAIL, self._rest(self.end_at)
-            if i >= 0:
-                if i > pos:
-                    self.pos = i
-                    return GAP, buf[pos:i]
-                k = buf.find(b">", i)
-                if k >= 0:
-                    if buf[k - 1] == 47:  # "/>": an empty row
-                        e = k + 1
-                    else:
-                        e = buf.find(close, k)
-                        e = e + len(close) if e >= 0 else -1
-                    if e > 0:
-                        self.pos = e
-                        return ROW, buf[i:e]
-            if self.eof:
-                raise BadWorkbook("a sheet ends inside <sheetData>")
-            self._more()
-
-
 def tokens(stream: BinaryIO, block: int = BLOCK) -> Iterator[tuple[int, bytes]]:
-    """The sheet XML as HEAD, ROW and GAP chunks, then TAIL; joined they give the file back."""
-    reader = SheetStream(stream, block)
-    yield HEAD, reader.head()
-    while True:
-        kind, chunk = reader.next()
-        yield kind, chunk
-        if kind == TAIL:
+    """The sheet XML as HEAD, ROW and GAP chunks, then TAIL; joined they give the file back.
+
+    The rows are cut at their end tags, a block at a time (``bytes.split``): a piece holds the
+    text before its row, any empty rows (``<row/>``) and the row itself."""
+    buf = stream.read(block)
+    rx = rx_of(buf)  # the first block tells the namespace prefix
+    m = rx.sheet_data.search(buf)
+    while m is None:
+        data = stream.read(block)
+        if not data:
+            raise BadWorkbook("a sheet has no <sheetData> element")
+        buf += data
+        m = rx.sheet_data.search(buf)
+    yield HEAD, buf[:m.end()]
+    rest = buf[m.end():]
+    if m.group(1) != b"/":  # <sheetData/> has no rows
+        close, end_data, open_tag = rx.close_row, rx.end_data, rx.row_open
+        ended = False
+        while not ended:
+            end = rest.find(end_data)
+            if end >= 0:
+                text, rest, ended = rest[:end], rest[end:], True
+                pieces = text.split(close)
+                last = pieces.pop()  # the text after the last row
+            else:
+                data = stream.read(block)
+                if not data:
+                    raise BadWorkbook("a sheet ends inside <sheetData>")
+                text = rest + data
+                pieces = text.split(close)
+                rest = last = pieces.pop()  # its row not ended yet: joined to the next block
+            # as many row tags as ends: a piece that starts with its row holds no other
+            one_each = text.count(open_tag) - last.count(open_tag) == len(pieces)
+            for piece in pieces:
+                if one_each and piece.startswith(open_tag):
+                    yield ROW, piece + close
+                else:
+                    yield from _piece(piece, rx, close)
+        yield from _piece(last, rx, b"")
+    yield TAIL, rest + stream.read()
+
+
+def _piece(piece: bytes, rx: Rx, close: bytes) -> Iterator[tuple[int, bytes]]:
+    """The chunks of the text before a row's end tag ``close`` (b"": the text after the last row)."""
+    open_tag, pos = rx.row_open, 0
+    while (i := piece.find(open_tag, pos)) >= 0:
+        if i > pos:
+            yield GAP, piece[pos:i]
+        k = piece.find(b">", i)
+        if k > 0 and piece[k - 1] == 47:  # "/>": an empty row
+            yield ROW, piece[i:k + 1]
+            pos = k + 1
+        elif close and piece.find(open_tag, i + 1) < 0:
+            yield ROW, piece[i:] + close
             return
+        else:
+            raise BadWorkbook("a row of a sheet is not closed")
+    if close:
+        raise BadWorkbook("a sheet closes a row it did not open")
+    if pos < len(piece):
+        yield GAP, piece[pos:]
 
 
 def rx_of(start: bytes) -> Rx:
