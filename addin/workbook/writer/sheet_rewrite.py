@@ -54,7 +54,8 @@ class CellEncoder:
         self.p = p.decode()  # the cells are made as text (one f-string each), then encoded
         self.c_open = b"<" + p + b"c"
         # every cell written by Excel, openpyxl and xlsxwriter starts <c r="..."
-        self.ref_start = re.compile(rb"<" + re.escape(p) + rb"c r=\"([A-Z]{1,3})\d+\"")
+        self.ref_open = b"<" + p + b'c r="'
+        self.ref_start = re.compile(re.escape(self.ref_open) + rb"([A-Z]{1,3})\d+\"")
         self.texts: dict[str, str] = {}  # see _inline
         self.any_cell = tuple(b"<" + p + b"c" + end for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
 
@@ -67,42 +68,45 @@ class CellEncoder:
 
     def cell(self, ref: str, value: Cell, style: int | None, keep: bytes = b"") -> bytes:
         """One ``<c>`` element; ``keep`` holds the attributes of the cell it replaces."""
-        p, kind = self.p, ""
-        if type(value) is float:  # the usual values first: a refresh writes 300,000 amounts and statuses
-            if value - value != 0:  # NaN or an infinity
-                raise ValueError(f"{ref}: {value} cannot be written to Excel")
-            body = f"<{p}v>{value!r}</{p}v>"
+        p = self.p
+        if type(value) is float and value - value == 0:  # the usual values first: a refresh writes
+            kind, body = "", f"<{p}v>{value!r}</{p}v>"  # 300,000 amounts and statuses
         elif type(value) is str and len(value) < 256:
-            kind, body = "inlineStr", self._inline(value)
-        elif value is None:
-            body = ""
-        elif isinstance(value, bool):
-            kind, body = "b", f"<{p}v>{1 if value else 0}</{p}v>"
-        elif isinstance(value, int | float | Decimal):
-            if isinstance(value, float) and value - value != 0:
-                raise ValueError(f"{ref}: {value} cannot be written to Excel")
-            body = f"<{p}v>{value!r}</{p}v>" if isinstance(value, float) else f"<{p}v>{value}</{p}v>"
-        elif isinstance(value, dt.date):
-            style = self.styles.date_style(style or 0, isinstance(value, dt.datetime))
-            body = f"<{p}v>{self.serial(value)}</{p}v>"
+            kind, body = ' t="inlineStr"', self._inline(value)
         else:
-            text = str(value)
-            if len(text) > MAX_TEXT:
-                text = text[:MAX_TEXT - 1] + "…"
-                self.problems.append(warning(self.layout.name, ref, f"a text longer than {MAX_TEXT:,} characters was cut",
-                                             "shorten the text it came from: Excel holds no more in one cell, "
-                                             "and the rest is not in the workbook"))
-            kind, body = "inlineStr", self._inline(text)
+            kind, body, style = self._other(ref, value, style)
         extra = ""
         if keep and keep.count(b"=") > (b' r="' in keep) + (b' s="' in keep) + (b' t="' in keep):
             kept = _KEEP_OUT.sub(b"", keep).strip()
             if kept:
                 extra = " " + kept.decode("utf-8")
-        attrs = f'r="{ref}"{extra}' + (f' s="{style}"' if style else "") + (f' t="{kind}"' if kind else "")
         self.changed.append(ref)
+        s = f' s="{style}"' if style else ""
         if not body:
-            return f"<{p}c {attrs}/>".encode()
-        return f"<{p}c {attrs}>{body}</{p}c>".encode()
+            return f'<{p}c r="{ref}"{extra}{s}{kind}/>'.encode()
+        return f'<{p}c r="{ref}"{extra}{s}{kind}>{body}</{p}c>'.encode()
+
+    def _other(self, ref: str, value: Cell, style: int | None) -> tuple[str, str, int | None]:
+        """The type attribute, content and style of a cell of any value but a finite float or a short text."""
+        p = self.p
+        if value is None:
+            return "", "", style
+        if isinstance(value, bool):
+            return ' t="b"', f"<{p}v>{1 if value else 0}</{p}v>", style
+        if isinstance(value, int | float | Decimal):
+            if isinstance(value, float) and value - value != 0:  # NaN or an infinity
+                raise ValueError(f"{ref}: {value} cannot be written to Excel")
+            return "", f"<{p}v>{value!r}</{p}v>" if isinstance(value, float) else f"<{p}v>{value}</{p}v>", style
+        if isinstance(value, dt.date):
+            style = self.styles.date_style(style or 0, isinstance(value, dt.datetime))
+            return "", f"<{p}v>{self.serial(value)}</{p}v>", style
+        text = str(value)
+        if len(text) > MAX_TEXT:
+            text = text[:MAX_TEXT - 1] + "…"
+            self.problems.append(warning(self.layout.name, ref, f"a text longer than {MAX_TEXT:,} characters was cut",
+                                         "shorten the text it came from: Excel holds no more in one cell, "
+                                         "and the rest is not in the workbook"))
+        return ' t="inlineStr"', self._inline(text), style
 
     def _inline(self, text: str) -> str:
         """An inline string's ``<is>`` element (remembered for short texts: statuses repeat)."""
@@ -148,7 +152,8 @@ class CellEncoder:
         return start + body + rx.close_row
 
     def _referenced(self, body: bytes) -> list[bytes] | None:
-        """The letters of each cell's reference, when every cell starts with it; else None."""
+        """The letters of each cell's reference, when every cell starts with it (``<c r="J12"``,
+        as Excel, openpyxl and xlsxwriter write them); else None."""
         found = self.ref_start.findall(body)
         if body.count(self.c_open) == len(found):
             return found
@@ -159,20 +164,21 @@ class CellEncoder:
         referenced = self._referenced(body)
         if referenced is None:
             return self._set_cells_any(body, n, sets, row_style)
-        # the usual case: new cells last (letters padded to three compare as their columns do)
-        if not referenced or _number(max(map(bytes.rjust, referenced, repeat(3))).lstrip()) < min(sets):
-            row, styles = str(n), self.layout.col_style
+        cols = sorted(sets)
+        # the usual case: the new cells go last (letters padded to three compare as their columns do)
+        if not referenced or _number(max(map(bytes.rjust, referenced, repeat(3))).lstrip()) < cols[0]:
+            row = str(n)
             if n in self.edits.at_rows:
                 return body + b"".join([self.cell(_letters(c) + row, sets[c], self.style_for(c, row_style, n))
-                                        for c in sorted(sets)])
+                                        for c in cols])
             # style_for of a row not set by address, inline: a refresh appends 300,000 cells here
-            return body + b"".join([self.cell(_letters(c) + row, sets[c], styles.get(c, row_style))
-                                    for c in sorted(sets)])
+            styles = self.layout.col_style
+            return body + b"".join([self.cell(_letters(c) + row, sets[c], styles.get(c, row_style)) for c in cols])
         starts = [(_number(m.group(1)), m.start()) for m in self.ref_start.finditer(body)]
         rx = self.rx
         out: list[bytes] = []
         pos = i = 0
-        for col in sorted(sets):
+        for col in cols:
             while i < len(starts) and starts[i][0] < col:
                 i += 1
             ref = f"{_letters(col)}{n}"
