@@ -263,22 +263,25 @@ class _Planner:
         c = self._column(u.header)
         before = len(self.skipped)
         found = 0
-        rekeys = c in self.lookup  # the column set holds keys: each row is found after the writes before it
-        holding = map(self.index.get(col, {}).get, self._norm_all(u.keys))
-        rows: Iterable[_Row | None] = ((self._first(col, self._norm(key)) for key in u.keys) if rekeys
-                                       else (held[0] if held else None for held in holding))
-        for key, value, row in zip(u.keys, u.values, rows, strict=True):
-            if row is None:
-                self._not_found(i, u.key_header, key)
-            elif c is None:
-                found += 1
-                self._columns(((u.header, value),))  # says the column is missing
-            else:
-                found += 1
-                if rekeys:
-                    self._write(row, {c: value})
+        if c is not None and c not in self.lookup:  # the usual case: the column set holds no keys
+            holding = map(self.index.get(col, {}).get, self._norm_all(u.keys))
+            for key, value, held in zip(u.keys, u.values, holding, strict=True):
+                if held:
+                    held[0].sets[c] = value
+                    found += 1
                 else:
-                    row.sets[c] = value
+                    self._not_found(i, u.key_header, key)
+        else:  # each row found after the writes before it (they may change its key)
+            for key, value in zip(u.keys, u.values, strict=True):
+                row = self._first(col, self._norm(key))
+                if row is None:
+                    self._not_found(i, u.key_header, key)
+                elif c is None:
+                    found += 1
+                    self._columns(((u.header, value),))  # says the column is missing
+                else:
+                    found += 1
+                    self._write(row, {c: value})
         del self.skipped[before:]
         if not found:
             self.skipped.append(i)
