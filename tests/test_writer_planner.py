@@ -128,6 +128,15 @@ def test_a_column_update_that_sets_keys_finds_each_row_after_the_writes_before_i
     assert edits.skipped == ()
 
 
+def test_a_column_update_sets_the_first_row_holding_each_key_and_skips_the_keys_not_found() -> None:
+    edits = plan(MEMBERS, [(0, SetColumn("Group Members", "Group", "Customer ID", ("VIP", "nope", "small"), ("a", "b", "c")))])
+    assert edits.row_sets == {2: {2: "a"}, 4: {2: "c"}}  # rows 3 and 5 hold VIP too, row 6 Small
+    assert edits.skipped == ()
+    assert [p.message for p in edits.problems] == ['Group "nope" was not found, so its row was not updated']
+    nothing = plan(MEMBERS, [(0, SetColumn("Group Members", "Group", "Customer ID", ("nope",), ("b",)))])
+    assert (nothing.row_sets, nothing.skipped) == ({}, (0,))
+
+
 def test_rows_to_append_below_a_tables_totals_row_are_refused_before_anything_is_written() -> None:
     log = Layout("Log", {"time": 1, "action": 2}, present=(1, 2, 3), candidates=(2, 3),
                  tables=(Table("xl/tables/table1.xml", b"<table/>", 1, 1, 3, 2, totals=1),))
