@@ -54,8 +54,7 @@ class CellEncoder:
         self.p = p.decode()  # the cells are made as text (one f-string each), then encoded
         self.c_open = b"<" + p + b"c"
         # every cell written by Excel, openpyxl and xlsxwriter starts <c r="..."
-        self.ref_open = b"<" + p + b'c r="'
-        self.ref_start = re.compile(re.escape(self.ref_open) + rb"([A-Z]{1,3})\d+\"")
+        self.ref_start = re.compile(rb"<" + re.escape(p) + rb"c r=\"([A-Z]{1,3})\d+\"")
         self.texts: dict[str, str] = {}  # see _inline
         self.any_cell = tuple(b"<" + p + b"c" + end for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
 
