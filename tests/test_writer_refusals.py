@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -49,14 +50,16 @@ def test_a_file_that_is_not_a_workbook_is_a_bad_workbook(tmp_path: Path) -> None
     assert not (tmp_path / "out.xlsx").exists()
 
 
-def test_a_part_too_large_for_a_zip_is_refused_by_its_name(make_workbook, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from addin.workbook.writer import package
-
+def test_a_part_grown_past_what_the_reader_reads_is_refused_by_its_name(make_workbook, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     src = make_workbook({"Invoices": [["Invoice No", "Customer ID", "Status"], ["INV-1", "C1", ""]]})
-    monkeypatch.setattr(package, "PART_LIMIT", 200)  # as if the sheet grew past 4 GB
-    with pytest.raises(BadWorkbook, match='^sheet "Invoices" would exceed 4 GB, the most a workbook\'s part may hold$'):
-        apply(src, tmp_path / "out.xlsx", [SetCells("Invoices", "Invoice No", "INV-1", row(Status="x" * 300))])
+    with zipfile.ZipFile(src) as z:
+        largest = max(i.file_size for i in z.infolist())  # the theme: every part is read, none refused
+    monkeypatch.setattr(deflate, "PART_LIMIT", largest + 100)  # as if the workbook's parts were just under 1 GiB
+    with pytest.raises(BadWorkbook, match='^sheet "Invoices" would pass 1 GiB, the most a workbook\'s part may hold: '
+                                          "move old rows to another workbook$"):
+        apply(src, tmp_path / "out.xlsx", [SetCells("Invoices", "Invoice No", "INV-1", row(Status="x" * (largest + 100)))])
+    apply(src, tmp_path / "out.xlsx", [SetCells("Invoices", "Invoice No", "INV-1", row(Status="x" * 50))])
 
 
 def test_a_failure_while_writing_leaves_the_workbook_as_it_was_and_nothing_behind(

@@ -174,12 +174,10 @@ class Deflated:
     csize: int
 
 
-PART_LIMIT = 0xFFFFFFFF  # bytes a part may hold in a zip without zip64 (which the writer does not write)
-
-
 def deflated(chunks: Iterable[bytes], what: str) -> Deflated:
     """``chunks`` deflated into a spooled file (in memory up to 64 MB); ``what``: the part, as a
-    message names it."""
+    message names it. A part beyond ``deflate.PART_LIMIT`` is refused: the add-in would not read
+    the workbook again."""
     spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 - closed by write_zip
     try:
         comp = deflate.compressor()
@@ -190,8 +188,9 @@ def deflated(chunks: Iterable[bytes], what: str) -> Deflated:
             spool.write(comp.compress(chunk))
         spool.write(comp.flush())
         csize = spool.tell()
-        if max(size, csize) >= PART_LIMIT:
-            raise BadWorkbook(f"{what} would exceed 4 GB, the most a workbook's part may hold")
+        if size > deflate.PART_LIMIT:  # the reader would refuse the workbook (SPEC §2); a zip without zip64 holds 4 GB
+            raise BadWorkbook(f"{what} would pass 1 GiB, the most a workbook's part may hold: "
+                              "move old rows to another workbook")
     except BaseException:
         spool.close()
         raise
