@@ -2,9 +2,9 @@
 
 Pure core: ``figures`` and ``plan_refresh`` are functions of (records, date, a count from the
 journal, what the cells hold now). The edge takes two steps: ``plan_book`` settles what a crashed
-run left in the journal (``run.recover``), reads it and the Dashboard's cells, and plans; ``carry_out`` has ``addin.run.execute`` carry the plan out
-(journal, guarded write, deferral while the workbook is open in Excel), as every other
-command's plan is. ``refresh(workbook, day)`` reads the workbook and takes both (the daemon
+run left in the journal (``run.recover``), reads it and the Dashboard's cells, and plans;
+``carry_out`` has ``addin.run.execute`` carry the plan out (journal, guarded write, deferral
+while the workbook is open in Excel), as every other command's plan is. ``refresh(workbook, day)`` reads the workbook and takes both (the daemon
 calls it after each tick).
 
 Definitions (as of the date D; money per SPEC §3):
@@ -550,7 +550,7 @@ def plan_book(book: Book, day: dt.date, dashboard: Callable[[], dict[str, Any] |
             overlay(cells, (u for _, u in journal.pending_updates()))
         plan = plan_refresh(book, ledger, day, count, cells)
     return replace(plan, lines=(*recovered, *plan.lines),
-                               problems=(*(uncertain_problem(k, path) for k in uncertain), *plan.problems))
+                   problems=(*(uncertain_problem(k, path) for k in uncertain), *plan.problems))
 
 
 def carry_out(plan: Plan, path: Path, settings: Settings,
