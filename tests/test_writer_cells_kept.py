@@ -27,7 +27,18 @@ from addin.journal import Journal
 from addin.workbook import guard, store
 from addin.workbook.reader import load
 from addin.workbook.writer import BadWorkbook, apply
-from addin.workbook.writer.sheet_xml import GAP, HEAD, ROW, TAIL, tokens
+from addin.workbook.writer.sheet_xml import (
+    GAP,
+    HEAD,
+    ROW,
+    ROWS,
+    TAIL,
+    chunks,
+    row_numbers,
+    rx_of,
+    split_rows,
+    tokens,
+)
 
 # openpyxl says it would drop our x14 validation when it reads the result; that is the point
 pytestmark = pytest.mark.filterwarnings("ignore:Data Validation extension:UserWarning")
@@ -143,6 +154,22 @@ def test_the_sheet_is_cut_into_its_head_rows_gaps_and_tail(block: int) -> None:
     empty = b'<worksheet xmlns="m"><sheetData/><pageMargins/></worksheet>'
     assert list(tokens(io.BytesIO(empty), block=block)) == [
         (HEAD, b'<worksheet xmlns="m"><sheetData/>'), (TAIL, b"<pageMargins/></worksheet>")]
+
+
+@pytest.mark.parametrize("block", [1, 5, 60, 1 << 21])
+def test_rows_one_after_another_come_as_one_chunk_a_block(block: int) -> None:
+    head = b'<worksheet xmlns="m"><sheetData>'
+    rows = [b'<row r="1"><c r="A1"><v>1</v></c></row>', b'<row r="2" spans="1:1"><c r="A2"><v>2</v></c></row>',
+            b'<row r="3"></row>']
+    xml = head + b"".join(rows) + b"</sheetData></worksheet>"
+    found = list(chunks(io.BytesIO(xml), block=block))
+    assert found[0] == (HEAD, head) and found[-1] == (TAIL, b"</sheetData></worksheet>")
+    assert {kind for kind, _ in found[1:-1]} == {ROWS}
+    assert b"".join(chunk for _, chunk in found) == xml
+    assert [row + b"</row>" for _, chunk in found[1:-1] for row in split_rows(chunk, b"</row>")] == rows
+    whole = b"".join(rows)
+    assert row_numbers(whole, 3, rx_of(head)) == [1, 2, 3]
+    assert row_numbers(whole.replace(b'<row r="2" spans="1:1">', b'<row spans="1:1" r="2">'), 3, rx_of(head)) is None
 
 
 @pytest.mark.parametrize("rows, message", [

@@ -26,6 +26,8 @@ from conftest import (
     sheet_parts,
     with_shared_strings,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from addin.actions import AppendRows, SetAt, SetCells, SetColumn, row
 from addin.journal import Journal, decode_update, encode_update
@@ -409,3 +411,43 @@ def test_a_text_longer_than_a_cell_holds_is_cut_with_a_warning_that_says_so(make
     assert [str(p) for p in report.problems] == [
         "warning: Log!C2: a text longer than 32,767 characters was cut — shorten the text it came from: "
         "Excel holds no more in one cell, and the rest is not in the workbook"]
+
+
+# Rows as Excel writes them (one after another) are located and written a block at a time; rows
+# with text between them row by row. Both ways must give the same bytes and the same report.
+ROW_TAGS = ['<row r="{n}">', '<row r="{n}" spans="1:4">', '<row spans="1:4" r="{n}">',
+            '<row r="{n}" customFormat="1" s="0">']
+KEYS = ['<c r="A{n}" t="inlineStr"><is><t>INV-{k}</t></is></c>', '<c r="A{n}"><v>{k}</v></c>',
+        '<c r="A{n}" t="inlineStr"><is><t xml:space="preserve"> inv-{k} </t></is></c>',
+        '<c r="A{n}" t="inlineStr"><is><t>INV_x002D_{k}</t></is></c>',
+        '<c r="A{n}" t="inlineStr"><is><r><t>INV-</t></r><r><t>{k}</t></r></is></c>',
+        '<c t="inlineStr" r="A{n}"><is><t>INV-{k}</t></is></c>', '<c r="A{n}" t="str"><f>"INV-"&amp;{k}</f><v>INV-{k}</v></c>',
+        '<c r="A{n}" s="0"/>', '']
+OTHERS = ['', '<c r="B{n}"><v>{k}0</v></c>', '<c r="C{n}"><v>1</v></c>', '<c r="D{n}" t="inlineStr"><is><t>keep</t></is></c>',
+          '<c r="B{n}"><v>5</v></c><c r="AB{n}"><v>7</v></c>', '<c><v>9</v></c>', '<c r="b{n}"><v>3</v></c>']
+a_row = st.tuples(st.sampled_from(ROW_TAGS), st.sampled_from(KEYS), st.sampled_from(OTHERS), st.integers(1, 9))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(a_row, min_size=1, max_size=12), gap=st.integers(0, 20),
+       set_keys=st.lists(st.integers(1, 9), max_size=6), append=st.booleans(), blank=st.integers(0, 2))
+def test_rows_read_together_or_one_by_one_give_the_same_bytes(make_workbook, tmp_path: Path, rows, gap: int,
+                                                              set_keys: list[int], append: bool, blank: int) -> None:
+    header = b'<row r="1">' + b"".join(inline_text(f"{c}1", h) for c, h in zip("ABCD", ["Invoice No", "Amount", "Paid", "Note"], strict=True)) + b"</row>"
+    made = [(tag + key + other).format(n=n, k=k).encode() + b"</row>"
+            for n, (tag, key, other, k) in enumerate(rows, 2 + gap)]
+    made += [b'<row r="%d"><c r="B%d" s="0"/></row>' % (n, n) for n in range(2 + gap + len(rows), 2 + gap + len(rows) + blank)]
+    updates = [SetColumn("Invoices", "Invoice No", "Paid", tuple(f"inv-{k}" for k in set_keys),
+                         tuple(float(k) / 4 for k in set_keys)),
+               SetCells("Invoices", "Invoice No", "INV-3", row(Note="n3"))]
+    if append:
+        updates.append(AppendRows("Invoices", (row(Invoice_No="INV-99", Amount=1.0),)))
+    outs = []
+    for between in (b"", b"\n"):
+        src = make_workbook({"Invoices": [["x"]]}, name=f"in{len(between)}.xlsx", required=False)
+        rezip(src, {TARGET: SHEET_HEAD + header + between + between.join(made) + SHEET_TAIL})
+        out = tmp_path / f"out{len(between)}.xlsx"
+        report = apply(src, out, updates)
+        outs.append((part(out, TARGET).replace(b"</row>\n", b"</row>"), report.changed, report.problems,
+                     report.skipped, report.appended))
+    assert outs[0] == outs[1]

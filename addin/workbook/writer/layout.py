@@ -19,17 +19,20 @@ from ..schema import normalize_all
 from .package import Package
 from .sheet_xml import (
     ROW,
+    ROWS,
     S_ATTR,
     TAIL,
     Rx,
     SharedStrings,
     cell_text,
     cells,
+    chunks,
     find_cell,
     row_is_blank,
     row_number,
+    row_numbers,
     rx_of,
-    tokens,
+    split_rows,
 )
 from .xmltext import REF, attrs, norm, num_text, unescape
 
@@ -92,67 +95,116 @@ def locate(stream: BinaryIO, name: str, wanted: Mapping[str, frozenset[str]], ss
            tables: tuple[Table, ...] = (), defined_names: tuple[tuple[str, str], ...] = ()) -> Layout:
     """The layout of the sheet read from ``stream``; ``wanted``: normalized header -> the
     normalized keys looked for in its column."""
-    chunks = tokens(stream)
-    _, head = next(chunks)
-    rx = rx_of(head)
-    f_tag, (has_v, has_is) = rx.f_tag, rx.has_value
-    header: dict[str, int] = {}
-    lookup: dict[int, _KeyText] = {}
-    looked_for: dict[int, frozenset[str]] = {}
-    key_cells: list[tuple[int, int]] = []  # (row, column) of each key cell read, in sheet order
-    key_texts: list[str] = []  # its text, normalized all at once below
-    present: list[int] = []
-    candidates: list[int] = []
-    formula_rows: list[int] = []
-    recent: deque[tuple[int, bytes]] = deque(maxlen=RECENT_ROWS)
-    previous, tail = 0, b""
-    for kind, chunk in chunks:
-        if kind == TAIL:
+    parts = chunks(stream)
+    _, head = next(parts)
+    rows = _Rows(rx_of(head), wanted, sst)
+    tail = b""
+    for kind, chunk in parts:
+        if kind == ROWS:
+            rows.block(chunk)
+        elif kind == ROW:
+            rows.row(chunk)
+        elif kind == TAIL:
             tail = chunk
-            break
-        if kind != ROW:
-            continue
-        n, _ = row_number(chunk, rx, previous)
-        previous = n
-        present.append(n)
-        if f_tag in chunk and rx.f.search(chunk):
-            formula_rows.append(n)
+    return rows.layout(name, head, tail, tables, defined_names)
+
+
+class _Rows:
+    """What locate gathers from the rows, a block of rows at a time or row by row."""
+
+    def __init__(self, rx: Rx, wanted: Mapping[str, frozenset[str]], sst: SharedStrings) -> None:
+        self.rx, self.wanted, self.sst = rx, wanted, sst
+        self.header: dict[str, int] = {}
+        self.lookup: dict[int, _KeyText] = {}
+        self.looked_for: dict[int, frozenset[str]] = {}
+        self.key_rows: dict[int, list[int]] = {}  # column -> the rows whose key cell shows a text
+        self.key_texts: dict[int, list[str]] = {}  # column -> that text, normalized all at once at the end
+        self.present: list[int] = []
+        self.candidates: list[int] = []
+        self.formula_rows: list[int] = []
+        self.recent: deque[tuple[int, bytes]] = deque(maxlen=RECENT_ROWS)
+        self.previous = 0
+
+    def block(self, chunk: bytes) -> None:
+        """A ROWS chunk: when each row starts ``<row r="..."``, its rows are read together (a
+        sheet's 100,000 rows cost a few calls a block), else one by one."""
+        rx = self.rx
+        rows = split_rows(chunk, rx.close_row)
+        numbers = row_numbers(chunk, len(rows), rx)
+        if numbers is None:
+            for row in rows:
+                self.row(row)
+            return
+        if numbers[0] == 1:  # the header
+            self.row(rows[0])
+            numbers, rows = numbers[1:], rows[1:]
+            if not rows:
+                return
+        self.previous = numbers[-1]
+        self.present += numbers
+        f_tag, (has_v, has_is) = rx.f_tag, rx.has_value
+        if f_tag in chunk:
+            self.formula_rows += [n for n, row in zip(numbers, rows, strict=True) if f_tag in row and rx.f.search(row)]
+        held = [(n, row) for n, row in zip(numbers, rows, strict=True) if has_v in row or has_is in row]
+        self.candidates += [n for n, _ in held]
+        self.recent.extend(held[-RECENT_ROWS:])
+        for col, key_text in self.lookup.items():
+            key_text.many(held, self.key_rows[col], self.key_texts[col])
+
+    def row(self, chunk: bytes) -> None:
+        rx = self.rx
+        n, _ = row_number(chunk, rx, self.previous)
+        self.previous = n
+        self.present.append(n)
+        if rx.f_tag in chunk and rx.f.search(chunk):
+            self.formula_rows.append(n)
         if n == 1:
             for c in cells(chunk, rx):
-                text = cell_text(c, rx, sst).strip()
-                if text and norm(text) not in header:
-                    header[norm(text)] = c.col
-            looked_for = {header[h]: ks for h, ks in wanted.items() if h in header}
-            lookup = {col: _KeyText(rx, col, sst) for col in looked_for}
-            continue
+                text = cell_text(c, rx, self.sst).strip()
+                if text and norm(text) not in self.header:
+                    self.header[norm(text)] = c.col
+            self.looked_for = {self.header[h]: ks for h, ks in self.wanted.items() if h in self.header}
+            self.lookup = {col: _KeyText(rx, col, self.sst) for col in self.looked_for}
+            self.key_rows = {col: [] for col in self.lookup}
+            self.key_texts = {col: [] for col in self.lookup}
+            return
+        has_v, has_is = rx.has_value
         if has_v in chunk or has_is in chunk:
-            candidates.append(n)
-            recent.append((n, chunk))
-            for col, key_text in lookup.items():
+            self.candidates.append(n)
+            self.recent.append((n, chunk))
+            for col, key_text in self.lookup.items():
                 shown = key_text(chunk, n)
                 if shown is not None:
-                    key_cells.append((n, col))
-                    key_texts.append(shown)
-    keys: dict[int, dict[int, str]] = {}
-    for (n, col), key in zip(key_cells, normalize_all(key_texts), strict=True):
-        if key in looked_for[col]:
-            keys.setdefault(n, {})[col] = key
-    col_style: dict[int, int] = {}
-    for _, chunk in reversed(recent):
-        for c in cells(chunk, rx):
-            s = S_ATTR.search(c.attrs)
-            if s and c.col not in col_style:
-                col_style[c.col] = int(s.group(1))
-    col_default: dict[int, int] = {}
-    for m in rx.col.finditer(head):
-        a = attrs(m.group(1))
-        if b"style" in a and b"min" in a:
-            for col in range(int(a[b"min"]), min(int(a.get(b"max", a[b"min"])), MAX_COLUMN) + 1):
-                col_style.setdefault(col, int(a[b"style"]))
-                col_default.setdefault(col, int(a[b"style"]))
-    blank = frozenset(n for n, chunk in recent if row_is_blank(chunk, rx, sst))
-    return Layout(name, header, keys, tuple(present), tuple(candidates), blank, tuple(formula_rows),
-                  col_style, col_default, head, tail, tables, defined_names)
+                    self.key_rows[col].append(n)
+                    self.key_texts[col].append(shown)
+
+    def layout(self, name: str, head: bytes, tail: bytes, tables: tuple[Table, ...],
+               defined_names: tuple[tuple[str, str], ...]) -> Layout:
+        rx = self.rx
+        keys: dict[int, dict[int, str]] = {}
+        for col, numbers in self.key_rows.items():
+            looked_for = self.looked_for[col]
+            for n, key in zip(numbers, normalize_all(self.key_texts[col]), strict=True):
+                if key in looked_for:
+                    keys.setdefault(n, {})[col] = key
+        if len(self.key_rows) > 1:  # in sheet order
+            keys = {n: keys[n] for n in self.present if n in keys}
+        col_style: dict[int, int] = {}
+        for _, chunk in reversed(self.recent):
+            for c in cells(chunk, rx):
+                s = S_ATTR.search(c.attrs)
+                if s and c.col not in col_style:
+                    col_style[c.col] = int(s.group(1))
+        col_default: dict[int, int] = {}
+        for m in rx.col.finditer(head):
+            a = attrs(m.group(1))
+            if b"style" in a and b"min" in a:
+                for col in range(int(a[b"min"]), min(int(a.get(b"max", a[b"min"])), MAX_COLUMN) + 1):
+                    col_style.setdefault(col, int(a[b"style"]))
+                    col_default.setdefault(col, int(a[b"style"]))
+        blank = frozenset(n for n, chunk in self.recent if row_is_blank(chunk, rx, self.sst))
+        return Layout(name, self.header, keys, tuple(self.present), tuple(self.candidates), blank,
+                      tuple(self.formula_rows), col_style, col_default, head, tail, tables, defined_names)
 
 
 class _KeyText:
@@ -172,9 +224,29 @@ class _KeyText:
 
     def __call__(self, chunk: bytes, n: int) -> str | None:
         m = self.search(chunk)
-        if m is None:
-            cell = find_cell(chunk, self.rx, self.col, n)
-            return cell_text(cell, self.rx, self.sst) if cell is not None and cell.inner else None
+        return self._slow(chunk, n) if m is None else self._shown(m)
+
+    def many(self, rows: list[tuple[int, bytes]], numbers: list[int], texts: list[str]) -> None:
+        """Add to ``numbers`` and ``texts`` the row and text of each of ``rows`` whose cell shows a text."""
+        for (n, chunk), m in zip(rows, map(self.search, [chunk for _, chunk in rows]), strict=True):
+            if m is None:
+                shown = self._slow(chunk, n)
+            else:
+                text = m.group(3)
+                if text is not None and b"_x" not in text:  # a plain inline string, the usual key
+                    numbers.append(n)
+                    texts.append(text.decode("utf-8"))
+                    continue
+                shown = self._shown(m)
+            if shown is not None:
+                numbers.append(n)
+                texts.append(shown)
+
+    def _slow(self, chunk: bytes, n: int) -> str | None:
+        cell = find_cell(chunk, self.rx, self.col, n)
+        return cell_text(cell, self.rx, self.sst) if cell is not None and cell.inner else None
+
+    def _shown(self, m: re.Match[bytes]) -> str | None:
         kind, value, text = m.groups()
         if kind == b"s":
             return self.sst[int(value)] if value.isdigit() else None

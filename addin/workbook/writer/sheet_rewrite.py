@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from functools import lru_cache
-from itertools import repeat
 from typing import BinaryIO
 
 from ...actions import Cell
@@ -22,7 +21,18 @@ from ..cellref import letters, number
 from .layout import Layout
 from .planner import SheetEdits
 from .ranges import grown_tail
-from .sheet_xml import ROW, S_ATTR, TAIL, Rx, cells, row_number, tokens
+from .sheet_xml import (
+    ROW,
+    ROWS,
+    S_ATTR,
+    TAIL,
+    Rx,
+    cells,
+    chunks,
+    row_number,
+    row_numbers,
+    split_rows,
+)
 from .styles import Styles
 from .xmltext import REF, escape
 
@@ -32,6 +42,18 @@ _SPANS = re.compile(rb"\sspans=\"(\d+):(\d+)\"")
 _KEEP_OUT = re.compile(rb"\s(?:r|s|t|cm|vm)=\"[^\"]*\"")
 _NUMBERS: dict[bytes, int] = {}  # a cell reference's letters -> its column, as met
 _letters = lru_cache(maxsize=16_384)(letters)  # a column's letters, remembered
+
+
+@lru_cache(maxsize=64)
+def _from_column(p: str, col: int) -> re.Pattern[bytes]:
+    """Finds a cell whose reference is in column ``col`` or after (``<c r="J12"``, ``<c r="AB3"``
+    for J); ``p``: the namespace prefix."""
+    name = letters(col)
+    alternatives = [name] + [f"{name[:i]}[{chr(ord(c) + 1)}-Z]" + "[A-Z]" * (len(name) - i - 1)
+                             for i, c in enumerate(name) if c != "Z"]
+    if len(name) < 3:
+        alternatives.append(f"[A-Z]{{{len(name) + 1},3}}")
+    return re.compile(f'<{re.escape(p)}c r="(?:{"|".join(alternatives)})\\d'.encode())
 
 
 def _number(found: bytes) -> int:
@@ -55,6 +77,8 @@ class CellEncoder:
         self.c_open = b"<" + p + b"c"
         # every cell written by Excel, openpyxl and xlsxwriter starts <c r="..."
         self.ref_start = re.compile(rb"<" + re.escape(p) + rb"c r=\"([A-Z]{1,3})\d+\"")
+        self.ref_open = b"<" + p + b'c r="'
+        self.bad_ref = re.compile(re.escape(self.ref_open) + rb"(?![A-Z]{1,3}\d+\")")
         self.texts: dict[str, str] = {}  # see _inline
         self.any_cell = tuple(b"<" + p + b"c" + end for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
 
@@ -140,32 +164,35 @@ class CellEncoder:
                 start = start[:len(rx.p) + 4] + b' r="' + n + b'"' + start[len(rx.p) + 4:]
         if final != orig:
             body = rx.cell_r.sub(lambda c: c.group(1) + n + c.group(3), body)
-        if sets:
-            row_s = S_ATTR.search(start) if b"customFormat=\"1\"" in start else None
-            body = self._set_cells(body, final, sets, int(row_s.group(1)) if row_s else None)
-            spans = _SPANS.search(start)
-            if spans:
-                lo = min(int(spans.group(1)), *sets)
-                hi = max(int(spans.group(2)), *sets)
-                start = start[:spans.start()] + f' spans="{lo}:{hi}"'.encode() + start[spans.end():]
-        return start + body + rx.close_row
+        return self.with_cells(start, body, final, sets) + rx.close_row
 
-    def _referenced(self, body: bytes) -> list[bytes] | None:
-        """The letters of each cell's reference, when every cell starts with it (``<c r="J12"``,
-        as Excel, openpyxl and xlsxwriter write them); else None."""
-        found = self.ref_start.findall(body)
-        if body.count(self.c_open) == len(found):
-            return found
-        total = sum(body.count(t) for t in self.any_cell)  # <color> and the like also start <c
-        return found if len(found) == total else None
+    def with_cells(self, start: bytes, body: bytes, n: int, sets: Mapping[int, Cell]) -> bytes:
+        """Row ``n``'s start tag and cells (``body``) with ``sets`` written, its ``spans`` grown."""
+        if not sets:
+            return start + body
+        row_s = S_ATTR.search(start) if b"customFormat=\"1\"" in start else None
+        body = self._set_cells(body, n, sets, int(row_s.group(1)) if row_s else None)
+        spans = _SPANS.search(start)
+        if spans:
+            lo = min(int(spans.group(1)), *sets)
+            hi = max(int(spans.group(2)), *sets)
+            start = start[:spans.start()] + f' spans="{lo}:{hi}"'.encode() + start[spans.end():]
+        return start + body
+
+    def _all_referenced(self, body: bytes) -> bool:
+        """Whether every cell of the row starts with its reference (``<c r="J12"``, as Excel,
+        openpyxl and xlsxwriter write them)."""
+        count = body.count(self.ref_open)
+        if count == body.count(self.c_open) and not self.bad_ref.search(body):
+            return True
+        found = len(self.ref_start.findall(body))
+        return found == sum(body.count(t) for t in self.any_cell)  # <color> and the like also start <c
 
     def _set_cells(self, body: bytes, n: int, sets: Mapping[int, Cell], row_style: int | None) -> bytes:
-        referenced = self._referenced(body)
-        if referenced is None:
-            return self._set_cells_any(body, n, sets, row_style)
         cols = sorted(sets)
-        # the usual case: the new cells go last (letters padded to three compare as their columns do)
-        if not referenced or _number(max(map(bytes.rjust, referenced, repeat(3))).lstrip()) < cols[0]:
+        if not self._all_referenced(body):
+            return self._set_cells_any(body, n, sets, row_style)
+        if not _from_column(self.p, cols[0]).search(body):  # the usual case: the new cells go last
             row = str(n)
             if n in self.edits.at_rows:
                 return body + b"".join([self.cell(_letters(c) + row, sets[c], self.style_for(c, row_style, n))
@@ -237,33 +264,20 @@ def rewrite(stream: BinaryIO, write: CellEncoder) -> Iterator[bytes]:
     chunks of about BLOCK bytes; the encoder then says what it wrote (cells, problems, whether
     a formula went)."""
     layout, edits, rx = write.layout, write.edits, write.rx
-    new_rows, row_sets, deleted = edits.new_rows, edits.row_sets, set(edits.deleted)
-    parts = tokens(stream)
+    parts = chunks(stream)
     _, head = next(parts)
-    opened = head.endswith(b"/>") and bool(new_rows)
+    opened = head.endswith(b"/>") and bool(edits.new_rows)
     yield _head(head, rx, layout, edits, opened)
-    k = previous = size = 0
+    rows = _Rows(write)
+    size = 0
     batch: list[bytes] = []
     for kind, chunk in parts:
-        if kind == ROW:
-            orig, explicit = row_number(chunk, rx, previous)
-            previous = orig
-            if orig in deleted:
-                if rx.f.search(chunk):
-                    write.formula_removed = True
-                continue
-            final = edits.shift(orig) if deleted else orig
-            while k < len(new_rows) and new_rows[k][0] < final:
-                batch.append(write.new_row(*new_rows[k]))
-                k += 1
-            sets = row_sets.get(orig)
-            if k < len(new_rows) and new_rows[k][0] == final:
-                sets = {**(sets or {}), **new_rows[k][1]}
-                k += 1
-            if sets or final != orig or not explicit:
-                chunk = write.edit_row(chunk, orig, final, sets or {}, explicit)
+        if kind == ROWS:
+            chunk = rows.block(chunk)
+        elif kind == ROW:
+            chunk = rows.row(chunk)
         elif kind == TAIL:
-            pending = b"".join(write.new_row(*r) for r in new_rows[k:])
+            pending = rows.rest()
             if opened:
                 pending += rx.end_data  # <sheetData/> was opened in _head
             if edits.grow is not None:
@@ -276,6 +290,65 @@ def rewrite(stream: BinaryIO, write: CellEncoder) -> Iterator[bytes]:
             yield b"".join(batch)
             batch, size = [], 0
     yield b"".join(batch)
+
+
+class _Rows:
+    """The rows of a sheet as pass two writes them: edited, renumbered, dropped, with the new
+    rows put in below the records."""
+
+    def __init__(self, write: CellEncoder) -> None:
+        self.write, self.rx, self.edits = write, write.rx, write.edits
+        self.new_rows, self.row_sets, self.deleted = self.edits.new_rows, self.edits.row_sets, set(self.edits.deleted)
+        self.k = self.previous = 0  # the next new row; the number of the row before
+
+    def block(self, chunk: bytes) -> bytes:
+        """A ROWS chunk. When no row of it moves and no new row goes between them (every
+        refresh), only the rows with cells to set are touched; else row by row."""
+        rx, new_rows = self.rx, self.new_rows
+        rows = split_rows(chunk, rx.close_row)
+        numbers = row_numbers(chunk, len(rows), rx)
+        if numbers is None or self.deleted or (self.k < len(new_rows) and new_rows[self.k][0] <= max(numbers)):
+            return b"".join([self.row(row + rx.close_row) for row in rows])
+        self.previous = numbers[-1]
+        row_sets = self.row_sets
+        hits = [i for i, n in enumerate(numbers) if n in row_sets]
+        if not hits:
+            return chunk
+        with_cells = self.write.with_cells
+        for i in hits:
+            row = rows[i]
+            tag_end = row.find(b">") + 1
+            rows[i] = with_cells(row[:tag_end], row[tag_end:], numbers[i], row_sets[numbers[i]])
+        rows.append(b"")
+        return rx.close_row.join(rows)
+
+    def row(self, chunk: bytes) -> bytes:
+        """A ROW chunk, with the new rows that go before it."""
+        write, rx, new_rows, edits = self.write, self.rx, self.new_rows, self.edits
+        orig, explicit = row_number(chunk, rx, self.previous)
+        self.previous = orig
+        if orig in self.deleted:
+            if rx.f.search(chunk):
+                write.formula_removed = True
+            return b""
+        final = edits.shift(orig) if self.deleted else orig
+        before = []
+        while self.k < len(new_rows) and new_rows[self.k][0] < final:
+            before.append(write.new_row(*new_rows[self.k]))
+            self.k += 1
+        sets = self.row_sets.get(orig)
+        if self.k < len(new_rows) and new_rows[self.k][0] == final:
+            sets = {**(sets or {}), **new_rows[self.k][1]}
+            self.k += 1
+        if sets or final != orig or not explicit:
+            chunk = write.edit_row(chunk, orig, final, sets or {}, explicit)
+        return b"".join(before) + chunk if before else chunk
+
+    def rest(self) -> bytes:
+        """The new rows below the last row."""
+        out = b"".join(self.write.new_row(*r) for r in self.new_rows[self.k:])
+        self.k = len(self.new_rows)
+        return out
 
 
 def _head(head: bytes, rx: Rx, layout: Layout, edits: SheetEdits, opened: bool) -> bytes:

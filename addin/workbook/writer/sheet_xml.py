@@ -22,7 +22,7 @@ from .xmltext import num_text, rich_text, root_prefix, unescape
 
 BLOCK = 1 << 21  # bytes of a sheet read at a time
 S_ATTR = re.compile(rb"\ss=\"(\d+)\"")  # the style of a cell or row, in its start tag
-HEAD, GAP, ROW, TAIL = range(4)
+HEAD, GAP, ROW, TAIL, ROWS = range(5)
 
 
 class Rx:
@@ -44,6 +44,7 @@ class Rx:
         self.cell_r = re.compile(rb"(<" + p + rb"c\b[^>]*?\sr=\"[A-Z]{1,3})(\d+)(\")")
         self.close_row = b"</" + p + b"row>"
         self.row_open = b"<" + p + b"row"
+        self.row_numbers = re.compile(rb"<" + p + rb"row r=\"(\d+)\"").findall
         self.end_data = b"</" + p + b"sheetData>"
 
 
@@ -78,10 +79,39 @@ class SharedStrings:
 
 
 def tokens(stream: BinaryIO, block: int = BLOCK) -> Iterator[tuple[int, bytes]]:
-    """The sheet XML as HEAD, ROW and GAP chunks, then TAIL; joined they give the file back.
+    """The sheet XML as HEAD, ROW and GAP chunks, then TAIL; joined they give the file back."""
+    close = b""
+    for kind, chunk in chunks(stream, block):
+        if kind == ROWS:
+            for row in split_rows(chunk, close):
+                yield ROW, row + close
+        else:
+            if kind == HEAD:
+                close = rx_of(chunk).close_row
+            yield kind, chunk
 
-    The rows are cut at their end tags, a block at a time (``bytes.split``): a piece holds the
-    text before its row, any empty rows (``<row/>``) and the row itself."""
+
+def split_rows(rows: bytes, close: bytes) -> list[bytes]:
+    """The rows of a ROWS chunk, each without its end tag ``close``."""
+    out = rows.split(close)
+    out.pop()  # b"" after the last end tag
+    return out
+
+
+def row_numbers(rows: bytes, count: int, rx: Rx) -> list[int] | None:
+    """The numbers of the ``count`` rows of a ROWS chunk when each row's tag starts with it
+    (``<row r="12"``, as Excel, openpyxl and xlsxwriter write), else None."""
+    found = rx.row_numbers(rows)
+    return list(map(int, found)) if len(found) == count else None
+
+
+def chunks(stream: BinaryIO, block: int = BLOCK) -> Iterator[tuple[int, bytes]]:
+    """The sheet XML as HEAD, then ROWS, ROW and GAP chunks, then TAIL; joined they give the file back.
+
+    A ROWS chunk is rows one after another, each with its start and end tag and nothing between
+    them (as Excel, openpyxl and xlsxwriter write them): a block's rows, read in one piece. The
+    rest (text between rows, empty rows ``<row/>``) comes as GAP and ROW chunks. Rows are cut at
+    their end tags, a block at a time (``bytes.split``)."""
     buf = stream.read(block)
     rx = rx_of(buf)  # the first block tells the namespace prefix
     m = rx.sheet_data.search(buf)
@@ -100,22 +130,27 @@ def tokens(stream: BinaryIO, block: int = BLOCK) -> Iterator[tuple[int, bytes]]:
             end = rest.find(end_data)
             if end >= 0:
                 text, rest, ended = rest[:end], rest[end:], True
-                pieces = text.split(close)
-                last = pieces.pop()  # the text after the last row
             else:
                 data = stream.read(block)
                 if not data:
                     raise BadWorkbook("a sheet ends inside <sheetData>")
                 text = rest + data
-                pieces = text.split(close)
-                rest = last = pieces.pop()  # its row not ended yet: joined to the next block
-            # as many row tags as ends: a piece that starts with its row holds no other
-            one_each = text.count(open_tag) - last.count(open_tag) == len(pieces)
-            for piece in pieces:
-                if one_each and piece.startswith(open_tag):
-                    yield ROW, piece + close
-                else:
-                    yield from _piece(piece, rx, close)
+            cut = text.rfind(close) + len(close) if close in text else 0
+            rows, last = text[:cut], text[cut:]  # the text after the last end tag waits for the next block
+            if not ended:
+                rest = last
+            count = rows.count(close)
+            if count and rows.startswith(open_tag) and rows.count(open_tag) == count == rows.count(close + open_tag) + 1:
+                yield ROWS, rows
+            else:
+                pieces = rows.split(close)
+                pieces.pop()
+                one_each = rows.count(open_tag) == len(pieces)  # a piece that starts with its row holds no other
+                for piece in pieces:
+                    if one_each and piece.startswith(open_tag):
+                        yield ROW, piece + close
+                    else:
+                        yield from _piece(piece, rx, close)
         yield from _piece(last, rx, b"")
     yield TAIL, rest + stream.read()
 
