@@ -45,15 +45,16 @@ _letters = lru_cache(maxsize=16_384)(letters)  # a column's letters, remembered
 
 
 @lru_cache(maxsize=64)
-def _from_column(p: str, col: int) -> re.Pattern[bytes]:
-    """Finds a cell whose reference is in column ``col`` or after (``<c r="J12"``, ``<c r="AB3"``
-    for J); ``p``: the namespace prefix."""
+def _in_the_way(p: str, col: int) -> re.Pattern[bytes]:
+    """Finds a cell that keeps new cells from going last in a row whose first new cell is in
+    column ``col``: one whose reference is in ``col`` or after (``<c r="J12"``, ``<c r="AB3"`` for
+    J), or is not a plain one (``<c r="j12"``); ``p``: the namespace prefix."""
     name = letters(col)
-    alternatives = [name] + [f"{name[:i]}[{chr(ord(c) + 1)}-Z]" + "[A-Z]" * (len(name) - i - 1)
-                             for i, c in enumerate(name) if c != "Z"]
+    after = [name] + [f"{name[:i]}[{chr(ord(c) + 1)}-Z]" + "[A-Z]" * (len(name) - i - 1)
+                      for i, c in enumerate(name) if c != "Z"]
     if len(name) < 3:
-        alternatives.append(f"[A-Z]{{{len(name) + 1},3}}")
-    return re.compile(f'<{re.escape(p)}c r="(?:{"|".join(alternatives)})\\d'.encode())
+        after.append(f"[A-Z]{{{len(name) + 1},3}}")
+    return re.compile(f'<{re.escape(p)}c r="(?:(?:{"|".join(after)})\\d|(?![A-Z]{{1,3}}\\d+"))'.encode())
 
 
 def _number(found: bytes) -> int:
@@ -78,7 +79,6 @@ class CellEncoder:
         # every cell written by Excel, openpyxl and xlsxwriter starts <c r="..."
         self.ref_start = re.compile(rb"<" + re.escape(p) + rb"c r=\"([A-Z]{1,3})\d+\"")
         self.ref_open = b"<" + p + b'c r="'
-        self.bad_ref = re.compile(re.escape(self.ref_open) + rb"(?![A-Z]{1,3}\d+\")")
         self.texts: dict[str, str] = {}  # see _inline
         self.any_cell = tuple(b"<" + p + b"c" + end for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
 
@@ -182,24 +182,21 @@ class CellEncoder:
     def _all_referenced(self, body: bytes) -> bool:
         """Whether every cell of the row starts with its reference (``<c r="J12"``, as Excel,
         openpyxl and xlsxwriter write them)."""
-        count = body.count(self.ref_open)
-        if count == body.count(self.c_open) and not self.bad_ref.search(body):
-            return True
         found = len(self.ref_start.findall(body))
-        return found == sum(body.count(t) for t in self.any_cell)  # <color> and the like also start <c
+        return found == body.count(self.c_open) or found == sum(body.count(t) for t in self.any_cell)  # <color> also starts <c
 
     def _set_cells(self, body: bytes, n: int, sets: Mapping[int, Cell], row_style: int | None) -> bytes:
         cols = sorted(sets)
-        if not self._all_referenced(body):
-            return self._set_cells_any(body, n, sets, row_style)
-        if not _from_column(self.p, cols[0]).search(body):  # the usual case: the new cells go last
-            row = str(n)
+        if body.count(self.ref_open) == body.count(self.c_open) and not _in_the_way(self.p, cols[0]).search(body):
+            row = str(n)  # the usual case: every cell has its reference and the new cells go last
             if n in self.edits.at_rows:
                 return body + b"".join([self.cell(_letters(c) + row, sets[c], self.style_for(c, row_style, n))
                                         for c in cols])
             # style_for of a row not set by address, inline: a refresh appends 300,000 cells here
             styles = self.layout.col_style
             return body + b"".join([self.cell(_letters(c) + row, sets[c], styles.get(c, row_style)) for c in cols])
+        if not self._all_referenced(body):
+            return self._set_cells_any(body, n, sets, row_style)
         starts = [(_number(m.group(1)), m.start()) for m in self.ref_start.finditer(body)]
         rx = self.rx
         out: list[bytes] = []
