@@ -451,3 +451,18 @@ def test_rows_read_together_or_one_by_one_give_the_same_bytes(make_workbook, tmp
         outs.append((part(out, TARGET).replace(b"</row>\n", b"</row>"), report.changed, report.problems,
                      report.skipped, report.appended))
     assert outs[0] == outs[1]
+
+
+def test_a_header_row_written_after_the_records_is_read_the_same_either_way(make_workbook, tmp_path: Path) -> None:
+    """Rows out of order break the file format; whichever way they are read, the write is the same."""
+    header = b'<row r="1">' + inline_text("A1", "Invoice No") + inline_text("B1", "Paid") + b"</row>"
+    records = [b'<row r="%d">' % n + inline_text(f"A{n}", f"INV-{n}") + b"</row>" for n in (2, 3)]
+    outs = []
+    for between in (b"", b"\n"):
+        src = make_workbook({"Invoices": [["x"]]}, name=f"in{len(between)}.xlsx", required=False)
+        rezip(src, {TARGET: SHEET_HEAD + between.join([*records, header]) + SHEET_TAIL})
+        out = tmp_path / f"out{len(between)}.xlsx"
+        report = apply(src, out, [SetColumn("Invoices", "Invoice No", "Paid", ("INV-3",), (5.0,))])
+        outs.append((part(out, TARGET).replace(b"</row>\n", b"</row>"), report.changed, report.problems))
+    assert outs[0] == outs[1]
+    assert [p.message for p in outs[0][2]] == ['Invoice No "INV-3" was not found, so its row was not updated']

@@ -131,7 +131,7 @@ class _Rows:
         rx = self.rx
         rows = split_rows(chunk, rx.close_row)
         numbers = row_numbers(chunk, len(rows), rx)
-        if numbers is None:
+        if numbers is None or 1 in numbers[1:]:  # a number not first in its row's tag; a header out of place
             for row in rows:
                 self.row(row)
             return
@@ -149,7 +149,7 @@ class _Rows:
         self.candidates += [n for n, _ in held]
         self.recent.extend(held[-RECENT_ROWS:])
         for col, key_text in self.lookup.items():
-            key_text.many(held, self.key_rows[col], self.key_texts[col])
+            key_text.read_into(held, self.key_rows[col], self.key_texts[col])
 
     def row(self, chunk: bytes) -> None:
         rx = self.rx
@@ -173,10 +173,7 @@ class _Rows:
             self.candidates.append(n)
             self.recent.append((n, chunk))
             for col, key_text in self.lookup.items():
-                shown = key_text(chunk, n)
-                if shown is not None:
-                    self.key_rows[col].append(n)
-                    self.key_texts[col].append(shown)
+                key_text.read_into([(n, chunk)], self.key_rows[col], self.key_texts[col])
 
     def layout(self, name: str, head: bytes, tail: bytes, tables: tuple[Table, ...],
                defined_names: tuple[tuple[str, str], ...]) -> Layout:
@@ -208,7 +205,7 @@ class _Rows:
 
 
 class _KeyText:
-    """The text of a row's cell in ``col`` (None for no cell or an empty one), as ``cell_text`` reads it.
+    """The text of the cell in ``col`` of rows (none for no cell or an empty one), as ``cell_text`` reads it.
 
     The usual shapes of a key cell (a number, a shared string, a plain inline string) are
     read with one regex; any other cell the way every cell is read.
@@ -222,12 +219,9 @@ class _KeyText:
             rb"(?:<" + p + rb"v>([^<&]*)</" + p + rb"v>|<" + p + rb"is><" + p + rb"t(?: xml:space=\"preserve\")?>([^<&]*)</"
             + p + rb"t></" + p + rb"is>)</" + p + rb"c>").search
 
-    def __call__(self, chunk: bytes, n: int) -> str | None:
-        m = self.search(chunk)
-        return self._slow(chunk, n) if m is None else self._shown(m)
-
-    def many(self, rows: list[tuple[int, bytes]], numbers: list[int], texts: list[str]) -> None:
-        """Add to ``numbers`` and ``texts`` the row and text of each of ``rows`` whose cell shows a text."""
+    def read_into(self, rows: list[tuple[int, bytes]], numbers: list[int], texts: list[str]) -> None:
+        """Add to ``numbers`` and ``texts`` the number and text of each of ``rows`` (number, XML)
+        whose cell shows a text."""
         for (n, chunk), m in zip(rows, map(self.search, [chunk for _, chunk in rows]), strict=True):
             if m is None:
                 shown = self._slow(chunk, n)

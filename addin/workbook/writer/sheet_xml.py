@@ -1,8 +1,9 @@
 """Reading the sheet XML: the stream of rows, the cells of a row and what each shows.
 
-A sheet is read in blocks as HEAD (up to ``<sheetData>``), then ROW and GAP chunks (the text
-between rows), then TAIL (from ``</sheetData>`` on); joined, the chunks give the file back
-byte for byte. Sheets whose main namespace has a prefix (``<x:row>``) are read the same way.
+A sheet is read in blocks as HEAD (up to ``<sheetData>``), then ROWS (rows one after another,
+as Excel writes them), ROW and GAP chunks (the text between rows), then TAIL (from
+``</sheetData>`` on); joined, the chunks give the file back byte for byte (``tokens`` gives
+the rows of a ROWS chunk one by one). Sheets whose main namespace has a prefix (``<x:row>``) are read the same way.
 Also here: the shared strings a cell may point to, and the XML of a sheet a write creates.
 """
 
