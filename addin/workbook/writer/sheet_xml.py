@@ -3,7 +3,8 @@
 A sheet is read in blocks as HEAD (up to ``<sheetData>``), then ROWS (rows one after another,
 as Excel writes them), ROW and GAP chunks (the text between rows), then TAIL (from
 ``</sheetData>`` on); joined, the chunks give the file back byte for byte (``tokens`` gives
-the rows of a ROWS chunk one by one). Sheets whose main namespace has a prefix (``<x:row>``) are read the same way.
+the rows of a ROWS chunk one by one). Sheets whose main namespace has a prefix (``<x:row>``)
+are read the same way.
 Also here: the shared strings a cell may point to, and the XML of a sheet a write creates.
 """
 
@@ -136,7 +137,8 @@ def chunks(stream: BinaryIO, block: int = BLOCK) -> Iterator[tuple[int, bytes]]:
                 if not data:
                     raise BadWorkbook("a sheet ends inside <sheetData>")
                 text = rest + data
-            cut = text.rfind(close) + len(close) if close in text else 0
+            i = text.rfind(close)
+            cut = i + len(close) if i >= 0 else 0
             rows, last = text[:cut], text[cut:]  # the text after the last end tag waits for the next block
             if not ended:
                 rest = last
