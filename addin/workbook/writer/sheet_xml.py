@@ -2,9 +2,9 @@
 
 A sheet is read in blocks as HEAD (up to ``<sheetData>``), then ROWS (rows one after another,
 as Excel writes them), ROW and GAP chunks (the text between rows), then TAIL (from
-``</sheetData>`` on); joined, the chunks give the file back byte for byte (``tokens`` gives
-the rows of a ROWS chunk one by one). Sheets whose main namespace has a prefix (``<x:row>``)
-are read the same way.
+``</sheetData>`` on); joined, the chunks give the file back byte for byte (``split_rows``
+gives the rows of a ROWS chunk). Sheets whose main namespace has a prefix (``<x:row>``) are
+read the same way.
 Also here: the shared strings a cell may point to, and the XML of a sheet a write creates.
 """
 
@@ -78,19 +78,6 @@ class SharedStrings:
     def __getitem__(self, i: int) -> str:
         texts = self.texts
         return texts[i] if 0 <= i < len(texts) else ""
-
-
-def tokens(stream: BinaryIO, block: int = BLOCK) -> Iterator[tuple[int, bytes]]:
-    """The sheet XML as HEAD, ROW and GAP chunks, then TAIL; joined they give the file back."""
-    close = b""
-    for kind, chunk in chunks(stream, block):
-        if kind == ROWS:
-            for row in split_rows(chunk, close):
-                yield ROW, row + close
-        else:
-            if kind == HEAD:
-                close = rx_of(chunk).close_row
-            yield kind, chunk
 
 
 def split_rows(rows: bytes, close: bytes) -> list[bytes]:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .package import NS_R, Edits, Package, add_sheet, insert_before_close
-from .sheet_xml import ROW, SharedStrings, rx_of, tokens
+from .sheet_xml import ROW, ROWS, SharedStrings, chunks, rx_of
 from .xmltext import attrs, escape, norm, root_prefix, unescape
 
 
@@ -162,11 +162,11 @@ def needs_recalc(book: Book, touched: Iterable[Touched]) -> bool:
         sheets = [s for s in sheets if s.sheet_id in ids]
     for s in sheets:
         with book.pkg.open(s.part) as stream:
-            chunks = tokens(stream)
-            _, head = next(chunks)
+            sheet = chunks(stream)
+            _, head = next(sheet)
             rx = rx_of(head)
-            for kind, chunk in chunks:
-                if kind == ROW and rx.f_tag in chunk:
+            for kind, chunk in sheet:
+                if kind in (ROW, ROWS) and rx.f_tag in chunk:
                     for m in rx.f_text.finditer(chunk):
                         text = unescape(m.group(1)).casefold()
                         if any(t in text for t in terms):
