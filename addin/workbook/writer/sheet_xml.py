@@ -46,7 +46,7 @@ class Rx:
         self.cell_r = re.compile(rb"(<" + p + rb"c\b[^>]*?\sr=\"[A-Z]{1,3})(\d+)(\")")
         self.close_row = b"</" + p + b"row>"
         self.row_open = b"<" + p + b"row"
-        self.row_numbers = re.compile(rb"<" + p + rb"row r=\"(\d+)\"").findall
+        self.numbers_first = re.compile(rb"<" + p + rb"row r=\"(\d+)\"").findall  # rows whose tag starts with r
         self.end_data = b"</" + p + b"sheetData>"
 
 
@@ -90,7 +90,7 @@ def split_rows(rows: bytes, close: bytes) -> list[bytes]:
 def row_numbers(rows: bytes, count: int, rx: Rx) -> list[int] | None:
     """The numbers of the ``count`` rows of a ROWS chunk when each row's tag starts with it
     (``<row r="12"``, as Excel, openpyxl and xlsxwriter write), else None."""
-    found = rx.row_numbers(rows)
+    found = rx.numbers_first(rows)
     return list(map(int, found)) if len(found) == count else None
 
 
